@@ -1,0 +1,79 @@
+#pragma once
+// Adai (Adaptive Inertia) with weight decay as an orthogonal choice:
+//   Decay::L2                 = swd_optim.Adai(weight_decay=lambda)
+//   Decay::Stable / Decoupled = AdaiS (swd_optim.AdaiS): theta *= 1 - eta*lambda. Adai's
+//                               effective learning rate is eta, so the two coincide.
+// betas = (beta0, beta2); eps is the inertia bound (beta1 <= 1 - eps).
+// Update rules: method.md §2, "Adai family".
+
+#include <torch/optim/optimizer.h>
+
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "swd/optim/family.h"
+#include "swd/optim/options.h"
+
+namespace swd {
+namespace optim {
+
+struct AdaiOptions : public detail::OptionsBase<AdaiOptions> {
+  using betas_t = std::tuple<double, double>;
+  /// lr is required, as in the reference.
+  explicit AdaiOptions(double lr) { this->lr(lr); }
+
+  SWD_OPTION(double, lr) = 0.0;
+  SWD_OPTION(betas_t, betas) = std::make_tuple(0.1, 0.99);
+  SWD_OPTION(double, eps) = 1e-3;
+  SWD_OPTION(double, weight_decay) = 0.0;
+  SWD_OPTION(Decay, decay) = Decay::L2;
+
+ public:
+  static auto fields() {
+    using detail::field;
+    return std::make_tuple(field("lr", &AdaiOptions::lr_), field("betas", &AdaiOptions::betas_),
+                           field("eps", &AdaiOptions::eps_),
+                           field("weight_decay", &AdaiOptions::weight_decay_),
+                           field("decay", &AdaiOptions::decay_));
+  }
+  double get_lr() const override { return lr(); }
+  void set_lr(const double lr) override { this->lr(lr); }
+};
+
+void validate(const AdaiOptions& options, const std::string& where);
+
+struct AdaiParamState : public ParamStateBase<AdaiParamState> {
+  TORCH_ARG(int64_t, step) = 0;
+  TORCH_ARG(torch::Tensor, exp_avg);
+  TORCH_ARG(torch::Tensor, exp_avg_sq);
+  TORCH_ARG(torch::Tensor, beta1_prod);
+
+ public:
+  static auto fields() {
+    return std::make_tuple(state_field("step", &AdaiParamState::step_),
+                           state_field("exp_avg", &AdaiParamState::exp_avg_),
+                           state_field("exp_avg_sq", &AdaiParamState::exp_avg_sq_),
+                           state_field("beta1_prod", &AdaiParamState::beta1_prod_));
+  }
+};
+
+class Adai : public FamilyOptimizer<AdaiOptions, AdaiParamState> {
+ public:
+  using FamilyOptimizer::FamilyOptimizer;
+
+ protected:
+  bool needs_vbar() const override { return true; }
+  torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                        const torch::optim::OptimizerOptions& options,
+                        torch::optim::OptimizerParamState& state, bool want_vhat_sum) override;
+  EffectiveScale effective_scale(const torch::optim::OptimizerOptions& options,
+                                 const torch::Tensor& vbar) const override;
+  void update(torch::Tensor& param, const torch::Tensor& grad,
+              const torch::optim::OptimizerOptions& options,
+              torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
+};
+
+}  // namespace optim
+}  // namespace swd

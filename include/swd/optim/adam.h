@@ -1,0 +1,83 @@
+#pragma once
+// Adam and AMSGrad with weight decay as an orthogonal choice:
+//   Decay::L2        = torch.optim.Adam(weight_decay=lambda)
+//   Decay::Decoupled = torch.optim.AdamW(weight_decay=lambda)
+//   Decay::Stable    = AdamS (swd_optim.AdamS), the paper's stable weight decay.
+// Update rules: method.md §2, "Adam family".
+
+#include <torch/optim/optimizer.h>
+
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "swd/optim/family.h"
+#include "swd/optim/options.h"
+
+namespace swd {
+namespace optim {
+
+struct AdamOptions : public detail::OptionsBase<AdamOptions> {
+  using betas_t = std::tuple<double, double>;
+  /// Every field unset: inherits the optimizer's defaults when used as a group's options.
+  AdamOptions() = default;
+  explicit AdamOptions(double lr) { this->lr(lr); }
+
+  SWD_OPTION(double, lr) = 1e-3;
+  SWD_OPTION(betas_t, betas) = std::make_tuple(0.9, 0.999);
+  SWD_OPTION(double, eps) = 1e-8;
+  SWD_OPTION(double, weight_decay) = 0.0;
+  SWD_OPTION(bool, amsgrad) = false;
+  SWD_OPTION(Decay, decay) = Decay::L2;
+
+ public:
+  static auto fields() {
+    using detail::field;
+    return std::make_tuple(field("lr", &AdamOptions::lr_), field("betas", &AdamOptions::betas_),
+                           field("eps", &AdamOptions::eps_),
+                           field("weight_decay", &AdamOptions::weight_decay_),
+                           field("amsgrad", &AdamOptions::amsgrad_),
+                           field("decay", &AdamOptions::decay_));
+  }
+  double get_lr() const override { return lr(); }
+  void set_lr(const double lr) override { this->lr(lr); }
+};
+
+/// Throws std::invalid_argument naming the bad option, its value and `where` it was found.
+void validate(const AdamOptions& options, const std::string& where);
+
+/// Per-parameter state. exp_avg_sq is the raw EMA of g*g (never bias-corrected in place).
+struct AdamParamState : public ParamStateBase<AdamParamState> {
+  TORCH_ARG(int64_t, step) = 0;
+  TORCH_ARG(torch::Tensor, exp_avg);
+  TORCH_ARG(torch::Tensor, exp_avg_sq);
+  TORCH_ARG(torch::Tensor, max_exp_avg_sq) = {};
+
+ public:
+  static auto fields() {
+    return std::make_tuple(state_field("step", &AdamParamState::step_),
+                           state_field("exp_avg", &AdamParamState::exp_avg_),
+                           state_field("exp_avg_sq", &AdamParamState::exp_avg_sq_),
+                           state_field("max_exp_avg_sq", &AdamParamState::max_exp_avg_sq_));
+  }
+};
+
+class Adam : public FamilyOptimizer<AdamOptions, AdamParamState> {
+ public:
+  using FamilyOptimizer::FamilyOptimizer;
+
+ protected:
+  bool needs_vbar() const override { return any_group_uses(Decay::Stable); }
+  torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                        const torch::optim::OptimizerOptions& options,
+                        torch::optim::OptimizerParamState& state, bool want_vhat_sum) override;
+  EffectiveScale effective_scale(const torch::optim::OptimizerOptions& options,
+                                 const torch::Tensor& vbar) const override;
+  void update(torch::Tensor& param, const torch::Tensor& grad,
+              const torch::optim::OptimizerOptions& options,
+              torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
+};
+
+}  // namespace optim
+}  // namespace swd

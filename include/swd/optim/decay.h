@@ -1,0 +1,51 @@
+#pragma once
+// The three weight-decay modes of method.md section 2, each implemented once and shared by
+// every optimizer family (SGD, Adam, Adai). A family only supplies its effective-learning-rate
+// scale; the decay mode decides what to do with it.
+
+#include <ATen/Tensor.h>
+
+#include <string>
+
+namespace swd {
+namespace optim {
+
+enum class Decay {
+  L2,         ///< g += lambda * theta before the moments (torch's `weight_decay`).
+  Decoupled,  ///< theta *= 1 - eta * lambda before the step (SGDW, AdamW).
+  Stable,     ///< theta *= 1 - eta_eff * lambda before the step (SGDS, AdamS, AdaiS).
+};
+
+/// "l2", "decoupled", "stable".
+std::string to_string(Decay decay);
+/// Inverse of to_string; throws std::invalid_argument naming the bad value.
+Decay decay_from_string(const std::string& name);
+
+/// The hyper-parameters of one parameter group that the decay modes need.
+struct DecayHyper {
+  double lr = 0;
+  double weight_decay = 0;
+  Decay decay = Decay::L2;
+};
+
+/// A family's effective learning rate divided by its learning rate, eta_eff / eta.
+/// Either a host number (SGD: (1-d)/(1-mu); Adai: 1) or a 0-dim tensor on the parameters'
+/// device (Adam: 1/sqrt(vbar)), so that no host synchronisation is needed.
+struct EffectiveScale {
+  double host = 1.0;
+  at::Tensor device;  ///< Used instead of `host` when defined.
+};
+
+/// L2 mode: the gradient the moments see, g + lambda * theta. Other modes (or lambda = 0):
+/// the gradient itself, no copy.
+at::Tensor gradient_with_l2(const at::Tensor& grad, const at::Tensor& param,
+                            const DecayHyper& hyper);
+
+/// Decoupled mode: theta *= 1 - eta * lambda.
+/// Stable mode:    theta *= 1 - eta * lambda * scale   (scale = eta_eff / eta).
+/// L2 mode or lambda = 0: nothing. Applied to theta_{t-1}, before the family's step.
+void apply_weight_decay(at::Tensor& param, const DecayHyper& hyper,
+                        const EffectiveScale& scale);
+
+}  // namespace optim
+}  // namespace swd

@@ -1,0 +1,74 @@
+#pragma once
+// The one update loop shared by every swd optimizer (tinygrad-style: a family of optimizers as
+// special cases of one general update). A step is two passes over the parameters that have a
+// gradient, in group order:
+//   pass 1  the family updates its state and moments (and reports sum(vhat) when the global
+//           vbar is needed: Stable Adam, Adai),
+//           vbar = sum of vhat over every element / number of elements      (method.md §2)
+//   pass 2  the decay mode shrinks theta_{t-1} (decay.h), then the family takes its step.
+// Parameters without a gradient are skipped entirely: not counted in vbar, not decayed.
+
+#include <torch/optim/optimizer.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "swd/optim/decay.h"
+
+namespace swd {
+namespace optim {
+
+class OptimizerBase : public torch::optim::Optimizer {
+ public:
+  using torch::optim::Optimizer::Optimizer;
+
+  /// One optimization step (closure: re-evaluates the loss with grad mode on, as in LibTorch).
+  torch::Tensor step(LossClosure closure = nullptr) final;
+
+  /// The global vbar of the last step (0-dim float64 tensor on the parameters' device), or an
+  /// undefined tensor when the last step did not need it (SGD family, Adam without Stable
+  /// decay) or no step was taken yet. Reading it with .item() synchronises a GPU.
+  const torch::Tensor& vbar() const noexcept { return vbar_; }
+
+  /// Learning rate, weight decay and decay mode of group `index`.
+  DecayHyper group_hyper(std::size_t index) const;
+
+ protected:
+  /// Per-group hyper-parameters the shared loop needs.
+  virtual DecayHyper hyper_of(const torch::optim::OptimizerOptions& options) const = 0;
+  /// Completes a group's options from the defaults and validates them (throws).
+  virtual void resolve_group_options(torch::optim::OptimizerOptions& options,
+                                     const std::string& where) = 0;
+  /// Whether this step needs the global vbar.
+  virtual bool needs_vbar() const = 0;
+  virtual std::unique_ptr<torch::optim::OptimizerParamState> make_state() const = 0;
+  /// Pass 1 for one parameter. `grad` already holds the L2 term where the mode is L2.
+  /// Returns sum(vhat) over the parameter as a 0-dim float64 tensor when `want_vhat_sum`.
+  virtual torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                                const torch::optim::OptimizerOptions& options,
+                                torch::optim::OptimizerParamState& state,
+                                bool want_vhat_sum) = 0;
+  /// The family's eta_eff / eta, used by Stable decay.
+  virtual EffectiveScale effective_scale(const torch::optim::OptimizerOptions& options,
+                                         const torch::Tensor& vbar) const = 0;
+  /// Pass 2 for one parameter, after the weight decay: the family's step.
+  virtual void update(torch::Tensor& param, const torch::Tensor& grad,
+                      const torch::optim::OptimizerOptions& options,
+                      torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) = 0;
+
+  /// Resolves every group not resolved yet (groups added with add_param_group after
+  /// construction are resolved at the next step). Call from the most derived constructor.
+  void resolve_new_groups();
+  /// After load(): every group's options came fully specified from the archive.
+  void mark_groups_resolved() { resolved_groups_ = param_groups_.size(); }
+
+ private:
+  torch::optim::OptimizerParamState& state_for(const torch::Tensor& param);
+
+  torch::Tensor vbar_;
+  std::size_t resolved_groups_ = 0;
+};
+
+}  // namespace optim
+}  // namespace swd

@@ -1,0 +1,73 @@
+#pragma once
+// SGD with momentum (dampening, Nesterov) and weight decay as an orthogonal choice:
+//   Decay::L2        = torch.optim.SGD(weight_decay=lambda)
+//   Decay::Decoupled = SGDW: theta *= 1 - eta*lambda
+//   Decay::Stable    = SGDS (swd_optim.SGDS): theta *= 1 - eta*lambda*(1-d)/(1-mu)
+// Update rules: method.md §2, "SGD family".
+
+#include <torch/optim/optimizer.h>
+
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "swd/optim/family.h"
+#include "swd/optim/options.h"
+
+namespace swd {
+namespace optim {
+
+struct SGDOptions : public detail::OptionsBase<SGDOptions> {
+  /// lr is required, as in LibTorch and the reference.
+  explicit SGDOptions(double lr) { this->lr(lr); }
+
+  SWD_OPTION(double, lr) = 0.0;
+  SWD_OPTION(double, momentum) = 0.0;
+  SWD_OPTION(double, dampening) = 0.0;
+  SWD_OPTION(double, weight_decay) = 0.0;
+  SWD_OPTION(bool, nesterov) = false;
+  SWD_OPTION(Decay, decay) = Decay::L2;
+
+ public:
+  static auto fields() {
+    using detail::field;
+    return std::make_tuple(field("lr", &SGDOptions::lr_), field("momentum", &SGDOptions::momentum_),
+                           field("dampening", &SGDOptions::dampening_),
+                           field("weight_decay", &SGDOptions::weight_decay_),
+                           field("nesterov", &SGDOptions::nesterov_),
+                           field("decay", &SGDOptions::decay_));
+  }
+  double get_lr() const override { return lr(); }
+  void set_lr(const double lr) override { this->lr(lr); }
+};
+
+void validate(const SGDOptions& options, const std::string& where);
+
+struct SGDParamState : public ParamStateBase<SGDParamState> {
+  TORCH_ARG(torch::Tensor, momentum_buffer);
+
+ public:
+  static auto fields() {
+    return std::make_tuple(state_field("momentum_buffer", &SGDParamState::momentum_buffer_));
+  }
+};
+
+class SGD : public FamilyOptimizer<SGDOptions, SGDParamState> {
+ public:
+  using FamilyOptimizer::FamilyOptimizer;
+
+ protected:
+  bool needs_vbar() const override { return false; }
+  torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                        const torch::optim::OptimizerOptions& options,
+                        torch::optim::OptimizerParamState& state, bool want_vhat_sum) override;
+  EffectiveScale effective_scale(const torch::optim::OptimizerOptions& options,
+                                 const torch::Tensor& vbar) const override;
+  void update(torch::Tensor& param, const torch::Tensor& grad,
+              const torch::optim::OptimizerOptions& options,
+              torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
+};
+
+}  // namespace optim
+}  // namespace swd

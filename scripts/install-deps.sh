@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package swd needs to build, test and run. Idempotent: quiet and fast
+# when everything is already there. Run as root (or with sudo) on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ccache git pkg-config
+  libtorch-dev libopenblas0-openmp libgloo-dev
+  libgtest-dev libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev zlib1g-dev
+  dataset-fashion-mnist python3-torch gnuplot-nox
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
