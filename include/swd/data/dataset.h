@@ -1,0 +1,65 @@
+#pragma once
+// In-memory image classification datasets: Fashion-MNIST (the embedded default, from Debian's
+// dataset-fashion-mnist), MNIST / KMNIST (IDX files), CIFAR-10 / CIFAR-100 (binary version),
+// and a seeded synthetic dataset. Every reader checks magic numbers, shapes and file sizes
+// and throws swd::data::DataError naming the file and what is wrong.
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace swd {
+namespace data {
+
+/// A reader's error: the message names the file and what was expected.
+class DataError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One split of a dataset, held in memory.
+struct Dataset {
+  at::Tensor images;  ///< [N, C, H, W] uint8
+  at::Tensor labels;  ///< [N] int64, in [0, num_classes)
+  int64_t num_classes = 0;
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+};
+
+/// Train and test splits plus the per-channel statistics used to normalise them.
+struct DatasetPair {
+  std::string name;
+  Dataset train;
+  Dataset test;
+  std::vector<double> mean;  ///< per channel, on the [0, 1] scale
+  std::vector<double> std;   ///< per channel, on the [0, 1] scale
+  /// The paper's CIFAR recipe (random crop with padding 4, horizontal flip) applies.
+  bool augment_by_default = false;
+};
+
+/// What to load. `name`: fashion-mnist, mnist, kmnist, cifar10, cifar100, synthetic.
+struct DatasetSpec {
+  std::string name = "fashion-mnist";
+  /// Folder with the files; empty = the default place (fashion-mnist:
+  /// /usr/share/datasets/fashion-mnist). Required for mnist, kmnist, cifar10, cifar100.
+  std::string data_dir;
+  // synthetic only:
+  int64_t synthetic_train = 2048;
+  int64_t synthetic_test = 512;
+  int64_t synthetic_channels = 1;
+  int64_t synthetic_size = 28;     ///< height = width
+  int64_t synthetic_classes = 10;
+  uint64_t seed = 0;
+};
+
+/// The dataset names load_dataset accepts.
+std::vector<std::string> dataset_names();
+
+/// Loads both splits. Throws DataError (missing files say which command installs them or
+/// which files are expected in data_dir) or std::invalid_argument for an unknown name.
+DatasetPair load_dataset(const DatasetSpec& spec);
+
+}  // namespace data
+}  // namespace swd

@@ -1,0 +1,41 @@
+#pragma once
+// The model zoo: a small MLP and CNN for (Fashion-)MNIST, and the paper's CIFAR variants of
+// ResNet-18/34, VGG-16, DenseNet-121 and GoogLeNet (3x3 stem, no max-pool). Every model adapts
+// to the input's channels and size.
+
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace swd {
+namespace models {
+
+struct InputSpec {
+  int64_t channels = 1;
+  int64_t height = 28;
+  int64_t width = 28;
+  int64_t classes = 10;
+};
+
+/// A classifier: images [N, C, H, W] float32 -> logits [N, classes].
+class Classifier : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(torch::Tensor images) = 0;
+};
+
+/// mlp, cnn, resnet18, resnet34, vgg16, densenet121, googlenet.
+std::vector<std::string> model_names();
+
+/// A freshly initialised model (LibTorch's default initialisation, drawn from the global
+/// generator: call torch::manual_seed first for a reproducible one). Throws
+/// std::invalid_argument naming the bad name and the valid ones.
+std::shared_ptr<Classifier> make_model(const std::string& name, const InputSpec& input);
+
+/// Number of trainable parameters (elements).
+int64_t count_parameters(const torch::nn::Module& model);
+
+}  // namespace models
+}  // namespace swd
