@@ -18,6 +18,17 @@ DecayHyper OptimizerBase::group_hyper(std::size_t index) const {
   return hyper_of(param_groups_[index].options());
 }
 
+void OptimizerBase::set_group_weight_decay(std::size_t index, double weight_decay) {
+  TORCH_CHECK(index < param_groups_.size(), "parameter group ", index, " out of range (",
+              param_groups_.size(), " groups)");
+  if (!(weight_decay >= 0)) {
+    throw std::invalid_argument("invalid weight_decay " + std::to_string(weight_decay) +
+                                " for parameter group " + std::to_string(index) +
+                                " (expected weight_decay >= 0)");
+  }
+  set_weight_decay(param_groups_[index].options(), weight_decay);
+}
+
 void OptimizerBase::resolve_new_groups() {
   for (; resolved_groups_ < param_groups_.size(); ++resolved_groups_) {
     resolve_group_options(param_groups_[resolved_groups_].options(),

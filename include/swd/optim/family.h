@@ -102,6 +102,9 @@ class FamilyOptimizer : public OptimizerBase {
     const auto& o = options_of(options);
     return {o.lr(), o.weight_decay(), o.decay()};
   }
+  void set_weight_decay(torch::optim::OptimizerOptions& options, double weight_decay) override {
+    static_cast<Options&>(options).weight_decay(weight_decay);
+  }
   void resolve_group_options(torch::optim::OptimizerOptions& options,
                              const std::string& where) override {
     auto& o = static_cast<Options&>(options);

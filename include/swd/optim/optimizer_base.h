@@ -34,9 +34,14 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// Learning rate, weight decay and decay mode of group `index`.
   DecayHyper group_hyper(std::size_t index) const;
 
+  /// Sets group `index`'s weight decay (weight-decay schedules use it as StepLR uses set_lr).
+  void set_group_weight_decay(std::size_t index, double weight_decay);
+
  protected:
   /// Per-group hyper-parameters the shared loop needs.
   virtual DecayHyper hyper_of(const torch::optim::OptimizerOptions& options) const = 0;
+  /// Writes the weight decay into a group's options.
+  virtual void set_weight_decay(torch::optim::OptimizerOptions& options, double weight_decay) = 0;
   /// Completes a group's options from the defaults and validates them (throws).
   virtual void resolve_group_options(torch::optim::OptimizerOptions& options,
                                      const std::string& where) = 0;

@@ -1,0 +1,80 @@
+#pragma once
+// Everything a training run is made from. One table of keys drives the command-line flags,
+// the config files (TOML or JSON) and the resolved config.json written into each run, so the
+// three can never disagree.
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace swd {
+namespace train {
+
+/// A bad key or value: the message names it and says what was expected.
+class ConfigError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct TrainConfig {
+  // data
+  std::string dataset = "fashion-mnist";
+  std::string data_dir;
+  int64_t synthetic_train = 2048;  ///< synthetic dataset only
+  int64_t synthetic_test = 512;
+  int64_t synthetic_size = 28;
+  int64_t synthetic_channels = 1;
+  int64_t synthetic_classes = 10;
+  std::optional<bool> augment;  ///< unset: the dataset's default (on for CIFAR)
+  int64_t workers = 2;          ///< data threads
+  // model and optimizer
+  std::string model = "mlp";
+  std::string optimizer = "adams";
+  std::optional<double> lr;            ///< unset: the optimizer's default
+  std::optional<double> weight_decay;  ///< unset: the optimizer's default
+  std::optional<double> momentum;
+  double dampening = 0.0;
+  bool nesterov = false;
+  std::optional<std::tuple<double, double>> betas;
+  std::optional<double> eps;
+  bool no_decay_bias_norm = false;  ///< biases and norm layers get weight decay 0
+  // schedule
+  int64_t epochs = 3;
+  int64_t batch_size = 128;
+  std::string lr_schedule = "constant";  ///< constant | step | cosine
+  std::vector<double> milestones;        ///< step: epochs; empty = 40% and 80% of training
+  double gamma = 0.1;
+  double warmup_epochs = 0;
+  std::string wd_schedule = "constant";  ///< the weight decay's own multiplier schedule
+  // run
+  uint64_t seed = 0;
+  int64_t threads = 0;  ///< 0 = every core
+  std::string out;      ///< empty = runs/<timestamp>-<optimizer>
+  bool resume = false;
+  int64_t limit_batches = 0;  ///< > 0: stop each epoch after this many batches (quick runs)
+  std::string progress = "auto";  ///< auto | bar | line | none
+};
+
+/// The keys accepted in config files and as --key flags, in a stable order.
+std::vector<std::string> config_keys();
+/// One line of help for `key`.
+std::string config_help(const std::string& key);
+/// Whether `key` is a boolean flag (given without a value on the command line).
+bool config_key_is_flag(const std::string& key);
+
+/// Sets `key` (dashes or underscores) from its text form. Throws ConfigError naming an
+/// unknown key, or the key, the bad value and what was expected.
+void set_config_value(TrainConfig& config, const std::string& key, const std::string& value);
+
+/// Applies a TOML (.toml) or JSON (.json) file. Unknown keys are errors naming the key.
+void apply_config_file(TrainConfig& config, const std::string& path);
+
+/// The configuration as JSON (every key; unset optionals as null), and back.
+std::string config_to_json(const TrainConfig& config);
+TrainConfig config_from_json(const std::string& json);
+
+}  // namespace train
+}  // namespace swd

@@ -1,0 +1,134 @@
+#include "swd/schedule/schedule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "swd/schedule/scaling.h"
+
+namespace swd {
+namespace schedule {
+
+namespace {
+std::string join(const std::vector<double>& values) {
+  std::ostringstream out;
+  for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
+  return out.str();
+}
+std::string number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+}  // namespace
+
+double Constant::factor(double) const { return 1.0; }
+std::string Constant::describe() const { return "constant"; }
+
+Step::Step(std::vector<double> milestones, double gamma)
+    : milestones_(std::move(milestones)), gamma_(gamma) {}
+
+double Step::factor(double epoch) const {
+  const double whole = std::floor(epoch);
+  double f = 1.0;
+  for (double m : milestones_) {
+    if (m <= whole) f *= gamma_;  // gamma^(milestones passed)
+  }
+  return f;
+}
+std::string Step::describe() const {
+  return "step(milestones=" + join(milestones_) + "; gamma=" + number(gamma_) + ")";
+}
+
+Cosine::Cosine(double total_epochs, double floor) : total_epochs_(total_epochs), floor_(floor) {}
+
+double Cosine::factor(double epoch) const {
+  const double progress = std::clamp(epoch / total_epochs_, 0.0, 1.0);
+  // floor + (1 - floor) * (1 + cos(pi * e / T)) / 2
+  return floor_ + (1 - floor_) * 0.5 * (1 + std::cos(M_PI * progress));
+}
+std::string Cosine::describe() const {
+  return "cosine(epochs=" + number(total_epochs_) + "; floor=" + number(floor_) + ")";
+}
+
+Warmup::Warmup(double warmup_epochs, std::shared_ptr<const Schedule> after)
+    : warmup_epochs_(warmup_epochs), after_(std::move(after)) {}
+
+double Warmup::factor(double epoch) const {
+  const double ramp = epoch < warmup_epochs_ ? epoch / warmup_epochs_ : 1.0;  // linear 0 -> 1
+  return ramp * after_->factor(epoch);
+}
+std::string Warmup::describe() const {
+  return "warmup(" + number(warmup_epochs_) + " epochs) then " + after_->describe();
+}
+
+std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs) {
+  if (!(spec.warmup_epochs >= 0)) {
+    throw std::invalid_argument("invalid warmup epochs " + number(spec.warmup_epochs) +
+                                " (expected >= 0)");
+  }
+  std::shared_ptr<const Schedule> base;
+  if (spec.kind == "constant") {
+    base = std::make_shared<Constant>();
+  } else if (spec.kind == "step") {
+    if (!(spec.gamma > 0)) {
+      throw std::invalid_argument("invalid gamma " + number(spec.gamma) + " (expected > 0)");
+    }
+    std::vector<double> milestones = spec.milestones;
+    if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of training
+      milestones = {std::round(0.4 * total_epochs), std::round(0.8 * total_epochs)};
+    }
+    for (size_t i = 0; i < milestones.size(); ++i) {
+      if (!(milestones[i] >= 0) || (i > 0 && milestones[i] < milestones[i - 1])) {
+        throw std::invalid_argument("invalid milestones " + join(milestones) +
+                                    " (expected non-negative epochs in increasing order)");
+      }
+    }
+    base = std::make_shared<Step>(std::move(milestones), spec.gamma);
+  } else if (spec.kind == "cosine") {
+    if (!(total_epochs > 0)) {
+      throw std::invalid_argument("cosine schedule needs a positive number of epochs, got " +
+                                  number(total_epochs));
+    }
+    base = std::make_shared<Cosine>(total_epochs, spec.floor);
+  } else {
+    throw std::invalid_argument("unknown schedule '" + spec.kind +
+                                "' (expected constant, step or cosine)");
+  }
+  if (spec.warmup_epochs > 0) return std::make_shared<Warmup>(spec.warmup_epochs, base);
+  return base;
+}
+
+std::string to_string(ScaleRule rule) {
+  switch (rule) {
+    case ScaleRule::None: return "none";
+    case ScaleRule::LearningRate: return "lr";
+    case ScaleRule::WeightDecay: return "wd";
+  }
+  return "unknown";
+}
+
+ScaleRule scale_rule_from_string(const std::string& name) {
+  if (name == "none") return ScaleRule::None;
+  if (name == "lr") return ScaleRule::LearningRate;
+  if (name == "wd") return ScaleRule::WeightDecay;
+  throw std::invalid_argument("unknown scale rule '" + name + "' (expected none, lr or wd)");
+}
+
+ScaledHyper scale_hyperparameters(ScaleRule rule, double base_lr, double base_weight_decay,
+                                  int64_t base_batch_size, int64_t batch_size) {
+  if (base_batch_size <= 0 || batch_size <= 0) {
+    throw std::invalid_argument("batch sizes must be positive, got base " +
+                                std::to_string(base_batch_size) + " and " +
+                                std::to_string(batch_size));
+  }
+  ScaledHyper out{base_lr, base_weight_decay,
+                  static_cast<double>(batch_size) / static_cast<double>(base_batch_size)};
+  if (rule == ScaleRule::LearningRate) out.lr = base_lr * out.k;                    // eta -> k eta
+  if (rule == ScaleRule::WeightDecay) out.weight_decay = base_weight_decay * out.k;  // lambda -> k lambda
+  return out;
+}
+
+}  // namespace schedule
+}  // namespace swd

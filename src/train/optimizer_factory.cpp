@@ -1,0 +1,114 @@
+#include "swd/train/optimizer_factory.h"
+
+#include <stdexcept>
+
+#include "swd/optim/adai.h"
+#include "swd/optim/adam.h"
+#include "swd/optim/param_groups.h"
+#include "swd/optim/sgd.h"
+
+namespace swd {
+namespace train {
+
+namespace {
+struct Named {
+  const char* name;
+  OptimizerChoice choice;
+};
+const std::vector<Named>& catalogue() {
+  using optim::Decay;
+  static const std::vector<Named> all = {
+      {"sgd", {"sgd", Decay::L2, false}},        {"sgdw", {"sgd", Decay::Decoupled, false}},
+      {"sgds", {"sgd", Decay::Stable, false}},   {"adam", {"adam", Decay::L2, false}},
+      {"adamw", {"adam", Decay::Decoupled, false}}, {"adams", {"adam", Decay::Stable, false}},
+      {"amsgrad", {"adam", Decay::L2, true}},    {"amsgrads", {"adam", Decay::Stable, true}},
+      {"adai", {"adai", Decay::L2, false}},      {"adais", {"adai", Decay::Stable, false}},
+  };
+  return all;
+}
+}  // namespace
+
+std::vector<std::string> optimizer_names() {
+  std::vector<std::string> names;
+  for (const auto& n : catalogue()) names.emplace_back(n.name);
+  return names;
+}
+
+OptimizerChoice parse_optimizer_name(const std::string& name) {
+  for (const auto& n : catalogue()) {
+    if (name == n.name) return n.choice;
+  }
+  std::string list;
+  for (const auto& n : catalogue()) list += std::string(list.empty() ? "" : ", ") + n.name;
+  throw std::invalid_argument("unknown optimizer '" + name + "' (expected one of " + list + ")");
+}
+
+OptimizerHyper resolve_hyper(const std::string& name, std::optional<double> lr,
+                             std::optional<double> weight_decay, std::optional<double> momentum,
+                             double dampening, bool nesterov,
+                             std::optional<std::tuple<double, double>> betas,
+                             std::optional<double> eps) {
+  const auto choice = parse_optimizer_name(name);
+  OptimizerHyper h;
+  if (choice.family == "sgd") {
+    h.lr = lr.value_or(0.1);
+    h.momentum = momentum.value_or(0.9);
+  } else if (choice.family == "adam") {
+    h.lr = lr.value_or(1e-3);
+    h.betas = betas.value_or(std::make_tuple(0.9, 0.999));
+    h.eps = eps.value_or(1e-8);
+  } else {
+    h.lr = lr.value_or(0.5);
+    h.betas = betas.value_or(std::make_tuple(0.1, 0.99));
+    h.eps = eps.value_or(1e-3);
+  }
+  h.dampening = dampening;
+  h.nesterov = nesterov;
+  const bool per_step_convention = choice.family == "adam" && choice.decay == optim::Decay::Decoupled;
+  h.weight_decay = weight_decay.value_or(per_step_convention && h.lr > 0 ? 5e-4 / h.lr : 5e-4);
+  return h;
+}
+
+std::unique_ptr<optim::OptimizerBase> make_optimizer(
+    const std::string& name, const OptimizerHyper& h,
+    std::vector<torch::optim::OptimizerParamGroup> groups) {
+  const auto choice = parse_optimizer_name(name);
+  if (choice.family == "sgd") {
+    return std::make_unique<optim::SGD>(
+        std::move(groups), optim::SGDOptions(h.lr).momentum(h.momentum).dampening(h.dampening)
+                               .nesterov(h.nesterov).weight_decay(h.weight_decay)
+                               .decay(choice.decay));
+  }
+  if (choice.family == "adam") {
+    return std::make_unique<optim::Adam>(
+        std::move(groups), optim::AdamOptions(h.lr).betas(h.betas).eps(h.eps)
+                               .weight_decay(h.weight_decay).amsgrad(choice.amsgrad)
+                               .decay(choice.decay));
+  }
+  return std::make_unique<optim::Adai>(
+      std::move(groups), optim::AdaiOptions(h.lr).betas(h.betas).eps(h.eps)
+                             .weight_decay(h.weight_decay).decay(choice.decay));
+}
+
+std::unique_ptr<optim::OptimizerBase> make_optimizer_for(const std::string& name,
+                                                         const OptimizerHyper& hyper,
+                                                         const torch::nn::Module& model,
+                                                         bool no_decay_bias_norm) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (no_decay_bias_norm) {
+    // [decay group, no-decay group]: both start from the defaults, then the second gets
+    // weight decay 0.
+    auto split = optim::split_parameters_for_decay(model);
+    if (!split.decay.empty()) groups.emplace_back(std::move(split.decay));
+    const bool has_no_decay = !split.no_decay.empty();
+    if (has_no_decay) groups.emplace_back(std::move(split.no_decay));
+    auto opt = make_optimizer(name, hyper, std::move(groups));
+    if (has_no_decay) opt->set_group_weight_decay(opt->param_groups().size() - 1, 0.0);
+    return opt;
+  }
+  groups.emplace_back(model.parameters());
+  return make_optimizer(name, hyper, std::move(groups));
+}
+
+}  // namespace train
+}  // namespace swd
