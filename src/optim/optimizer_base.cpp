@@ -18,6 +18,16 @@ DecayHyper OptimizerBase::group_hyper(std::size_t index) const {
   return hyper_of(param_groups_[index].options());
 }
 
+std::optional<double> OptimizerBase::decay_per_step(std::size_t index) const {
+  const DecayHyper hyper = group_hyper(index);
+  if (hyper.decay == Decay::L2) return std::nullopt;
+  if (hyper.decay == Decay::Decoupled) return hyper.lr * hyper.weight_decay;
+  if (needs_vbar() && !vbar_.defined()) return std::nullopt;
+  const EffectiveScale scale = effective_scale(param_groups_[index].options(), vbar_);
+  const double s = scale.device.defined() ? scale.device.item<double>() : scale.host;
+  return hyper.lr * hyper.weight_decay * s;
+}
+
 void OptimizerBase::set_group_weight_decay(std::size_t index, double weight_decay) {
   TORCH_CHECK(index < param_groups_.size(), "parameter group ", index, " out of range (",
               param_groups_.size(), " groups)");

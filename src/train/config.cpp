@@ -25,7 +25,7 @@ namespace {
 }
 
 // ---- text -> value, one overload per member type ---------------------------------------
-void parse(const std::string& key, const std::string& text, std::string& out) { out = text; }
+void parse(const std::string&, const std::string& text, std::string& out) { out = text; }
 
 void parse(const std::string& key, const std::string& text, double& out) {
   try {
@@ -267,6 +267,17 @@ void set_config_value(TrainConfig& config, const std::string& key, const std::st
 }
 
 void apply_config_file(TrainConfig& config, const std::string& path) {
+  for (const auto& [key, text] : read_config_file(path)) set_config_value(config, key, text);
+}
+
+std::vector<std::pair<std::string, std::string>> read_config_file(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  TrainConfig scratch;  // each entry is checked as it is read
+  auto add = [&](const std::string& key, const Json& value) {
+    const std::string text = json_to_text(key, value);
+    set_config_value(scratch, key, text);
+    entries.emplace_back(key, text);
+  };
   const auto dot = path.rfind('.');
   const std::string ext = dot == std::string::npos ? "" : path.substr(dot);
   std::ifstream in(path);
@@ -279,10 +290,8 @@ void apply_config_file(TrainConfig& config, const std::string& path) {
       throw ConfigError("config file " + path + " is not valid JSON: " + e.what());
     }
     if (!doc.is_object()) throw ConfigError("config file " + path + " must hold a JSON object");
-    for (const auto& [key, value] : doc.items()) {
-      set_config_value(config, key, json_to_text(key, value));
-    }
-    return;
+    for (const auto& [key, value] : doc.items()) add(key, value);
+    return entries;
   }
   if (ext != ".toml") {
     throw ConfigError("config file " + path + ": unknown extension '" + ext +
@@ -315,8 +324,9 @@ void apply_config_file(TrainConfig& config, const std::string& path) {
       throw ConfigError("invalid value for " + key + " in " + path +
                         " (expected a number, string, boolean or list)");
     }
-    set_config_value(config, key, json_to_text(key, value));
+    add(key, value);
   }
+  return entries;
 }
 
 std::string config_to_json(const TrainConfig& config) {

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "swd/optim/decay.h"
@@ -33,6 +34,11 @@ class OptimizerBase : public torch::optim::Optimizer {
 
   /// Learning rate, weight decay and decay mode of group `index`.
   DecayHyper group_hyper(std::size_t index) const;
+
+  /// What the last step's decay removed from theta in group `index`: eta*lambda (Decoupled)
+  /// or eta*lambda*eta_eff/eta (Stable), with the group's current lr and weight decay;
+  /// nullopt for L2 (not multiplicative) or before the first step of Stable Adam.
+  std::optional<double> decay_per_step(std::size_t index) const;
 
   /// Sets group `index`'s weight decay (weight-decay schedules use it as StepLR uses set_lr).
   void set_group_weight_decay(std::size_t index, double weight_decay);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace swd {
@@ -69,7 +70,10 @@ bool config_key_is_flag(const std::string& key);
 /// unknown key, or the key, the bad value and what was expected.
 void set_config_value(TrainConfig& config, const std::string& key, const std::string& value);
 
-/// Applies a TOML (.toml) or JSON (.json) file. Unknown keys are errors naming the key.
+/// The (key, value text) entries of a TOML (.toml) or JSON (.json) file, in file order, each
+/// checked. Unknown keys and bad values are ConfigErrors naming the key.
+std::vector<std::pair<std::string, std::string>> read_config_file(const std::string& path);
+/// Applies read_config_file's entries.
 void apply_config_file(TrainConfig& config, const std::string& path);
 
 /// The configuration as JSON (every key; unset optionals as null), and back.

@@ -5,6 +5,7 @@
 //   amsgrad = Adam(amsgrad) + L2                       amsgrads = Adam(amsgrad) + Stable
 //   adai = Adai + L2      adais = Adai + Stable
 
+#include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
 #include <memory>

@@ -1,0 +1,30 @@
+// swd: the command-line tool. Every failure ends with one line "swd: error: ..." and exit
+// status 2.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"swd: weight decay done right -- train, sweep and report"};
+  app.require_subcommand(1);
+  swd::cli::add_train_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "swd: error: %s\n", e.what());
+    return 2;
+  }
+  try {
+    return swd::cli::run_selected(app);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));  // LibTorch messages carry a stack trace
+    std::fprintf(stderr, "swd: error: %s\n", what.c_str());
+    return 2;
+  }
+}

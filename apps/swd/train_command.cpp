@@ -1,0 +1,76 @@
+// swd train: every key of the configuration table is a --flag; --config FILE (TOML or JSON)
+// supplies values first, flags given on the command line override them.
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "commands.h"
+#include "swd/train/config.h"
+#include "swd/train/trainer.h"
+
+namespace swd {
+namespace cli {
+
+namespace {
+struct TrainFlags {
+  std::string config_file;
+  std::map<std::string, std::string> values;  // key -> text, for flags with a value
+  std::map<std::string, bool> switches;       // key -> given, for boolean flags
+};
+TrainFlags& train_flags() {
+  static TrainFlags flags;
+  return flags;
+}
+CLI::App* train_app = nullptr;
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  train_app = app.add_subcommand("train", "train one model and write its run folder");
+  auto& flags = train_flags();
+  train_app->add_option("--config", flags.config_file, "TOML or JSON file of settings")
+      ->check(CLI::ExistingFile);
+  for (const auto& key : train::config_keys()) {
+    if (train::config_key_is_flag(key)) {
+      train_app->add_flag("--" + key, flags.switches[key], train::config_help(key));
+    } else {
+      train_app->add_option("--" + key, flags.values[key], train::config_help(key));
+    }
+  }
+}
+
+namespace {
+int run_train() {
+  auto& flags = train_flags();
+  // Settings in order of precedence: the config file, then the flags given.
+  std::vector<std::pair<std::string, std::string>> given;
+  if (!flags.config_file.empty()) given = train::read_config_file(flags.config_file);
+  for (const auto& key : train::config_keys()) {
+    if (train_app->count("--" + key) == 0) continue;
+    given.emplace_back(key, train::config_key_is_flag(key) ? "true" : flags.values[key]);
+  }
+  train::TrainConfig config;
+  for (const auto& [key, text] : given) train::set_config_value(config, key, text);
+  if (config.resume) {  // the saved configuration, with the settings above on top
+    if (config.out.empty()) {
+      throw train::ConfigError("--resume needs --out DIR, the run to continue");
+    }
+    config = train::resume_config(config.out, given);
+  }
+  const auto summary = train::run_training(config);
+  std::printf("done: best test error %.2f%% (epoch %lld), final test error %.2f%%  -> %s\n",
+              100 * summary.best_test_error, static_cast<long long>(summary.best_epoch),
+              100 * summary.final_test_error, summary.out_dir.c_str());
+  return 0;
+}
+}  // namespace
+
+int run_selected(CLI::App& app) {
+  if (app.got_subcommand("train")) return run_train();
+  return 2;
+}
+
+}  // namespace cli
+}  // namespace swd

@@ -1,0 +1,38 @@
+#pragma once
+// One row of metrics.csv per finished epoch.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace swd {
+namespace train {
+
+struct EpochMetrics {
+  int64_t epoch = 0;              ///< 1-based
+  double lr = 0;                  ///< group 0's learning rate at the epoch's last step
+  double weight_decay = 0;        ///< group 0's weight decay at the epoch's last step
+  double train_loss = 0;          ///< mean over the epoch's samples
+  double train_error = 0;         ///< fraction misclassified during the epoch
+  double test_loss = 0;
+  double test_error = 0;
+  double grad_norm = 0;           ///< mean over steps of ||grad L|| (no weight-decay term)
+  double grad_norm_sq = 0;        ///< mean over steps of ||grad L||^2
+  double weight_norm = 0;         ///< ||theta|| over every parameter at the epoch's end
+  std::optional<double> sqrt_vbar;       ///< last step's sqrt(vbar) where the optimizer has one
+  std::optional<double> decay_per_step;  ///< last step's multiplicative decay eta*lambda*eta_eff/eta
+  double seconds = 0;             ///< wall time of the epoch (training and evaluation)
+};
+
+/// The header line of metrics.csv.
+std::string metrics_csv_header();
+/// One row (no newline); empty cells for absent optionals; numbers round-trip exactly.
+std::string metrics_csv_row(const EpochMetrics& m);
+/// Header plus rows, each line ending in a newline.
+std::string metrics_csv(const std::vector<EpochMetrics>& rows);
+/// Parses metrics_csv's output. Throws std::runtime_error naming the line on bad input.
+std::vector<EpochMetrics> parse_metrics_csv(const std::string& text);
+
+}  // namespace train
+}  // namespace swd

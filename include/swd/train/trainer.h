@@ -1,0 +1,37 @@
+#pragma once
+// `swd train` as a library call: resolve the configuration, load the data, build the model
+// and optimizer, train with the schedules, evaluate every epoch, and write config.json,
+// metrics.csv and checkpoint.pt into the run's folder.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "swd/train/config.h"
+#include "swd/train/metrics.h"
+
+namespace swd {
+namespace train {
+
+struct RunSummary {
+  std::string out_dir;
+  std::vector<EpochMetrics> epochs;  ///< every finished epoch, resumed ones included
+  double best_test_error = 1;
+  int64_t best_epoch = 0;
+  double final_test_error = 1;
+};
+
+/// Trains one run. Throws ConfigError / std::invalid_argument (bad configuration),
+/// data::DataError (missing or malformed data) or std::runtime_error (files); files already
+/// in the output folder are never overwritten unless the run resumes them.
+RunSummary run_training(const TrainConfig& config);
+
+/// The configuration a resumed run continues with: the saved config.json of `out_dir`,
+/// overridden by `overrides` (key, value) pairs. Only keys that do not change the run's
+/// numbers may differ (epochs, threads, workers, progress, limit-batches, out, resume);
+/// any other difference is a ConfigError naming the key and both values.
+TrainConfig resume_config(const std::string& out_dir,
+                          const std::vector<std::pair<std::string, std::string>>& overrides);
+
+}  // namespace train
+}  // namespace swd

@@ -1,0 +1,111 @@
+// `swd train` end to end on the synthetic dataset: output files, falling loss, determinism,
+// resume, and the command-line errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli_support.h"
+#include "swd/train/metrics.h"
+
+namespace fs = std::filesystem;
+using swd_test::fresh_dir;
+using swd_test::run_swd;
+using swd_test::slurp;
+
+namespace {
+
+const std::string kSmall =
+    " --dataset synthetic --synthetic-train 1024 --synthetic-test 256 --synthetic-size 12"
+    " --model mlp --batch-size 64 --threads 1 --progress line";
+
+std::string metrics_without_seconds(const std::string& csv) {
+  std::string out;
+  for (const auto& m : swd::train::parse_metrics_csv(csv)) {
+    auto copy = m;
+    copy.seconds = 0;
+    out += swd::train::metrics_csv_row(copy) + "\n";
+  }
+  return out;
+}
+
+TEST(CliTrain, WritesItsFilesAndTheLossFalls) {
+  const auto out = fresh_dir("train") + "/run";
+  const auto r = run_swd("train" + kSmall + " --epochs 3 --optimizer adams --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("best test error"), std::string::npos) << r.output;
+  const auto rows = swd::train::parse_metrics_csv(slurp(out + "/metrics.csv"));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_LT(rows.back().train_loss, rows.front().train_loss);
+  EXPECT_LT(rows.back().test_error, 0.5);
+  EXPECT_TRUE(rows.back().sqrt_vbar.has_value());   // adams has a vbar
+  EXPECT_GT(rows.back().grad_norm, 0);
+  EXPECT_GT(rows.back().weight_norm, 0);
+  const auto config = nlohmann::json::parse(slurp(out + "/config.json"));
+  EXPECT_EQ(config["optimizer"], "adams");
+  EXPECT_DOUBLE_EQ(config["lr"].get<double>(), 1e-3);           // resolved default recorded
+  EXPECT_DOUBLE_EQ(config["weight-decay"].get<double>(), 5e-4);
+  EXPECT_TRUE(fs::exists(out + "/checkpoint.pt"));
+}
+
+TEST(CliTrain, SameSeedSameNumbers) {
+  const auto dir = fresh_dir("determinism");
+  const std::string args = "train" + kSmall + " --epochs 2 --optimizer sgds --seed 5 --out ";
+  ASSERT_EQ(run_swd(args + dir + "/a").status, 0);
+  ASSERT_EQ(run_swd(args + dir + "/b").status, 0);
+  const auto a = metrics_without_seconds(slurp(dir + "/a/metrics.csv"));
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, metrics_without_seconds(slurp(dir + "/b/metrics.csv")));
+  ASSERT_EQ(run_swd("train" + kSmall + " --epochs 2 --optimizer sgds --seed 6 --out " + dir + "/c").status, 0);
+  EXPECT_NE(a, metrics_without_seconds(slurp(dir + "/c/metrics.csv")));
+}
+
+TEST(CliTrain, ResumeContinuesToTheSameNumbers) {
+  const auto dir = fresh_dir("resume");
+  const std::string args = "train" + kSmall + " --optimizer adams --seed 3 --out ";
+  ASSERT_EQ(run_swd(args + dir + "/straight --epochs 3").status, 0);
+  ASSERT_EQ(run_swd(args + dir + "/split --epochs 1").status, 0);
+  const auto r = run_swd("train --resume --out " + dir + "/split --epochs 3 --progress line");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(metrics_without_seconds(slurp(dir + "/straight/metrics.csv")),
+            metrics_without_seconds(slurp(dir + "/split/metrics.csv")));
+}
+
+TEST(CliTrain, ErrorsAreOneLineWithStatusTwo) {
+  const auto dir = fresh_dir("errors");
+  struct Case {
+    std::string args, expected;
+  };
+  const std::vector<Case> cases = {
+      {"train --model resnet50 --out " + dir + "/x", "resnet50"},
+      {"train --optimizer lion --out " + dir + "/x", "lion"},
+      {"train --lr -1 --out " + dir + "/x", "lr"},
+      {"train --epochs zero --out " + dir + "/x", "zero"},
+      {"train --bogus-flag 1", "bogus-flag"},
+      {"train --dataset mnist --data-dir " + dir + "/nowhere --out " + dir + "/x", "nowhere"},
+      {"train --resume --out " + dir + "/never-ran", "never-ran"},
+  };
+  for (const auto& c : cases) {
+    const auto r = run_swd(c.args);
+    EXPECT_EQ(r.status, 2) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find("swd: error:"), std::string::npos) << r.output;
+    EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+TEST(CliTrain, AnExistingRunIsNeverOverwritten) {
+  const auto out = fresh_dir("keep") + "/run";
+  ASSERT_EQ(run_swd("train" + kSmall + " --epochs 1 --out " + out).status, 0);
+  const auto before = slurp(out + "/metrics.csv");
+  const auto r = run_swd("train" + kSmall + " --epochs 1 --lr 0.5 --out " + out);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
+  EXPECT_EQ(slurp(out + "/metrics.csv"), before);
+  const auto changed = run_swd("train --resume --out " + out + " --lr 0.5");
+  EXPECT_EQ(changed.status, 2);
+  EXPECT_NE(changed.output.find("lr"), std::string::npos) << changed.output;
+  EXPECT_EQ(slurp(out + "/metrics.csv"), before);
+}
+
+}  // namespace

@@ -1,0 +1,79 @@
+// Learning-rate / weight-decay schedules and the batch-size scaling rules.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "swd/schedule/scaling.h"
+#include "swd/schedule/schedule.h"
+
+namespace ss = swd::schedule;
+
+TEST(Schedule, StepIsThePapersPattern) {
+  auto s = ss::make_schedule({"step", {80, 160}, 0.1}, 200);
+  EXPECT_DOUBLE_EQ(s->factor(0), 1.0);
+  EXPECT_DOUBLE_EQ(s->factor(79.99), 1.0);
+  EXPECT_DOUBLE_EQ(s->factor(80), 0.1);
+  EXPECT_DOUBLE_EQ(s->factor(159.5), 0.1);
+  EXPECT_NEAR(s->factor(160), 0.01, 1e-17);
+}
+
+TEST(Schedule, StepDefaultsToFortyAndEightyPercent) {
+  auto s = ss::make_schedule({"step", {}, 0.1}, 10);
+  EXPECT_DOUBLE_EQ(s->factor(3.9), 1.0);
+  EXPECT_DOUBLE_EQ(s->factor(4), 0.1);
+  EXPECT_NEAR(s->factor(8), 0.01, 1e-17);
+  EXPECT_NE(s->describe().find("4,8"), std::string::npos) << s->describe();
+}
+
+TEST(Schedule, CosineGoesFromOneToItsFloor) {
+  auto s = ss::make_schedule({"cosine", {}, 0.1, 0.1}, 10);
+  EXPECT_DOUBLE_EQ(s->factor(0), 1.0);
+  EXPECT_NEAR(s->factor(5), 0.55, 1e-15);
+  EXPECT_NEAR(s->factor(10), 0.1, 1e-15);
+  EXPECT_NEAR(s->factor(12), 0.1, 1e-15);
+}
+
+TEST(Schedule, WarmupRampsThenHandsOver) {
+  auto s = ss::make_schedule({"step", {4}, 0.5, 0.0, 2.0}, 10);
+  EXPECT_DOUBLE_EQ(s->factor(0), 0.0);
+  EXPECT_DOUBLE_EQ(s->factor(1), 0.5);
+  EXPECT_DOUBLE_EQ(s->factor(3), 1.0);
+  EXPECT_DOUBLE_EQ(s->factor(4), 0.5);
+}
+
+TEST(Schedule, BadSpecsNameTheProblem) {
+  auto message = [](const ss::ScheduleSpec& spec) {
+    try {
+      ss::make_schedule(spec, 10);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message({"linear"}).find("linear"), std::string::npos);
+  EXPECT_NE(message({"step", {5, 3}}).find("5,3"), std::string::npos);
+  EXPECT_NE(message({"step", {}, -0.1}).find("-0.1"), std::string::npos);
+  EXPECT_NE(message({"constant", {}, 0.1, 0.0, -1}).find("-1"), std::string::npos);
+}
+
+TEST(ScalingRule, KeepsEtaLambdaOverBConstant) {
+  const double lr = 1e-3, wd = 5e-4;
+  for (auto rule : {ss::ScaleRule::LearningRate, ss::ScaleRule::WeightDecay}) {
+    const auto h = ss::scale_hyperparameters(rule, lr, wd, 128, 1024);
+    EXPECT_DOUBLE_EQ(h.k, 8.0);
+    EXPECT_NEAR(h.lr * h.weight_decay / 1024, lr * wd / 128, 1e-20) << ss::to_string(rule);
+  }
+  const auto wd_rule = ss::scale_hyperparameters(ss::ScaleRule::WeightDecay, lr, wd, 128, 512);
+  EXPECT_DOUBLE_EQ(wd_rule.lr, lr);
+  EXPECT_DOUBLE_EQ(wd_rule.weight_decay, 4 * wd);
+  const auto lr_rule = ss::scale_hyperparameters(ss::ScaleRule::LearningRate, lr, wd, 128, 512);
+  EXPECT_DOUBLE_EQ(lr_rule.lr, 4 * lr);
+  EXPECT_DOUBLE_EQ(lr_rule.weight_decay, wd);
+  const auto none = ss::scale_hyperparameters(ss::ScaleRule::None, lr, wd, 128, 512);
+  EXPECT_DOUBLE_EQ(none.lr, lr);
+  EXPECT_DOUBLE_EQ(none.weight_decay, wd);
+  EXPECT_THROW(ss::scale_hyperparameters(ss::ScaleRule::None, lr, wd, 0, 512),
+               std::invalid_argument);
+  EXPECT_EQ(ss::scale_rule_from_string("wd"), ss::ScaleRule::WeightDecay);
+  EXPECT_THROW(ss::scale_rule_from_string("both"), std::invalid_argument);
+}

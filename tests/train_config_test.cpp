@@ -1,0 +1,130 @@
+// The configuration table: flags, config files, config.json, optimizer names and defaults.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "swd/train/config.h"
+#include "swd/train/metrics.h"
+#include "swd/train/optimizer_factory.h"
+
+namespace st = swd::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = fs::temp_directory_path() / (std::to_string(::getpid()) + "-" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(TrainConfig, ValuesParseAndBadOnesAreNamed) {
+  st::TrainConfig c;
+  st::set_config_value(c, "lr", "0.01");
+  st::set_config_value(c, "betas", "0.8,0.99");
+  st::set_config_value(c, "milestones", "3,6");
+  st::set_config_value(c, "weight_decay", "1e-3");  // underscores work too
+  EXPECT_DOUBLE_EQ(*c.lr, 0.01);
+  EXPECT_DOUBLE_EQ(std::get<0>(*c.betas), 0.8);
+  EXPECT_EQ(c.milestones, (std::vector<double>{3, 6}));
+  EXPECT_DOUBLE_EQ(*c.weight_decay, 1e-3);
+  auto bad = [&](const std::string& key, const std::string& value) {
+    return error_of([&] { st::set_config_value(c, key, value); });
+  };
+  EXPECT_NE(bad("lr", "fast").find("fast"), std::string::npos);
+  EXPECT_NE(bad("lr", "-1").find("lr"), std::string::npos);
+  EXPECT_NE(bad("epochs", "0").find("epochs"), std::string::npos);
+  EXPECT_NE(bad("betas", "0.9").find("B1,B2"), std::string::npos);
+  EXPECT_NE(bad("optimizer", "lion").find("lion"), std::string::npos);
+  EXPECT_NE(bad("model", "resnet50").find("resnet50"), std::string::npos);
+  EXPECT_NE(bad("learning-rate", "0.1").find("learning-rate"), std::string::npos);
+}
+
+TEST(TrainConfig, JsonRoundTrip) {
+  st::TrainConfig c;
+  c.optimizer = "sgds";
+  c.lr = 0.05;
+  c.milestones = {2, 4};
+  c.augment = true;
+  const auto back = st::config_from_json(st::config_to_json(c));
+  EXPECT_EQ(st::config_to_json(back), st::config_to_json(c));
+  EXPECT_EQ(back.optimizer, "sgds");
+  EXPECT_FALSE(back.weight_decay.has_value());
+}
+
+TEST(TrainConfig, TomlAndJsonFiles) {
+  st::TrainConfig c;
+  st::apply_config_file(c, write_temp("a.toml", "optimizer = \"adamw\"\nlr = 0.002\n"
+                                               "milestones = [1, 2]\nno-decay-bias-norm = true\n"));
+  EXPECT_EQ(c.optimizer, "adamw");
+  EXPECT_DOUBLE_EQ(*c.lr, 0.002);
+  EXPECT_EQ(c.milestones, (std::vector<double>{1, 2}));
+  EXPECT_TRUE(c.no_decay_bias_norm);
+  st::apply_config_file(c, write_temp("b.json", R"({"epochs": 7, "betas": [0.5, 0.9]})"));
+  EXPECT_EQ(c.epochs, 7);
+  EXPECT_DOUBLE_EQ(std::get<1>(*c.betas), 0.9);
+  const auto unknown = error_of(
+      [&] { st::apply_config_file(c, write_temp("c.toml", "optimiser = \"adams\"\n")); });
+  EXPECT_NE(unknown.find("optimiser"), std::string::npos) << unknown;
+  const auto broken = error_of([&] { st::apply_config_file(c, write_temp("d.json", "{oops")); });
+  EXPECT_NE(broken.find("JSON"), std::string::npos) << broken;
+}
+
+TEST(OptimizerNames, MapOntoFamilyAndDecay) {
+  using swd::optim::Decay;
+  EXPECT_EQ(st::parse_optimizer_name("adams").decay, Decay::Stable);
+  EXPECT_EQ(st::parse_optimizer_name("adamw").decay, Decay::Decoupled);
+  EXPECT_EQ(st::parse_optimizer_name("adam").decay, Decay::L2);
+  EXPECT_TRUE(st::parse_optimizer_name("amsgrads").amsgrad);
+  EXPECT_EQ(st::parse_optimizer_name("amsgrads").decay, Decay::Stable);
+  EXPECT_EQ(st::parse_optimizer_name("sgds").family, "sgd");
+  EXPECT_EQ(st::parse_optimizer_name("adais").family, "adai");
+  EXPECT_EQ(st::optimizer_names().size(), 10u);
+  EXPECT_NE(error_of([] { st::parse_optimizer_name("adamx"); }).find("adamx"), std::string::npos);
+}
+
+TEST(OptimizerNames, DefaultsFollowThePaper) {
+  const auto adams = st::resolve_hyper("adams", {}, {}, {}, 0, false, {}, {});
+  EXPECT_DOUBLE_EQ(adams.lr, 1e-3);
+  EXPECT_DOUBLE_EQ(adams.weight_decay, 5e-4);
+  const auto adamw = st::resolve_hyper("adamw", {}, {}, {}, 0, false, {}, {});
+  EXPECT_DOUBLE_EQ(adamw.weight_decay, 0.5);  // lambda / eta
+  const auto sgds = st::resolve_hyper("sgds", {}, {}, {}, 0, false, {}, {});
+  EXPECT_DOUBLE_EQ(sgds.lr, 0.1);
+  EXPECT_DOUBLE_EQ(sgds.momentum, 0.9);
+  const auto adai = st::resolve_hyper("adai", 0.2, 1e-4, {}, 0, false, {}, {});
+  EXPECT_DOUBLE_EQ(adai.lr, 0.2);
+  EXPECT_DOUBLE_EQ(adai.weight_decay, 1e-4);
+  EXPECT_DOUBLE_EQ(std::get<0>(adai.betas), 0.1);
+}
+
+TEST(Metrics, CsvRoundTripsExactly) {
+  st::EpochMetrics m;
+  m.epoch = 3;
+  m.lr = 1e-3 / 3;
+  m.test_error = 0.123456789012345678;
+  m.sqrt_vbar = 2.5e-3;
+  std::vector<st::EpochMetrics> rows{m, m};
+  rows[1].epoch = 4;
+  rows[1].sqrt_vbar.reset();
+  const auto back = st::parse_metrics_csv(st::metrics_csv(rows));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].lr, m.lr);
+  EXPECT_EQ(back[0].test_error, m.test_error);
+  EXPECT_EQ(*back[0].sqrt_vbar, 2.5e-3);
+  EXPECT_FALSE(back[1].sqrt_vbar.has_value());
+  EXPECT_THROW(st::parse_metrics_csv("epoch,lr\n1,2\n"), std::runtime_error);
+}
+
+}  // namespace
