@@ -8,11 +8,18 @@ prints the trainable parameter elements, the number of parameter tensors, and th
 exempt from weight decay (biases and normalisation-layer parameters, swd's rule), then
 checks that a forward pass gives [N, classes] logits.
 
-Run with Debian's python3-torch: /usr/bin/python3 scripts/model_param_counts.py
-tests/models_test.cpp pins the numbers printed here.
+With --golden it prints, as JSON, each model's logits for deterministic parameters and
+images (golden_fill below), in train mode and then in eval mode, for the C++ models to
+reproduce; this pins the function each model computes, not only its size.
+
+Run with Debian's python3-torch:
+    /usr/bin/python3 scripts/model_param_counts.py     # the counts tests/models_test.cpp pins
+    /usr/bin/python3 scripts/model_param_counts.py --golden > tests/golden/models.json
 """
 
+import json
 import math
+import sys
 
 import torch
 import torch.nn as nn
@@ -42,8 +49,8 @@ class CNN(nn.Module):
         self.fc2 = nn.Linear(128, classes)
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))  # = max_pool(relu(conv(x)))
+        x = F.relu(F.max_pool2d(self.conv2(x), 2))
         return self.fc2(F.relu(self.fc1(x.flatten(1))))
 
 
@@ -241,29 +248,67 @@ def counts(model):
     return elements, tensors, no_decay
 
 
-def main():
-    c, h, w, k = 3, 32, 32, 10
-    cases = [
-        ('mlp', '1x28x28', 10, lambda: MLP(1, 28, 28, 10)),
-        ('cnn', '1x28x28', 10, lambda: CNN(1, 28, 28, 10)),
-        ('resnet18', '3x32x32', k, lambda: ResNet(BasicBlock, [2, 2, 2, 2], k, c)),
-        ('resnet34', '3x32x32', k, lambda: ResNet(BasicBlock, [3, 4, 6, 3], k, c)),
-        ('vgg16', '3x32x32', k, lambda: VGG(VGG16_CFG, k, c)),
-        ('densenet121', '3x32x32', k, lambda: DenseNet([6, 12, 24, 16], 32, 0.5, k, c)),
-        ('googlenet', '3x32x32', k, lambda: GoogLeNet(k, c)),
-    ]
+def golden_fill(model, batch, shape):
+    """Parameter k (module order), element i of its flattened values:
+    v = sin(0.37 k + 0.91 i + 1e-5 i^2), divided by sqrt(fan-in) for weights with 2+
+    dimensions, 0.5 v for 1-D ones. Image element j of the flattened [batch, C, H, W]:
+    sin(0.61 j + 1.3e-3 j^2). Computed in float64, rounded to float32, as
+    tests/models_test.cpp does."""
+    with torch.no_grad():
+        for k, p in enumerate(model.parameters()):
+            i = torch.arange(p.numel(), dtype=torch.float64)
+            values = torch.sin(0.37 * k + 0.91 * i + 1e-5 * i * i)
+            if p.dim() >= 2:
+                values = values / math.sqrt(p.numel() // p.shape[0])
+            else:
+                values = 0.5 * values
+            p.copy_(values.reshape(p.shape).float())
+    j = torch.arange(batch * math.prod(shape), dtype=torch.float64)
+    return torch.sin(0.61 * j + 1.3e-3 * j * j).reshape(batch, *shape).float()
+
+
+CASES = [
+    ('mlp', (1, 28, 28), 10, lambda c, k: MLP(c, 28, 28, k)),
+    ('cnn', (1, 28, 28), 10, lambda c, k: CNN(c, 28, 28, k)),
+    ('resnet18', (3, 32, 32), 10, lambda c, k: ResNet(BasicBlock, [2, 2, 2, 2], k, c)),
+    ('resnet34', (3, 32, 32), 10, lambda c, k: ResNet(BasicBlock, [3, 4, 6, 3], k, c)),
+    ('vgg16', (3, 32, 32), 10, lambda c, k: VGG(VGG16_CFG, k, c)),
+    ('densenet121', (3, 32, 32), 10, lambda c, k: DenseNet([6, 12, 24, 16], 32, 0.5, k, c)),
+    ('googlenet', (3, 32, 32), 10, lambda c, k: GoogLeNet(k, c)),
+]
+
+
+def print_counts():
     print(f"{'model':<12} {'input':<8} {'classes':>7} {'parameters':>12} {'tensors':>8} "
           f"{'no-decay':>9}")
-    for name, shape, classes, build in cases:
+    for name, shape, classes, build in CASES:
         torch.manual_seed(0)
-        model = build().eval()
+        model = build(shape[0], classes).eval()
         elements, tensors, no_decay = counts(model)
-        size = [2] + [int(s) for s in shape.split('x')]
         with torch.no_grad():
-            out = model(torch.randn(size))
+            out = model(torch.randn(2, *shape))
         assert tuple(out.shape) == (2, classes), (name, out.shape)
-        print(f"{name:<12} {shape:<8} {classes:>7} {elements:>12,} {tensors:>8} {no_decay:>9,}")
+        size = 'x'.join(str(s) for s in shape)
+        print(f"{name:<12} {size:<8} {classes:>7} {elements:>12,} {tensors:>8} {no_decay:>9,}")
+
+
+def print_golden(batch=2):
+    models = []
+    for name, shape, classes, build in CASES:
+        model = build(shape[0], classes)
+        images = golden_fill(model, batch, shape)
+        with torch.no_grad():
+            train_logits = model.train()(images)  # batch statistics; updates running stats
+            eval_logits = model.eval()(images)    # the running statistics just updated
+        models.append({'name': name, 'images': [batch, *shape], 'classes': classes,
+                       'train_logits': train_logits.double().tolist(),
+                       'eval_logits': eval_logits.double().tolist()})
+    note = ('Generated by scripts/model_param_counts.py --golden (PyTorch ' +
+            torch.__version__ + '): logits of the reference models for golden_fill parameters '
+            'and images, in train mode, then in eval mode.')
+    json.dump({'note': note, 'models': models}, sys.stdout, indent=1)
+    print()
 
 
 if __name__ == '__main__':
-    main()
+    print_golden() if '--golden' in sys.argv[1:] else print_counts()

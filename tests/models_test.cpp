@@ -1,10 +1,13 @@
-// The model zoo: parameter counts against scripts/model_param_counts.py (the kuangliu
-// reference definitions in PyTorch), output shapes, input checks, train/eval behaviour,
-// seeded initialisation and serialisation.
+// The model zoo: parameter counts and logits against scripts/model_param_counts.py (the
+// kuangliu reference definitions in PyTorch), output shapes, input checks, train/eval
+// behaviour, seeded initialisation and serialisation.
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
 
 #include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -103,6 +106,58 @@ TEST_P(ModelEach, ParameterCountsMatchTheReference) {
   for (const auto& p : split.no_decay) no_decay += p.numel();
   EXPECT_EQ(no_decay, ref->no_decay);
   EXPECT_EQ(split.decay.size() + split.no_decay.size(), model->parameters().size());
+}
+
+/// scripts/model_param_counts.py's golden_fill: parameter k, element i gets
+/// v = sin(0.37 k + 0.91 i + 1e-5 i^2), / sqrt(fan-in) with 2+ dims, 0.5 v with 1 dim; image
+/// element j is sin(0.61 j + 1.3e-3 j^2). float64, rounded to float32.
+torch::Tensor golden_fill(torch::nn::Module& model, const std::vector<int64_t>& image_shape) {
+  torch::NoGradGuard no_grad;
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  int64_t k = 0;
+  for (auto& p : model.parameters()) {
+    const auto i = torch::arange(p.numel(), f64);
+    auto values = torch::sin(0.37 * static_cast<double>(k++) + i * 0.91 + i * 1e-5 * i);
+    values = p.dim() >= 2 ? values / std::sqrt(static_cast<double>(p.numel() / p.size(0)))
+                          : values * 0.5;
+    p.copy_(values.reshape(p.sizes()).to(torch::kFloat32));
+  }
+  int64_t n = 1;
+  for (auto d : image_shape) n *= d;
+  const auto j = torch::arange(n, f64);
+  return torch::sin(j * 0.61 + j * 1.3e-3 * j).reshape(image_shape).to(torch::kFloat32);
+}
+
+torch::Tensor from_json(const nlohmann::json& rows) {
+  std::vector<double> flat;
+  for (const auto& row : rows) {
+    for (const auto& v : row) flat.push_back(v.get<double>());
+  }
+  return torch::tensor(flat, torch::kFloat64).reshape({static_cast<int64_t>(rows.size()), -1});
+}
+
+TEST_P(ModelEach, LogitsMatchTheReferenceModelForTheSameParameters) {
+  // tests/golden/models.json: the PyTorch reference's logits, train mode then eval mode.
+  std::ifstream file(SWD_TEST_DATA_DIR "/golden/models.json");
+  ASSERT_TRUE(file) << SWD_TEST_DATA_DIR "/golden/models.json";
+  const auto golden = nlohmann::json::parse(file);
+  const auto entry = std::find_if(golden["models"].begin(), golden["models"].end(),
+                                  [](const auto& m) { return m["name"] == GetParam(); });
+  ASSERT_NE(entry, golden["models"].end());
+  const auto shape = (*entry)["images"].get<std::vector<int64_t>>();
+  auto model = sm::make_model(GetParam(), {shape[1], shape[2], shape[3], (*entry)["classes"]});
+  const auto images = golden_fill(*model, shape);
+
+  torch::NoGradGuard no_grad;
+  for (const char* mode : {"train_logits", "eval_logits"}) {
+    if (std::string(mode) == "eval_logits") model->eval();
+    const auto expected = from_json((*entry)[mode]);
+    const auto actual = model->forward(images).to(torch::kFloat64);
+    ASSERT_EQ(actual.sizes(), expected.sizes()) << mode;
+    // float32 through up to 120 layers: agreement to 1e-4 of the largest logit.
+    const double scale = std::max(1.0, expected.abs().max().item<double>());
+    EXPECT_LE((actual - expected).abs().max().item<double>(), 1e-4 * scale) << mode;
+  }
 }
 
 TEST_P(ModelEach, LogitsHaveShapeBatchByClassesAndEveryParameterGetsAGradient) {

@@ -107,8 +107,10 @@ class CNN : public ZooModel {
 
  protected:
   torch::Tensor logits(const torch::Tensor& images) override {
-    auto x = torch::max_pool2d(torch::relu(conv1(images)), 2);
-    x = torch::max_pool2d(torch::relu(conv2(x)), 2);
+    // relu(max_pool(x)) == max_pool(relu(x)) (ReLU is monotone), on 4x fewer elements: the
+    // ReLU and its backward over the full-size maps cost more than the convolutions here.
+    auto x = torch::relu(torch::max_pool2d(conv1(images), 2));
+    x = torch::relu(torch::max_pool2d(conv2(x), 2));
     return fc2(torch::relu(fc1(x.flatten(1))));
   }
 
