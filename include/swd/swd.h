@@ -1,6 +1,7 @@
 #pragma once
 // The public API of swd in one include.
 
+#include "swd/models/models.h"
 #include "swd/optim/adai.h"
 #include "swd/optim/adam.h"
 #include "swd/optim/decay.h"

@@ -34,6 +34,11 @@ std::vector<std::string> model_names();
 /// std::invalid_argument naming the bad name and the valid ones.
 std::shared_ptr<Classifier> make_model(const std::string& name, const InputSpec& input);
 
+/// The smallest height and width the model `name` accepts: make_model and forward throw
+/// std::invalid_argument below it. mlp and cnn take images of exactly the InputSpec's size;
+/// the other models take any size from this minimum up (global average pooling).
+int64_t min_input_size(const std::string& name);
+
 /// Number of trainable parameters (elements).
 int64_t count_parameters(const torch::nn::Module& model);
 

@@ -1,0 +1,54 @@
+#pragma once
+// Shared by the model zoo's translation units: the base every model derives from (it checks
+// the images against the InputSpec), and the registry entries each unit contributes.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "swd/models/models.h"
+
+namespace swd {
+namespace models {
+namespace detail {
+
+/// What the registry and the input checks know about one architecture.
+struct ModelInfo {
+  std::string name;
+  /// Smallest height and width for which every layer's output is non-empty.
+  int64_t min_size = 1;
+  /// The model flattens a feature map into a linear layer, so images must have exactly the
+  /// InputSpec's height and width; otherwise any size >= min_size works (global pooling).
+  bool fixed_size = false;
+};
+
+/// A model of the zoo: forward() checks the images, then computes logits().
+class ZooModel : public Classifier {
+ public:
+  ZooModel(ModelInfo info, const InputSpec& input);
+  torch::Tensor forward(torch::Tensor images) final;
+
+ protected:
+  virtual torch::Tensor logits(const torch::Tensor& images) = 0;
+
+ private:
+  ModelInfo info_;
+  InputSpec input_;
+};
+
+using Factory = std::function<std::shared_ptr<Classifier>(const ModelInfo&, const InputSpec&)>;
+
+struct Entry {
+  ModelInfo info;
+  Factory make;
+};
+
+/// mlp, cnn (small.cpp).
+std::vector<Entry> small_models();
+/// resnet18, resnet34, vgg16, densenet121, googlenet (cifar.cpp).
+std::vector<Entry> cifar_models();
+
+}  // namespace detail
+}  // namespace models
+}  // namespace swd
