@@ -54,6 +54,9 @@ struct DatasetSpec {
   uint64_t seed = 0;
 };
 
+/// Where Debian's dataset-fashion-mnist package installs the Fashion-MNIST files.
+inline constexpr char kDefaultFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
+
 /// The dataset names load_dataset accepts.
 std::vector<std::string> dataset_names();
 
