@@ -1,6 +1,8 @@
 #pragma once
 // The public API of swd in one include.
 
+#include "swd/data/dataset.h"
+#include "swd/data/loader.h"
 #include "swd/optim/adai.h"
 #include "swd/optim/adam.h"
 #include "swd/optim/decay.h"

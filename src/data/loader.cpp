@@ -296,7 +296,13 @@ void BatchLoader::start_epoch(int64_t epoch, int64_t skip_batches) {
   s.failure = nullptr;
   s.started = true;
   const int64_t threads = std::min(s.options.workers, s.end - skip_batches);
-  for (int64_t i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.worker(); });
+  try {
+    for (int64_t i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.worker(); });
+  } catch (...) {  // no thread to run: next() would wait forever
+    s.stop();
+    s.started = false;
+    throw;
+  }
 }
 
 std::optional<Batch> BatchLoader::next() {
