@@ -73,7 +73,9 @@ size_t InputFile::read(void* dst, size_t n) {
     if (got < 0 || code != Z_OK) {
       if (code == Z_ERRNO) fail(path_, std::string("read error: ") + std::strerror(errno));
       if (code == Z_BUF_ERROR) fail(path_, "truncated gzip data (unexpected end of file)");
-      fail(path_, std::string("corrupt gzip data: ") + message);
+      std::string reason = message;  // zlib writes "<path>: <reason>"
+      if (reason.rfind(path_ + ": ", 0) == 0) reason.erase(0, path_.size() + 2);
+      fail(path_, "corrupt gzip data: " + reason);
     }
     total += static_cast<size_t>(got);
     if (static_cast<unsigned>(got) < chunk) break;  // end of file
