@@ -165,6 +165,12 @@ TEST(DataIdx, RejectsWrongMagic) {
   const auto message = data_error("mnist", dir.str(), dir / "t10k-labels-idx1-ubyte");
   EXPECT_CONTAINS(message, "magic");
   EXPECT_CONTAINS(message, "0x00000801");
+  // A .gz name on content that is not gzip: read as it is, and said so when it is wrong.
+  fs::remove(dir / "t10k-labels-idx1-ubyte");
+  write_plain(dir / "t10k-labels-idx1-ubyte.gz", idx(0x801, {2}, Bytes{0, 1}));
+  EXPECT_EQ(load("mnist", dir.str()).test.size(), 2);
+  write_plain(dir / "t10k-labels-idx1-ubyte.gz", Bytes{0x1f, 0x9d, 8, 1, 0, 0, 0, 2, 0, 1});
+  EXPECT_CONTAINS(data_error("mnist", dir.str(), "t10k-labels-idx1-ubyte.gz"), "gzip magic");
 }
 
 TEST(DataIdx, RejectsImageAndLabelCountMismatch) {

@@ -1,6 +1,8 @@
 #pragma once
 // The public API of swd in one include.
 
+#include "swd/data/dataset.h"
+#include "swd/data/loader.h"
 #include "swd/models/models.h"
 #include "swd/optim/adai.h"
 #include "swd/optim/adam.h"
@@ -10,3 +12,10 @@
 #include "swd/optim/param_groups.h"
 #include "swd/optim/sgd.h"
 #include "swd/runtime.h"
+#include "swd/schedule/scaling.h"
+#include "swd/schedule/schedule.h"
+#include "swd/train/checkpoint.h"
+#include "swd/train/config.h"
+#include "swd/train/metrics.h"
+#include "swd/train/optimizer_factory.h"
+#include "swd/train/trainer.h"

@@ -4,6 +4,7 @@
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "file_io.h"
@@ -101,7 +102,7 @@ DatasetPair load_cifar_pair(const DatasetSpec& spec) {
   return pair;
 }
 
-void require_positive(const char* field, int64_t value, int64_t minimum) {
+void require_at_least(const char* field, int64_t value, int64_t minimum) {
   if (value >= minimum) return;
   throw std::invalid_argument("synthetic dataset: invalid " + std::string(field) + " " +
                               std::to_string(value) + " (expected >= " + std::to_string(minimum) +
@@ -132,11 +133,11 @@ Dataset draw_synthetic(const at::Tensor& prototypes, int64_t n, at::Generator& g
 // seeded with spec.seed, so the same seed gives the same data and both splits share the
 // prototypes (the same distribution).
 DatasetPair make_synthetic(const DatasetSpec& spec) {
-  require_positive("synthetic_train", spec.synthetic_train, 1);
-  require_positive("synthetic_test", spec.synthetic_test, 0);
-  require_positive("synthetic_channels", spec.synthetic_channels, 1);
-  require_positive("synthetic_size", spec.synthetic_size, 1);
-  require_positive("synthetic_classes", spec.synthetic_classes, 1);
+  require_at_least("synthetic_train", spec.synthetic_train, 1);
+  require_at_least("synthetic_test", spec.synthetic_test, 0);
+  require_at_least("synthetic_channels", spec.synthetic_channels, 1);
+  require_at_least("synthetic_size", spec.synthetic_size, 1);
+  require_at_least("synthetic_classes", spec.synthetic_classes, 1);
   int64_t elements = 0;
   const int64_t largest =
       std::max({spec.synthetic_train, spec.synthetic_test, spec.synthetic_classes});

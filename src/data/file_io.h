@@ -43,6 +43,7 @@ class InputFile {
   std::string path_;
   void* gz_ = nullptr;  // gzFile
   bool gzipped_ = false;
+  size_t size_hint_ = 0;  // likely content size: the file size, or gzip's ISIZE field
 };
 
 /// dir/name (dir may be empty).

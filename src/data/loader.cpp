@@ -156,7 +156,7 @@ BatchLoader::Impl::Impl(const Dataset& dataset, LoaderOptions o) : options(std::
 
 int64_t BatchLoader::Impl::batches() const {
   const int64_t b = options.batch_size;
-  return options.drop_last ? n / b : (n + b - 1) / b;
+  return n / b + (!options.drop_last && n % b != 0);
 }
 
 // Fisher-Yates shuffle driven by (seed, epoch, position); identity without shuffle.
@@ -175,8 +175,11 @@ void BatchLoader::Impl::make_order() {
 Batch BatchLoader::Impl::prepare(int64_t k) const {
   const int64_t start = k * options.batch_size;
   const int64_t m = std::min(options.batch_size, n - start);
-  const int64_t lo = start + options.rank * m / options.world_size;
-  const int64_t hi = start + (options.rank + 1) * m / options.world_size;
+  const auto share = [&](int64_t r) {  // r*m/W without overflow
+    return static_cast<int64_t>(static_cast<__int128>(r) * m / options.world_size);
+  };
+  const int64_t lo = start + share(options.rank);
+  const int64_t hi = start + share(options.rank + 1);
   Batch batch;
   batch.index = k;
   batch.data = at::empty({hi - lo, channels, height, width}, at::kFloat);
@@ -296,7 +299,13 @@ void BatchLoader::start_epoch(int64_t epoch, int64_t skip_batches) {
   s.failure = nullptr;
   s.started = true;
   const int64_t threads = std::min(s.options.workers, s.end - skip_batches);
-  for (int64_t i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.worker(); });
+  try {
+    for (int64_t i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.worker(); });
+  } catch (...) {  // no thread to run: next() would wait forever
+    s.stop();
+    s.started = false;
+    throw;
+  }
 }
 
 std::optional<Batch> BatchLoader::next() {

@@ -34,6 +34,15 @@ std::string hex32(uint32_t v) {
 
 std::string bytes_note(const InputFile& file) { return file.gzipped() ? " once decompressed" : ""; }
 
+// For a file named .gz whose content is not gzip (so was read as it is).
+std::string not_gzip_note(const InputFile& file) {
+  const std::string& p = file.path();
+  const bool named_gz = p.size() >= 3 && p.compare(p.size() - 3, 3, ".gz") == 0;
+  return named_gz && !file.gzipped() ? "; the file is named .gz but does not start with the gzip "
+                                       "magic 1f 8b, so it was read uncompressed"
+                                     : "";
+}
+
 struct IdxArray {
   std::vector<int64_t> dims;
   std::vector<uint8_t> values;
@@ -42,7 +51,7 @@ struct IdxArray {
 // "60000 images of 28x28" or "60000 labels".
 std::string describe_idx(const std::vector<int64_t>& dims) {
   std::ostringstream text;
-  text << dims[0] << (dims.size() == 3 ? " images" : " labels");
+  text << dims[0] << (dims.size() == 3 ? " image" : " label") << (dims[0] == 1 ? "" : "s");
   if (dims.size() == 3) text << " of " << dims[1] << "x" << dims[2];
   return text.str();
 }
@@ -63,8 +72,8 @@ IdxArray read_idx_array(const std::string& path, uint32_t magic) {
   }
   const uint32_t found = big_endian_u32(header.data());
   if (found != magic) {
-    fail(path,
-         "bad magic number " + hex32(found) + " (expected " + hex32(magic) + ", " + expected + ")");
+    fail(path, "bad magic number " + hex32(found) + " (expected " + hex32(magic) + ", " + expected +
+                   ")" + not_gzip_note(file));
   }
   if (got < header_bytes) {
     fail(path, "truncated header: " + std::to_string(got) + " bytes" + bytes_note(file) +
