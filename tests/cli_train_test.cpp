@@ -48,6 +48,28 @@ TEST(CliTrain, WritesItsFilesAndTheLossFalls) {
   EXPECT_TRUE(fs::exists(out + "/checkpoint.pt"));
 }
 
+TEST(CliTrain, ScaleRuleIsAppliedAndRecorded) {
+  const auto dir = fresh_dir("scale");
+  const std::string args = "train" + kSmall + " --epochs 1 --limit-batches 2 --batch-size 256"
+                           " --base-batch-size 128 --optimizer adams --out ";
+  ASSERT_EQ(run_swd(args + dir + "/wd --scale-rule wd").status, 0);
+  ASSERT_EQ(run_swd(args + dir + "/lr --scale-rule lr").status, 0);
+  const auto wd = nlohmann::json::parse(slurp(dir + "/wd/config.json"));
+  EXPECT_DOUBLE_EQ(wd["weight-decay"].get<double>(), 5e-4);  // the base value, for reruns
+  EXPECT_DOUBLE_EQ(wd["derived"]["scale_k"].get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(wd["derived"]["weight_decay"].get<double>(), 1e-3);
+  EXPECT_DOUBLE_EQ(wd["derived"]["lr"].get<double>(), 1e-3);
+  const auto wd_rows = swd::train::parse_metrics_csv(slurp(dir + "/wd/metrics.csv"));
+  EXPECT_DOUBLE_EQ(wd_rows.at(0).weight_decay, 1e-3);
+  const auto lr_rows = swd::train::parse_metrics_csv(slurp(dir + "/lr/metrics.csv"));
+  EXPECT_DOUBLE_EQ(lr_rows.at(0).lr, 2e-3);
+  EXPECT_DOUBLE_EQ(lr_rows.at(0).weight_decay, 5e-4);
+  // config.json reruns the run: the scaling is applied once, not twice.
+  const auto rerun = run_swd("train --config " + dir + "/wd/config.json --out " + dir + "/again");
+  ASSERT_EQ(rerun.status, 0) << rerun.output;
+  EXPECT_DOUBLE_EQ(swd::train::parse_metrics_csv(slurp(dir + "/again/metrics.csv")).at(0).weight_decay, 1e-3);
+}
+
 TEST(CliTrain, SameSeedSameNumbers) {
   const auto dir = fresh_dir("determinism");
   const std::string args = "train" + kSmall + " --epochs 2 --optimizer sgds --seed 5 --out ";

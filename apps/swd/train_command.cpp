@@ -36,7 +36,8 @@ void add_train_command(CLI::App& app) {
     if (train::config_key_is_flag(key)) {
       train_app->add_flag("--" + key, flags.switches[key], train::config_help(key));
     } else {
-      train_app->add_option("--" + key, flags.values[key], train::config_help(key));
+      train_app->add_option("--" + key, flags.values[key], train::config_help(key))
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
     }
   }
 }

@@ -19,6 +19,8 @@ using Json = nlohmann::json;
 
 namespace {
 
+const char* const kDerivedKey = "derived";
+
 [[noreturn]] void bad_value(const std::string& key, const std::string& value,
                             const std::string& expected) {
   throw ConfigError("invalid value '" + value + "' for " + key + " (expected " + expected + ")");
@@ -178,6 +180,8 @@ void check(const std::string& key, const TrainConfig& c) {
   if (key == "lr-schedule") require_choice(key, c.lr_schedule, {"constant", "step", "cosine"});
   if (key == "wd-schedule") require_choice(key, c.wd_schedule, {"constant", "step", "cosine"});
   if (key == "progress") require_choice(key, c.progress, {"auto", "bar", "line", "none"});
+  if (key == "scale-rule") require_choice(key, c.scale_rule, {"none", "lr", "wd"});
+  if (key == "base-batch-size") positive(c.base_batch_size);
   if (key == "epochs") positive(c.epochs);
   if (key == "batch-size") positive(c.batch_size);
   if (key == "workers") positive(c.workers);
@@ -219,6 +223,8 @@ const std::vector<Entry>& table() {
       entry("no-decay-bias-norm", "no weight decay for biases and normalisation layers", &TrainConfig::no_decay_bias_norm),
       entry("epochs", "training epochs", &TrainConfig::epochs),
       entry("batch-size", "batch size", &TrainConfig::batch_size),
+      entry("scale-rule", "none | lr | wd: scale lr or weight decay by batch-size / base-batch-size", &TrainConfig::scale_rule),
+      entry("base-batch-size", "the batch size the lr and weight decay were tuned for", &TrainConfig::base_batch_size),
       entry("lr-schedule", "constant | step | cosine", &TrainConfig::lr_schedule),
       entry("milestones", "step schedule: epochs E1,E2,... (default 40% and 80% of training)", &TrainConfig::milestones),
       entry("gamma", "step schedule: factor at each milestone", &TrainConfig::gamma),
@@ -274,6 +280,7 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
   std::vector<std::pair<std::string, std::string>> entries;
   TrainConfig scratch;  // each entry is checked as it is read
   auto add = [&](const std::string& key, const Json& value) {
+    if (key == kDerivedKey) return;
     const std::string text = json_to_text(key, value);
     set_config_value(scratch, key, text);
     entries.emplace_back(key, text);
@@ -343,7 +350,9 @@ TrainConfig config_from_json(const std::string& text) {
   } catch (const std::exception& e) {
     throw ConfigError(std::string("configuration is not valid JSON: ") + e.what());
   }
-  for (const auto& [key, value] : doc.items()) set_config_value(config, key, json_to_text(key, value));
+  for (const auto& [key, value] : doc.items()) {
+    if (key != kDerivedKey) set_config_value(config, key, json_to_text(key, value));
+  }
   return config;
 }
 

@@ -14,6 +14,7 @@
 #include "swd/data/loader.h"
 #include "swd/models/models.h"
 #include "swd/runtime.h"
+#include "swd/schedule/scaling.h"
 #include "swd/schedule/schedule.h"
 #include "swd/train/checkpoint.h"
 #include "swd/train/files.h"
@@ -135,7 +136,7 @@ RunSummary run_training(const TrainConfig& requested) {
   // --- Configuration and output folder ----------------------------------------------------
   TrainConfig config = requested;
   if (config.out.empty()) config.out = default_out_dir(config.optimizer);
-  const OptimizerHyper hyper =
+  OptimizerHyper hyper =
       resolve_hyper(config.optimizer, config.lr, config.weight_decay, config.momentum,
                     config.dampening, config.nesterov, config.betas, config.eps);
   // Record the resolved values, so config.json alone reruns the run.
@@ -144,11 +145,20 @@ RunSummary run_training(const TrainConfig& requested) {
   config.momentum = hyper.momentum;
   config.betas = hyper.betas;
   config.eps = hyper.eps;
+  // Large batches: lr or weight decay scaled by k = batch / base batch (method.md claim 2).
+  const auto scaled = schedule::scale_hyperparameters(
+      schedule::scale_rule_from_string(config.scale_rule), hyper.lr, hyper.weight_decay,
+      config.base_batch_size, config.batch_size);
+  hyper.lr = scaled.lr;
+  hyper.weight_decay = scaled.weight_decay;
   prepare_folder(config);
   const fs::path out(config.out);
   TrainConfig saved_form = config;
   saved_form.resume = false;
-  const std::string config_json = config_to_json(saved_form);
+  auto saved_json = nlohmann::json::parse(config_to_json(saved_form));
+  saved_json["derived"] = {{"scale_k", scaled.k}, {"lr", scaled.lr},
+                           {"weight_decay", scaled.weight_decay}};
+  const std::string config_json = saved_json.dump(2);
 
   // --- Threads, seed, data, model ---------------------------------------------------------
   configure_threads(static_cast<int>(config.threads));

@@ -45,6 +45,10 @@ struct TrainConfig {
   // schedule
   int64_t epochs = 3;
   int64_t batch_size = 128;
+  /// Large-batch rule: none | lr | wd. lr or weight decay are the values for
+  /// base_batch_size and are scaled by k = batch_size / base_batch_size (schedule/scaling.h).
+  std::string scale_rule = "none";
+  int64_t base_batch_size = 128;
   std::string lr_schedule = "constant";  ///< constant | step | cosine
   std::vector<double> milestones;        ///< step: epochs; empty = 40% and 80% of training
   double gamma = 0.1;
@@ -76,7 +80,9 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
 /// Applies read_config_file's entries.
 void apply_config_file(TrainConfig& config, const std::string& path);
 
-/// The configuration as JSON (every key; unset optionals as null), and back.
+/// The configuration as JSON (every key; unset optionals as null), and back. A key "derived"
+/// (what the run computed from the configuration, for the record) is written by the trainer
+/// and ignored when read.
 std::string config_to_json(const TrainConfig& config);
 TrainConfig config_from_json(const std::string& json);
 
