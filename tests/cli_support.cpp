@@ -27,6 +27,23 @@ CommandResult run_swd(const std::string& arguments) {
   return result;
 }
 
+int spawn_swd(const std::string& arguments, const std::string& log_path) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string command = "exec " + std::string(SWD_BINARY) + " " + arguments + " >" +
+                                log_path + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_for(int pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 namespace {
 struct Cleanup {
   std::vector<fs::path> paths;

@@ -13,6 +13,12 @@ struct CommandResult {
 /// Runs `swd <arguments>` (the binary built with the tests) through the shell.
 CommandResult run_swd(const std::string& arguments);
 
+/// Starts `swd <arguments>` in the background (output to `log_path`); returns its pid.
+int spawn_swd(const std::string& arguments, const std::string& log_path);
+
+/// Waits for a spawned process; returns its exit status, or 128 + signal if killed.
+int wait_for(int pid);
+
 /// A fresh empty folder under the system's temp folder, removed at exit.
 std::string fresh_dir(const std::string& name);
 

@@ -60,7 +60,16 @@ int run_train() {
     }
     config = train::resume_config(config.out, given);
   }
-  const auto summary = train::run_training(config);
+  train::RunSummary summary;
+  try {
+    summary = train::run_training(config);
+  } catch (const train::StopRequested& stop) {
+    std::fprintf(stderr, "swd: %s\n", stop.what());
+    return 128 + stop.signal;  // 130 for SIGINT, 143 for SIGTERM
+  } catch (const train::NonFiniteError& error) {
+    std::fprintf(stderr, "swd: error: %s\n", error.what());
+    return 3;
+  }
   std::printf("done: best test error %.2f%% (epoch %lld), final test error %.2f%%  -> %s\n",
               100 * summary.best_test_error, static_cast<long long>(summary.best_epoch),
               100 * summary.final_test_error, summary.out_dir.c_str());

@@ -180,6 +180,8 @@ void check(const std::string& key, const TrainConfig& c) {
   if (key == "lr-schedule") require_choice(key, c.lr_schedule, {"constant", "step", "cosine"});
   if (key == "wd-schedule") require_choice(key, c.wd_schedule, {"constant", "step", "cosine"});
   if (key == "progress") require_choice(key, c.progress, {"auto", "bar", "line", "none"});
+  if (key == "on-nonfinite") require_choice(key, c.on_nonfinite, {"stop", "skip"});
+  if (key == "checkpoint-every" && c.checkpoint_every < 0) bad_value(key, std::to_string(c.checkpoint_every), "0 (epoch ends only) or more");
   if (key == "scale-rule") require_choice(key, c.scale_rule, {"none", "lr", "wd"});
   if (key == "base-batch-size") positive(c.base_batch_size);
   if (key == "epochs") positive(c.epochs);
@@ -236,6 +238,8 @@ const std::vector<Entry>& table() {
       entry("resume", "continue the run in --out from its checkpoint", &TrainConfig::resume),
       entry("limit-batches", "stop each epoch after N batches (0: whole epoch)", &TrainConfig::limit_batches),
       entry("progress", "auto | bar | line | none", &TrainConfig::progress),
+      entry("checkpoint-every", "also checkpoint every N training batches (0: at epoch ends only)", &TrainConfig::checkpoint_every),
+      entry("on-nonfinite", "stop | skip: what a non-finite loss or gradient does", &TrainConfig::on_nonfinite),
   };
   return entries;
 }

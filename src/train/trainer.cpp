@@ -20,6 +20,7 @@
 #include "swd/train/files.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/progress.h"
+#include "stop_signals.h"
 
 namespace swd {
 namespace train {
@@ -28,8 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kResumeMayChange = {"epochs", "threads", "workers", "progress",
-                                                   "limit-batches", "out", "resume"};
+const std::vector<std::string> kResumeMayChange = {
+    "epochs", "threads", "workers", "progress", "limit-batches", "checkpoint-every", "out", "resume"};
 
 std::string default_out_dir(const std::string& optimizer) {
   const std::time_t now = std::time(nullptr);
@@ -38,21 +39,31 @@ std::string default_out_dir(const std::string& optimizer) {
   return "runs/" + std::string(stamp) + "-" + optimizer;
 }
 
-/// Creates the run folder, refusing to overwrite a run that is not being resumed.
-void prepare_folder(const TrainConfig& config) {
+/// Refuses to start over a run that holds results (a checkpoint, or finished epochs in
+/// metrics.csv) unless resuming it; a folder with only a config.json is a run that never
+/// finished anything, and starting again loses nothing.
+void check_folder(const TrainConfig& config) {
   const fs::path out(config.out);
-  const bool has_run = fs::exists(out / "config.json") || fs::exists(out / "checkpoint.pt") ||
-                       fs::exists(out / "metrics.csv");
-  if (config.resume && !fs::exists(out / "checkpoint.pt")) {
-    throw std::runtime_error("cannot resume: no checkpoint.pt in " + config.out);
+  if (config.resume) {
+    if (!fs::exists(out / "config.json")) {
+      throw std::runtime_error("cannot resume: no run in " + config.out + " (no config.json)");
+    }
+    return;
   }
-  if (!config.resume && has_run) {
+  const bool has_results =
+      fs::exists(out / "checkpoint.pt") ||
+      (fs::exists(out / "metrics.csv") &&
+       !parse_metrics_csv(read_file((out / "metrics.csv").string())).empty());
+  if (has_results) {
     throw std::runtime_error(config.out + " already holds a run; pass --resume to continue it "
                              "or choose another --out");
   }
+}
+
+void create_folder(const std::string& path) {
   std::error_code error;
-  fs::create_directories(out, error);
-  if (error) throw std::runtime_error("cannot create " + config.out + ": " + error.message());
+  fs::create_directories(path, error);
+  if (error) throw std::runtime_error("cannot create " + path + ": " + error.message());
 }
 
 data::DatasetSpec dataset_spec(const TrainConfig& c) {
@@ -151,7 +162,7 @@ RunSummary run_training(const TrainConfig& requested) {
       config.base_batch_size, config.batch_size);
   hyper.lr = scaled.lr;
   hyper.weight_decay = scaled.weight_decay;
-  prepare_folder(config);
+  check_folder(config);
   const fs::path out(config.out);
   TrainConfig saved_form = config;
   saved_form.resume = false;
@@ -209,29 +220,49 @@ RunSummary run_training(const TrainConfig& requested) {
   test_options.horizontal_flip = false;
   data::BatchLoader test_loader(data.test, test_options);
 
+  // --- The run folder (written only now that data, model and optimizer are good) ----------
+  create_folder(config.out);
+  write_file_atomically((out / "config.json").string(), config_json);
+
   // --- Resume ------------------------------------------------------------------------------
   const std::string checkpoint_path = (out / "checkpoint.pt").string();
   const std::string metrics_path = (out / "metrics.csv").string();
-  CheckpointInfo done;
-  if (config.resume) {
-    done = load_checkpoint(checkpoint_path, *model, *optimizer);
+  CheckpointInfo state;  // position in the data, the epoch's running totals, finished epochs
+  if (config.resume && fs::exists(checkpoint_path)) {
+    state = load_checkpoint(checkpoint_path, *model, *optimizer);
   }
-  write_file_atomically((out / "config.json").string(), config_json);
-  write_file_atomically(metrics_path, metrics_csv(done.metrics));  // rows of finished epochs
+  state.config_json = config_json;
+  write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
 
   // --- Epochs --------------------------------------------------------------------------------
   Progress progress(Progress::mode_from(config.progress, stdout), config.epochs);
   const int64_t full_batches = train_loader.batches_per_epoch();
   const int64_t batches = config.limit_batches > 0 ? std::min(full_batches, config.limit_batches)
                                                    : full_batches;
+  const bool skip_nonfinite = config.on_nonfinite == "skip";
   const auto params = model->parameters();
+  StopSignals signals;
+  auto stop_if_asked = [&] {
+    if (StopSignals::received() == 0) return;
+    save_checkpoint(checkpoint_path, *model, *optimizer, state);
+    throw StopRequested(StopSignals::received(),
+                        "stopped by signal " + std::to_string(StopSignals::received()) +
+                            " after " + std::to_string(state.position.steps_done) +
+                            " batches; checkpoint written; continue with: swd train --resume "
+                            "--out " + config.out);
+  };
   model->train();
-  for (int64_t epoch = done.epochs_done; epoch < config.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
+  while (state.position.epoch < config.epochs) {
+    const int64_t epoch = state.position.epoch;
+    EpochTotals& totals = state.partial;
     progress.begin_epoch(epoch + 1, batches);
-    train_loader.start_epoch(epoch);
-    double loss_sum = 0, grad_norm_sum = 0, grad_norm_sq_sum = 0;
-    int64_t wrong = 0, seen = 0, steps = 0;
+    train_loader.start_epoch(epoch, state.position.batches_done);
+    auto clock = std::chrono::steady_clock::now();
+    auto add_elapsed = [&] {  // training time, kept across interruptions
+      const auto now = std::chrono::steady_clock::now();
+      totals.seconds += std::chrono::duration<double>(now - clock).count();
+      clock = now;
+    };
     while (auto batch = train_loader.next()) {
       if (batch->index >= batches) break;
       apply_schedules(static_cast<double>(epoch) + static_cast<double>(batch->index) / batches);
@@ -239,48 +270,75 @@ RunSummary run_training(const TrainConfig& requested) {
       auto logits = model->forward(batch->data);
       auto loss = torch::nn::functional::cross_entropy(logits, batch->target);
       loss.backward();
+      const double loss_value = loss.item<double>();
       const double g = global_norm(gradients_of(params));
-      optimizer->step();
-
-      const int64_t b = batch->target.size(0);
-      loss_sum += loss.item<double>() * b;
-      wrong += logits.argmax(1).ne(batch->target).sum().item<int64_t>();
-      seen += b;
-      grad_norm_sum += g;
-      grad_norm_sq_sum += g * g;
-      ++steps;
-      progress.batch(steps, seen, loss_sum / seen);
+      if (std::isfinite(loss_value) && std::isfinite(g)) {
+        optimizer->step();
+        const int64_t b = batch->target.size(0);
+        totals.loss_sum += loss_value * b;
+        totals.wrong += logits.argmax(1).ne(batch->target).sum().item<int64_t>();
+        totals.seen += b;
+        totals.grad_norm_sum += g;
+        totals.grad_norm_sq_sum += g * g;
+        ++totals.steps;
+      } else if (skip_nonfinite) {
+        ++totals.skipped;  // the step is skipped: parameters and optimizer state unchanged
+      } else {
+        throw NonFiniteError("non-finite " + std::string(std::isfinite(loss_value) ? "gradient" : "loss") +
+                             " at batch " + std::to_string(batch->index + 1) + " of epoch " +
+                             std::to_string(epoch + 1) + " (training batch " +
+                             std::to_string(state.position.steps_done + 1) +
+                             "); the last good checkpoint is " + checkpoint_path +
+                             " (--on-nonfinite skip skips such steps)");
+      }
+      ++state.position.batches_done;
+      ++state.position.steps_done;
+      progress.batch(state.position.batches_done, totals.seen,
+                     totals.loss_sum / std::max<int64_t>(totals.seen, 1));
+      add_elapsed();
+      if (config.checkpoint_every > 0 && state.position.steps_done % config.checkpoint_every == 0) {
+        save_checkpoint(checkpoint_path, *model, *optimizer, state);
+      }
+      stop_if_asked();
     }
     const Evaluation test = evaluate(*model, test_loader);
+    add_elapsed();
 
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.lr = optimizer->group_hyper(0).lr;
     m.weight_decay = optimizer->group_hyper(0).weight_decay;
-    m.train_loss = loss_sum / std::max<int64_t>(seen, 1);
-    m.train_error = static_cast<double>(wrong) / std::max<int64_t>(seen, 1);
+    m.train_loss = totals.loss_sum / std::max<int64_t>(totals.seen, 1);
+    m.train_error = static_cast<double>(totals.wrong) / std::max<int64_t>(totals.seen, 1);
     m.test_loss = test.loss;
     m.test_error = test.error;
-    m.grad_norm = grad_norm_sum / std::max<int64_t>(steps, 1);
-    m.grad_norm_sq = grad_norm_sq_sum / std::max<int64_t>(steps, 1);
+    m.grad_norm = totals.grad_norm_sum / std::max<int64_t>(totals.steps, 1);
+    m.grad_norm_sq = totals.grad_norm_sq_sum / std::max<int64_t>(totals.steps, 1);
     m.weight_norm = global_norm(params);
     if (optimizer->vbar().defined()) m.sqrt_vbar = std::sqrt(optimizer->vbar().item<double>());
     m.decay_per_step = optimizer->decay_per_step(0);
-    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    m.seconds = totals.seconds;
+    if (totals.skipped > 0) {
+      progress.message("epoch " + std::to_string(epoch + 1) + ": skipped " +
+                       std::to_string(totals.skipped) + " steps with a non-finite loss or gradient");
+    }
 
-    // Checkpoint first, then the metrics row: after a crash between the two, resuming
-    // rewrites metrics.csv from the checkpoint, so no row is lost or doubled.
-    done.metrics.push_back(m);
-    done.epochs_done = epoch + 1;
-    done.config_json = config_json;
-    save_checkpoint(checkpoint_path, *model, *optimizer, done);
+    // The next epoch's start is checkpointed first, then the metrics row appended: after a
+    // crash between the two, resuming rewrites metrics.csv from the checkpoint, so no row is
+    // lost or doubled.
+    state.metrics.push_back(m);
+    state.position.epoch = epoch + 1;
+    state.position.batches_done = 0;
+    state.partial = EpochTotals{};
+    save_checkpoint(checkpoint_path, *model, *optimizer, state);
     append_line_durably(metrics_path, metrics_csv_row(m));
     progress.end_epoch(m);
+    stop_if_asked();
   }
 
   RunSummary summary;
   summary.out_dir = config.out;
-  summary.epochs = done.metrics;
+  summary.epochs = state.metrics;
   for (const auto& m : summary.epochs) {
     if (summary.best_epoch == 0 || m.test_error < summary.best_test_error) {
       summary.best_test_error = m.test_error;

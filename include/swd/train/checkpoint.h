@@ -1,7 +1,9 @@
 #pragma once
-// checkpoint.pt: everything needed to continue a run exactly -- model, optimizer state (with
-// each group's options), the epochs done and their metrics, the RNG state and the resolved
-// configuration. Written atomically (files.h): a crash leaves the previous checkpoint valid.
+// checkpoint.pt: everything needed to continue a run exactly -- model (parameters and
+// buffers), optimizer state with each group's options, the position in the data (epoch and
+// batch), the running totals of the epoch in progress, the finished epochs' metrics, the RNG
+// state and the resolved configuration. Written atomically (files.h): a crash at any moment
+// leaves the previous checkpoint valid.
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -15,8 +17,28 @@
 namespace swd {
 namespace train {
 
+/// Where a run is.
+struct TrainPosition {
+  int64_t epoch = 0;         ///< the epoch in progress, 0-based (= finished epochs)
+  int64_t batches_done = 0;  ///< batches of that epoch already trained on
+  int64_t steps_done = 0;    ///< training batches since the start of the run
+};
+
+/// Running totals of the epoch in progress (what its metrics row is computed from).
+struct EpochTotals {
+  double loss_sum = 0;       ///< sum over samples of the loss
+  double grad_norm_sum = 0;  ///< sum over steps of ||grad L||
+  double grad_norm_sq_sum = 0;
+  double seconds = 0;        ///< training time so far
+  int64_t wrong = 0;         ///< misclassified samples
+  int64_t seen = 0;          ///< samples
+  int64_t steps = 0;         ///< optimizer steps taken
+  int64_t skipped = 0;       ///< steps skipped for a non-finite loss or gradient
+};
+
 struct CheckpointInfo {
-  int64_t epochs_done = 0;
+  TrainPosition position;
+  EpochTotals partial;
   std::vector<EpochMetrics> metrics;  ///< one per finished epoch
   std::string config_json;            ///< the run's resolved configuration
 };
@@ -25,7 +47,8 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
                      const torch::optim::Optimizer& optimizer, const CheckpointInfo& info);
 
 /// Restores model and optimizer in place and returns the rest. Throws std::runtime_error
-/// naming the file when it is missing, truncated, corrupted or from another model.
+/// naming the file when it is missing, truncated, corrupted, inconsistent or from another
+/// model.
 CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model,
                                torch::optim::Optimizer& optimizer);
 

@@ -60,6 +60,8 @@ struct TrainConfig {
   std::string out;      ///< empty = runs/<timestamp>-<optimizer>
   bool resume = false;
   int64_t limit_batches = 0;  ///< > 0: stop each epoch after this many batches (quick runs)
+  int64_t checkpoint_every = 0;  ///< > 0: also checkpoint every N training batches
+  std::string on_nonfinite = "stop";  ///< stop | skip: a non-finite loss or gradient
   std::string progress = "auto";  ///< auto | bar | line | none
 };
 

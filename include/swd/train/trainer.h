@@ -4,6 +4,7 @@
 // metrics.csv and checkpoint.pt into the run's folder.
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,21 @@
 
 namespace swd {
 namespace train {
+
+/// SIGINT or SIGTERM arrived: the current step was finished and a checkpoint written.
+class StopRequested : public std::runtime_error {
+ public:
+  StopRequested(int signal_number, const std::string& message)
+      : std::runtime_error(message), signal(signal_number) {}
+  int signal;  ///< the exit status is 128 + signal (130 for SIGINT, 143 for SIGTERM)
+};
+
+/// A non-finite loss or gradient under --on-nonfinite stop. The last good checkpoint is left
+/// untouched.
+class NonFiniteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct RunSummary {
   std::string out_dir;
@@ -22,13 +38,15 @@ struct RunSummary {
 };
 
 /// Trains one run. Throws ConfigError / std::invalid_argument (bad configuration),
-/// data::DataError (missing or malformed data) or std::runtime_error (files); files already
-/// in the output folder are never overwritten unless the run resumes them.
+/// data::DataError (missing or malformed data), std::runtime_error (files), StopRequested
+/// (SIGINT/SIGTERM, after checkpointing) or NonFiniteError; files already in the output
+/// folder are never overwritten unless the run resumes them.
 RunSummary run_training(const TrainConfig& config);
 
 /// The configuration a resumed run continues with: the saved config.json of `out_dir`,
 /// overridden by `overrides` (key, value) pairs. Only keys that do not change the run's
-/// numbers may differ (epochs, threads, workers, progress, limit-batches, out, resume);
+/// numbers may differ (epochs, threads, workers, progress, limit-batches, checkpoint-every,
+/// out, resume);
 /// any other difference is a ConfigError naming the key and both values.
 TrainConfig resume_config(const std::string& out_dir,
                           const std::vector<std::pair<std::string, std::string>>& overrides);

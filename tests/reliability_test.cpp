@@ -1,0 +1,209 @@
+// A run that dies loses nothing and continues exactly: kills at random moments, signals,
+// non-finite losses, atomic checkpoint files, corrupted checkpoints, unwritable folders.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <torch/serialize/archive.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "cli_support.h"
+#include "swd/models/models.h"
+#include "swd/train/checkpoint.h"
+#include "swd/train/files.h"
+#include "swd/train/optimizer_factory.h"
+
+namespace fs = std::filesystem;
+namespace st = swd::train;
+using swd_test::fresh_dir;
+using swd_test::run_swd;
+using swd_test::slurp;
+
+namespace {
+
+// 4 epochs x 64 batches of a small MLP: about a second of work.
+const std::string kRun =
+    "train --dataset synthetic --synthetic-train 2048 --synthetic-test 128 --synthetic-size 10"
+    " --model mlp --batch-size 32 --epochs 4 --optimizer adams --lr-schedule step --threads 1"
+    " --workers 1 --progress none --seed 11";
+
+void collect(torch::serialize::InputArchive& archive, const std::string& prefix,
+             std::map<std::string, torch::Tensor>& out) {
+  for (const auto& key : archive.keys()) {
+    torch::Tensor t;
+    torch::serialize::InputArchive child;
+    if (archive.try_read(key, t)) {
+      out[prefix + key] = t;
+    } else if (archive.try_read(key, child)) {
+      collect(child, prefix + key + ".", out);
+    }
+  }
+}
+
+/// The parameters and buffers of the model saved in a checkpoint, by name.
+std::map<std::string, torch::Tensor> saved_model(const std::string& checkpoint) {
+  torch::serialize::InputArchive archive, model;
+  archive.load_from(checkpoint);
+  archive.read("model", model);
+  std::map<std::string, torch::Tensor> out;
+  collect(model, "", out);
+  return out;
+}
+
+void expect_bitwise_equal_runs(const std::string& a, const std::string& b) {
+  const auto ma = saved_model(a + "/checkpoint.pt");
+  const auto mb = saved_model(b + "/checkpoint.pt");
+  ASSERT_EQ(ma.size(), mb.size());
+  ASSERT_FALSE(ma.empty());
+  for (const auto& [name, t] : ma) {
+    EXPECT_TRUE(torch::equal(t, mb.at(name))) << "parameter " << name << " differs";
+  }
+  auto rows = [](const std::string& dir) {
+    auto r = st::parse_metrics_csv(slurp(dir + "/metrics.csv"));
+    for (auto& m : r) m.seconds = 0;
+    return st::metrics_csv(r);
+  };
+  EXPECT_EQ(rows(a), rows(b));
+}
+
+TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
+  const auto dir = fresh_dir("kill");
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(run_swd(kRun + " --out " + dir + "/straight").status, 0);
+  const auto whole = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - start).count();
+  std::mt19937 rng(std::random_device{}());
+  const std::string fresh = kRun + " --checkpoint-every 5 --out " + dir + "/killed";
+  const std::string resume = "train --resume --progress none --out " + dir + "/killed";
+  auto next_command = [&] {  // killed before it wrote its configuration: start again
+    return fs::exists(dir + "/killed/config.json") ? resume : fresh;
+  };
+  int kills = 0, kills_while_training = 0;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const int pid = swd_test::spawn_swd(next_command(), dir + "/log.txt");
+    // Even attempts: anywhere in the run (start-up included). Odd ones: once it trains.
+    if (attempt % 2 == 1) {
+      for (int i = 0; i < 2000 && !fs::exists(dir + "/killed/metrics.csv"); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % std::max<long>(whole / 2, 1)));
+    const bool training = fs::exists(dir + "/killed/metrics.csv");
+    ::kill(pid, SIGKILL);
+    const int status = swd_test::wait_for(pid);
+    if (status == 0) break;  // it finished before the kill
+    ASSERT_EQ(status, 128 + SIGKILL) << slurp(dir + "/log.txt");
+    ++kills;
+    kills_while_training += training ? 1 : 0;
+  }
+  const auto last = run_swd(next_command());  // finish what is left (a no-op if done)
+  ASSERT_EQ(last.status, 0) << last.output;
+  EXPECT_GE(kills_while_training, 1) << kills << " kills, none while training: proved nothing";
+  expect_bitwise_equal_runs(dir + "/straight", dir + "/killed");
+}
+
+TEST(Reliability, SigtermCheckpointsAndExits143) {
+  const auto dir = fresh_dir("sigterm");
+  ASSERT_EQ(run_swd(kRun + " --out " + dir + "/straight").status, 0);
+  const int pid = swd_test::spawn_swd(kRun + " --out " + dir + "/stopped", dir + "/log.txt");
+  // Wait until training is under way (the config is written at the start), then stop it.
+  for (int i = 0; i < 500 && !fs::exists(dir + "/stopped/metrics.csv"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::kill(pid, SIGTERM);
+  const int status = swd_test::wait_for(pid);
+  const auto log = slurp(dir + "/log.txt");
+  if (status == 0) GTEST_SKIP() << "the run finished before SIGTERM arrived";
+  EXPECT_EQ(status, 143) << log;
+  EXPECT_NE(log.find("--resume"), std::string::npos) << log;
+  EXPECT_TRUE(fs::exists(dir + "/stopped/checkpoint.pt"));
+  const auto resumed = run_swd("train --resume --progress none --out " + dir + "/stopped");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  expect_bitwise_equal_runs(dir + "/straight", dir + "/stopped");
+}
+
+// Epoch 1 trains at lr 0.1; from epoch 2 the lr is multiplied by 1e30 and the loss blows up.
+const std::string kBlowUp =
+    "train --dataset synthetic --synthetic-train 256 --synthetic-test 64 --synthetic-size 8"
+    " --model mlp --batch-size 32 --epochs 2 --optimizer sgd --lr 0.1 --lr-schedule step"
+    " --milestones 1 --gamma 1e30 --threads 1 --progress none";
+
+TEST(Reliability, NonFiniteStopsAndKeepsTheLastGoodCheckpoint) {
+  const auto dir = fresh_dir("nonfinite-stop");
+  const auto r = run_swd(kBlowUp + " --out " + dir + "/run");
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_NE(r.output.find("non-finite"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("of epoch 2"), std::string::npos) << r.output;
+  // The checkpoint is the one written at the end of epoch 1, and metrics.csv has its row.
+  auto model = swd::models::make_model("mlp", {1, 8, 8, 10});
+  auto opt = st::make_optimizer_for("sgd", st::resolve_hyper("sgd", 0.1, {}, {}, 0, false, {}, {}),
+                                    *model, false);
+  const auto info = st::load_checkpoint(dir + "/run/checkpoint.pt", *model, *opt);
+  EXPECT_EQ(info.position.epoch, 1);
+  EXPECT_EQ(info.position.batches_done, 0);
+  for (const auto& p : model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+  EXPECT_EQ(st::parse_metrics_csv(slurp(dir + "/run/metrics.csv")).size(), 1u);
+}
+
+TEST(Reliability, NonFiniteSkipCarriesOn) {
+  const auto dir = fresh_dir("nonfinite-skip");
+  const auto r = run_swd(kBlowUp + " --on-nonfinite skip --progress line --out " + dir + "/run");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("skipped"), std::string::npos) << r.output;
+  EXPECT_EQ(st::parse_metrics_csv(slurp(dir + "/run/metrics.csv")).size(), 2u);
+}
+
+TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
+  const auto dir = fresh_dir("atomic");
+  auto model = swd::models::make_model("mlp", {1, 8, 8, 10});
+  auto opt = st::make_optimizer_for("adams", st::resolve_hyper("adams", {}, {}, {}, 0, false, {}, {}),
+                                    *model, false);
+  st::CheckpointInfo info;
+  info.position = {0, 3, 3};
+  info.config_json = "{}";
+  const auto path = dir + "/checkpoint.pt";
+  st::save_checkpoint(path, *model, *opt, info);
+  // A crash after writing half of the next checkpoint, before the rename:
+  const auto good = slurp(path);
+  std::ofstream(path + ".tmp", std::ios::binary) << good.substr(0, good.size() / 2);
+  EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 3);
+  info.position = {0, 4, 4};
+  st::save_checkpoint(path, *model, *opt, info);  // the leftover is simply replaced
+  EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 4);
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  // The same protocol for plain files.
+  st::write_file_atomically(dir + "/a.txt", "one");
+  std::ofstream(dir + "/a.txt.tmp") << "half";
+  st::write_file_atomically(dir + "/a.txt", "two");
+  EXPECT_EQ(slurp(dir + "/a.txt"), "two");
+}
+
+TEST(Reliability, TruncatedOrCorruptedCheckpointsAreRejectedByName) {
+  const auto dir = fresh_dir("corrupt");
+  const std::string small =
+      "train --dataset synthetic --synthetic-train 128 --synthetic-test 32 --synthetic-size 8"
+      " --model mlp --epochs 1 --threads 1 --progress none --out " + dir + "/run";
+  ASSERT_EQ(run_swd(small).status, 0);
+  const auto path = dir + "/run/checkpoint.pt";
+  const auto good = slurp(path);
+  for (const std::string& bad : {good.substr(0, good.size() / 2), std::string(4096, '\x5a')}) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bad;
+    const auto r = run_swd("train --resume --epochs 2 --out " + dir + "/run");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("checkpoint.pt"), std::string::npos) << r.output;
+    EXPECT_EQ(slurp(path), bad) << "a rejected checkpoint must not be touched";
+  }
+}
+
+TEST(Reliability, UnwritableOutputFolderIsAClearError) {
+  const auto r = run_swd("train --dataset synthetic --epochs 1 --out /dev/null/run");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("/dev/null/run"), std::string::npos) << r.output;
+}
+
+}  // namespace
