@@ -1,7 +1,8 @@
 #pragma once
 // The model zoo: a small MLP and CNN for (Fashion-)MNIST, and the paper's CIFAR variants of
 // ResNet-18/34, VGG-16, DenseNet-121 and GoogLeNet (3x3 stem, no max-pool). Every model adapts
-// to the input's channels and size.
+// to the input's channels and size. Architectures, minimum sizes and how they are checked
+// against the PyTorch reference definitions: docs/MODELS.md.
 
 #include <torch/nn/module.h>
 
@@ -20,7 +21,9 @@ struct InputSpec {
   int64_t classes = 10;
 };
 
-/// A classifier: images [N, C, H, W] float32 -> logits [N, classes].
+/// A classifier: images [N, C, H, W] float32 -> logits [N, classes]. The zoo's models start
+/// in train mode (BatchNorm uses batch statistics; call eval() for inference) and their
+/// forward throws std::invalid_argument for images whose shape does not fit the InputSpec.
 class Classifier : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor images) = 0;
@@ -31,7 +34,8 @@ std::vector<std::string> model_names();
 
 /// A freshly initialised model (LibTorch's default initialisation, drawn from the global
 /// generator: call torch::manual_seed first for a reproducible one). Throws
-/// std::invalid_argument naming the bad name and the valid ones.
+/// std::invalid_argument naming the bad name and the valid ones, or naming the model and
+/// the bad value for channels or classes < 1 or a size below min_input_size(name).
 std::shared_ptr<Classifier> make_model(const std::string& name, const InputSpec& input);
 
 /// The smallest height and width the model `name` accepts: make_model and forward throw
