@@ -11,6 +11,11 @@ PACKAGES=(
   dataset-fashion-mnist python3-torch gnuplot-nox
 )
 
+# scripts/install-deps.sh sanitizers: also what scripts/sanitize.sh and scripts/fuzz.sh need.
+if [ "${1:-}" = "sanitizers" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

@@ -79,6 +79,10 @@ TEST(TrainConfig, TomlAndJsonFiles) {
   EXPECT_NE(unknown.find("optimiser"), std::string::npos) << unknown;
   const auto broken = error_of([&] { st::apply_config_file(c, write_temp("d.json", "{oops")); });
   EXPECT_NE(broken.find("JSON"), std::string::npos) << broken;
+  // A character the TOML parser mishandles (found by fuzzing) is refused, not parsed.
+  const auto hostile = error_of([&] { st::apply_config_file(c, write_temp("e.toml", "\n\xef\xb3\xbf")); });
+  EXPECT_NE(hostile.find("U+FCFF"), std::string::npos) << hostile;
+  EXPECT_NE(hostile.find("line 2"), std::string::npos) << hostile;
 }
 
 TEST(OptimizerNames, MapOntoFamilyAndDecay) {

@@ -2,7 +2,9 @@
 #include "swd/train/config.h"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -244,6 +246,27 @@ const std::vector<Entry>& table() {
   return entries;
 }
 
+/// toml++ 3.3 reaches __builtin_unreachable (undefined behaviour) when it meets a code point
+/// in U+FCD6..U+FEFE where it looks for whitespace (found by fuzz/fuzz_config). Such characters
+/// (Arabic presentation forms) have no use in a config file: refuse them before parsing.
+void reject_code_points_toml_mishandles(const std::string& text, const std::string& path) {
+  int line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    if (b0 == '\n') ++line;
+    if ((b0 & 0xF0) != 0xE0 || i + 2 >= text.size()) continue;  // 3-byte UTF-8 sequences only
+    const auto b1 = static_cast<unsigned char>(text[i + 1]);
+    const auto b2 = static_cast<unsigned char>(text[i + 2]);
+    const unsigned code = (b0 & 0x0Fu) << 12 | (b1 & 0x3Fu) << 6 | (b2 & 0x3Fu);
+    if (code >= 0xFCD6 && code <= 0xFEFE) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "%04X", code);
+      throw ConfigError("config file " + path + " is not valid here: character U+" + hex +
+                        " on line " + std::to_string(line) + " is not supported");
+    }
+  }
+}
+
 std::string normalise(std::string key) {
   for (auto& ch : key) {
     if (ch == '_') ch = '-';
@@ -308,9 +331,11 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
     throw ConfigError("config file " + path + ": unknown extension '" + ext +
                       "' (expected .toml or .json)");
   }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  reject_code_points_toml_mishandles(text, path);
   toml::table doc;
   try {
-    doc = toml::parse(in, path);
+    doc = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
     msg << "config file " << path << " is not valid TOML: " << e.description() << " (line "
