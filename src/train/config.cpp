@@ -246,23 +246,45 @@ const std::vector<Entry>& table() {
   return entries;
 }
 
-/// toml++ 3.3 reaches __builtin_unreachable (undefined behaviour) when it meets a code point
-/// in U+FCD6..U+FEFE where it looks for whitespace (found by fuzz/fuzz_config). Such characters
-/// (Arabic presentation forms) have no use in a config file: refuse them before parsing.
-void reject_code_points_toml_mishandles(const std::string& text, const std::string& path) {
+/// TOML 1.0 allows non-ASCII characters only inside strings and comments, and toml++ 3.3
+/// reaches __builtin_unreachable (undefined behaviour) on some of them elsewhere (U+00A1..,
+/// found by fuzz/fuzz_config). Refuse them outside strings and comments before parsing.
+void reject_non_ascii_outside_strings(const std::string& text, const std::string& path) {
+  enum class In { Code, Comment, Basic, Literal, MultiBasic, MultiLiteral } in = In::Code;
   int line = 1;
+  auto starts = [&](size_t i, const char* token) { return text.compare(i, 3, token) == 0; };
   for (size_t i = 0; i < text.size(); ++i) {
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    if (b0 == '\n') ++line;
-    if ((b0 & 0xF0) != 0xE0 || i + 2 >= text.size()) continue;  // 3-byte UTF-8 sequences only
-    const auto b1 = static_cast<unsigned char>(text[i + 1]);
-    const auto b2 = static_cast<unsigned char>(text[i + 2]);
-    const unsigned code = (b0 & 0x0Fu) << 12 | (b1 & 0x3Fu) << 6 | (b2 & 0x3Fu);
-    if (code >= 0xFCD6 && code <= 0xFEFE) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "%04X", code);
-      throw ConfigError("config file " + path + " is not valid here: character U+" + hex +
-                        " on line " + std::to_string(line) + " is not supported");
+    const char c = text[i];
+    if (c == '\n') ++line;
+    switch (in) {
+      case In::Code:
+        if (c == '#') in = In::Comment;
+        else if (starts(i, "\"\"\"")) in = In::MultiBasic, i += 2;
+        else if (starts(i, "'''")) in = In::MultiLiteral, i += 2;
+        else if (c == '"') in = In::Basic;
+        else if (c == '\'') in = In::Literal;
+        else if (static_cast<unsigned char>(c) >= 0x80) {
+          throw ConfigError("config file " + path + " is not valid TOML: a non-ASCII character "
+                            "outside a string or comment on line " + std::to_string(line));
+        }
+        break;
+      case In::Comment:
+        if (c == '\n') in = In::Code;
+        break;
+      case In::Basic:
+        if (c == '\\') ++i;
+        else if (c == '"' || c == '\n') in = In::Code;
+        break;
+      case In::Literal:
+        if (c == '\'' || c == '\n') in = In::Code;
+        break;
+      case In::MultiBasic:
+        if (c == '\\') ++i;
+        else if (starts(i, "\"\"\"")) in = In::Code, i += 2;
+        break;
+      case In::MultiLiteral:
+        if (starts(i, "'''")) in = In::Code, i += 2;
+        break;
     }
   }
 }
@@ -332,7 +354,7 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
                       "' (expected .toml or .json)");
   }
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  reject_code_points_toml_mishandles(text, path);
+  reject_non_ascii_outside_strings(text, path);
   toml::table doc;
   try {
     doc = toml::parse(text, path);
