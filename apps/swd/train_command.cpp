@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "launch.h"
 #include "swd/train/config.h"
 #include "swd/train/trainer.h"
 
@@ -60,7 +61,9 @@ int run_train() {
     }
     config = train::resume_config(config.out, given);
   }
+  if (config.nproc > 1) return launch_local_workers(config);  // N local ranks of this command
   const auto summary = train::run_training(config);
+  if (config.rank != 0) return 0;  // rank 0 reports the run
   std::printf("done: best test error %.2f%% (epoch %lld), final test error %.2f%%  -> %s\n",
               100 * summary.best_test_error, static_cast<long long>(summary.best_epoch),
               100 * summary.final_test_error, summary.out_dir.c_str());

@@ -12,6 +12,7 @@
 
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
+#include "swd/dist/data_parallel.h"
 #include "swd/models/models.h"
 #include "swd/runtime.h"
 #include "swd/schedule/scaling.h"
@@ -29,7 +30,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kResumeMayChange = {"epochs", "threads", "workers", "progress",
-                                                   "limit-batches", "out", "resume"};
+                                                   "limit-batches", "out", "resume",
+                                                   "accumulate"};  // [dist] same global batch
 
 std::string default_out_dir(const std::string& optimizer) {
   const std::time_t now = std::time(nullptr);
@@ -91,7 +93,7 @@ struct Evaluation {
   double error = 0;
 };
 
-Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader) {
+Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader, dist::Group& group) {
   torch::NoGradGuard no_grad;
   model.eval();
   loader.start_epoch(0);
@@ -107,7 +109,10 @@ Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader) {
     seen += batch->target.size(0);
   }
   model.train();
-  return {loss_sum / std::max<int64_t>(seen, 1), static_cast<double>(wrong) / std::max<int64_t>(seen, 1)};
+  // [dist] each rank evaluated its shard of the test set: add the counts up
+  const auto total = group.sum({loss_sum, static_cast<double>(wrong), static_cast<double>(seen)},
+                               "evaluation counts");
+  return {total[0] / std::max(total[2], 1.0), total[1] / std::max(total[2], 1.0)};
 }
 
 }  // namespace
@@ -151,16 +156,23 @@ RunSummary run_training(const TrainConfig& requested) {
       config.base_batch_size, config.batch_size);
   hyper.lr = scaled.lr;
   hyper.weight_decay = scaled.weight_decay;
-  prepare_folder(config);
+  // [dist] the global batch splits into world-size x accumulate micro-batches; rank 0 alone
+  // writes into the run folder.
+  dist::check_batch_split(config.batch_size, config.world_size, config.accumulate);
+  const bool writes_files = config.rank == 0;
+  if (writes_files) prepare_folder(config);
   const fs::path out(config.out);
   TrainConfig saved_form = config;
   saved_form.resume = false;
   auto saved_json = nlohmann::json::parse(config_to_json(saved_form));
   saved_json["derived"] = {{"scale_k", scaled.k}, {"lr", scaled.lr},
-                           {"weight_decay", scaled.weight_decay}};
+                           {"weight_decay", scaled.weight_decay},
+                           {"world_size", config.world_size},  // [dist]
+                           {"micro_batch", config.batch_size / (config.world_size * config.accumulate)}};
   const std::string config_json = saved_json.dump(2);
 
   // --- Threads, seed, data, model ---------------------------------------------------------
+  dist::Group group(dist::group_options(config));  // [dist] rendezvous (no-op for one process)
   configure_threads(static_cast<int>(config.threads));
   torch::manual_seed(config.seed);
   const data::DatasetPair data = data::load_dataset(dataset_spec(config));
@@ -191,7 +203,9 @@ RunSummary run_training(const TrainConfig& requested) {
 
   // --- Data loaders -------------------------------------------------------------------------
   data::LoaderOptions train_options;
-  train_options.batch_size = config.batch_size;
+  train_options.batch_size = config.batch_size / config.accumulate;  // [dist] global micro-batch
+  train_options.rank = config.rank;                                  // [dist] this rank's slices
+  train_options.world_size = config.world_size;
   train_options.shuffle = true;
   train_options.mean = data.mean;
   train_options.std = data.std;
@@ -203,7 +217,8 @@ RunSummary run_training(const TrainConfig& requested) {
   }
   data::BatchLoader train_loader(data.train, train_options);
   data::LoaderOptions test_options = train_options;
-  test_options.batch_size = 500;
+  // [dist] 500, rounded up to a multiple of the world size (each rank evaluates its slice)
+  test_options.batch_size = (500 + config.world_size - 1) / config.world_size * config.world_size;
   test_options.shuffle = false;
   test_options.crop_padding = 0;
   test_options.horizontal_flip = false;
@@ -214,14 +229,20 @@ RunSummary run_training(const TrainConfig& requested) {
   const std::string metrics_path = (out / "metrics.csv").string();
   CheckpointInfo done;
   if (config.resume) {
-    done = load_checkpoint(checkpoint_path, *model, *optimizer);
+    done = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
   }
-  write_file_atomically((out / "config.json").string(), config_json);
-  write_file_atomically(metrics_path, metrics_csv(done.metrics));  // rows of finished epochs
+  dist::broadcast_state(group, *model);  // [dist] every rank starts from rank 0's model
+  if (writes_files) {
+    write_file_atomically((out / "config.json").string(), config_json);
+    write_file_atomically(metrics_path, metrics_csv(done.metrics));  // rows of finished epochs
+  }
 
   // --- Epochs --------------------------------------------------------------------------------
-  Progress progress(Progress::mode_from(config.progress, stdout), config.epochs);
-  const int64_t full_batches = train_loader.batches_per_epoch();
+  Progress progress(writes_files ? Progress::mode_from(config.progress, stdout) : Progress::Mode::None,
+                    config.epochs);
+  dist::StepReader steps_of(train_loader, data.train.images.size(0), config.accumulate);  // [dist]
+  dist::GradientReducer reducer(group, model->parameters());                             // [dist]
+  const int64_t full_batches = steps_of.steps_per_epoch();
   const int64_t batches = config.limit_batches > 0 ? std::min(full_batches, config.limit_batches)
                                                    : full_batches;
   const auto params = model->parameters();
@@ -231,27 +252,39 @@ RunSummary run_training(const TrainConfig& requested) {
     progress.begin_epoch(epoch + 1, batches);
     train_loader.start_epoch(epoch);
     double loss_sum = 0, grad_norm_sum = 0, grad_norm_sq_sum = 0;
-    int64_t wrong = 0, seen = 0, steps = 0;
-    while (auto batch = train_loader.next()) {
-      if (batch->index >= batches) break;
-      apply_schedules(static_cast<double>(epoch) + static_cast<double>(batch->index) / batches);
+    int64_t wrong = 0, seen = 0, steps = 0, global_seen = 0;
+    while (auto step = steps_of.next()) {  // [dist] one optimizer step = one global batch
+      if (step->index >= batches) break;
+      apply_schedules(static_cast<double>(epoch) + static_cast<double>(step->index) / batches);
       optimizer->zero_grad();
-      auto logits = model->forward(batch->data);
-      auto loss = torch::nn::functional::cross_entropy(logits, batch->target);
-      loss.backward();
+      for (const auto& batch : step->micro) {  // [dist] this rank's micro-batches of the step
+        const int64_t b = batch.target.size(0);
+        if (b == 0) continue;  // a short last batch leaves some ranks nothing
+        auto logits = model->forward(batch.data);
+        auto loss = torch::nn::functional::cross_entropy(logits, batch.target);
+        const double share = step->share(batch);  // n_micro / n_global (data_parallel.h)
+        (share == 1.0 ? loss : loss * share).backward();
+        loss_sum += loss.item<double>() * b;
+        wrong += logits.argmax(1).ne(batch.target).sum().item<int64_t>();
+        seen += b;
+      }
+      reducer.reduce();  // [dist] sum over ranks: the gradient of the global batch's mean loss
       const double g = global_norm(gradients_of(params));
       optimizer->step();
 
-      const int64_t b = batch->target.size(0);
-      loss_sum += loss.item<double>() * b;
-      wrong += logits.argmax(1).ne(batch->target).sum().item<int64_t>();
-      seen += b;
       grad_norm_sum += g;
       grad_norm_sq_sum += g * g;
       ++steps;
-      progress.batch(steps, seen, loss_sum / seen);
+      global_seen += step->global_samples;
+      progress.batch(steps, global_seen, loss_sum / std::max<int64_t>(seen, 1));
     }
-    const Evaluation test = evaluate(*model, test_loader);
+    {  // [dist] training counts over every rank; evaluate rank 0's model (its BatchNorm stats)
+      const auto total = group.sum({loss_sum, static_cast<double>(wrong), static_cast<double>(seen)},
+                                   "training counts");
+      loss_sum = total[0], wrong = static_cast<int64_t>(total[1]), seen = static_cast<int64_t>(total[2]);
+      dist::broadcast_buffers(group, *model);
+    }
+    const Evaluation test = evaluate(*model, test_loader, group);
 
     EpochMetrics m;
     m.epoch = epoch + 1;
@@ -273,8 +306,10 @@ RunSummary run_training(const TrainConfig& requested) {
     done.metrics.push_back(m);
     done.epochs_done = epoch + 1;
     done.config_json = config_json;
-    save_checkpoint(checkpoint_path, *model, *optimizer, done);
-    append_line_durably(metrics_path, metrics_csv_row(m));
+    if (writes_files) {  // [dist] rank 0 only
+      save_checkpoint(checkpoint_path, *model, *optimizer, done);
+      append_line_durably(metrics_path, metrics_csv_row(m));
+    }
     progress.end_epoch(m);
   }
 
