@@ -148,8 +148,9 @@ void expect_same(const Trajectory& got, const Trajectory& want, double tol, cons
   }
 }
 
-// Float64 tolerance: the ranks add their partial sums in another order than one process does.
-constexpr double kTol = 1e-12;
+// Float64 tolerance: the ranks add their partial sums in another order than one process does
+// (measured: relative differences up to 2e-15 after 6 steps).
+constexpr double kTol = 1e-13;
 
 struct Case {
   Kind kind;
@@ -280,7 +281,7 @@ TEST(DataParallel, AMissingRankFailsTheRendezvousWithinTheTimeout) {
     EXPECT_NE(what.find("rank 0 of 2: rendezvous"), std::string::npos) << what;
     EXPECT_NE(what.find("1 s"), std::string::npos) << what;
   }
-  EXPECT_LT(seconds_since(start), 4.0);
+  EXPECT_LT(seconds_since(start), 6.0);  // the timeout, and c10d's polling of the store
 }
 
 TEST(DataParallel, AHungRankFailsTheCollectiveWithinTheTimeout) {

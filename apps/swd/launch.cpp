@@ -184,18 +184,22 @@ int launch_local_workers(const train::TrainConfig& config) {
     }
     int status = 0;
     pid_t pid;
+    const Worker* failure = nullptr;  // of this pass; a killed worker is the likely cause
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
       for (auto& w : workers) {
         if (w.pid != pid) continue;
         w.running = false;
         w.status = status;
         --running;
-        if (failed(w) && first_failure == nullptr && forwarded == 0) {
-          first_failure = &w;
-          signal_all(workers, SIGTERM);
-          kill_deadline = std::chrono::steady_clock::now() + kGrace;
+        if (failed(w) && (failure == nullptr || (WIFSIGNALED(w.status) && !WIFSIGNALED(failure->status)))) {
+          failure = &w;
         }
       }
+    }
+    if (failure != nullptr && first_failure == nullptr && forwarded == 0) {
+      first_failure = failure;
+      signal_all(workers, SIGTERM);
+      kill_deadline = std::chrono::steady_clock::now() + kGrace;
     }
     if (std::chrono::steady_clock::now() > kill_deadline) signal_all(workers, SIGKILL);
   }

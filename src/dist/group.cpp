@@ -165,9 +165,10 @@ struct Group::Impl {
       const std::string where = o.store_file.empty()
                                     ? o.master_addr + ":" + std::to_string(o.master_port)
                                     : "file " + o.store_file;
-      throw DistError(who() + ": rendezvous at " + where + " failed: " + message_of(e) +
-                      " (every rank must start within the timeout of " + seconds(o.timeout) +
-                      "; rank 0 serves the rendezvous)");
+      const std::string hint = o.rank == 0 ? "not every rank joined" : "rank 0 did not answer";
+      throw DistError(who() + ": rendezvous at " + where + " failed: " + message_of(e) + " (" +
+                      hint + " within the timeout of " + seconds(o.timeout) +
+                      "; every rank must start within it)");
     }
   }
 };
