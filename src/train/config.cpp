@@ -257,7 +257,7 @@ const std::vector<Entry>& table() {
       launch_entry("world-size", "number of processes in a multi-machine run", &TrainConfig::world_size),
       launch_entry("master-addr", "address of rank 0 (rendezvous)", &TrainConfig::master_addr),
       launch_entry("master-port", "port of rank 0's rendezvous (TCPStore)", &TrainConfig::master_port),
-      launch_entry("dist-timeout", "seconds to wait for another rank before failing", &TrainConfig::dist_timeout),
+      launch_entry("dist-timeout", "seconds a rank waits for the others (rendezvous, each collective) before failing (default 60)", &TrainConfig::dist_timeout),
   };
   return entries;
 }

@@ -172,8 +172,8 @@ RunSummary run_training(const TrainConfig& requested) {
   const std::string config_json = saved_json.dump(2);
 
   // --- Threads, seed, data, model ---------------------------------------------------------
-  dist::Group group(dist::group_options(config));  // [dist] rendezvous (no-op for one process)
   configure_threads(static_cast<int>(config.threads));
+  dist::Group group(dist::group_options(config));  // [dist] rendezvous (no-op for one process)
   torch::manual_seed(config.seed);
   const data::DatasetPair data = data::load_dataset(dataset_spec(config));
   const auto& shape = data.train.images.sizes();  // [N, C, H, W]
