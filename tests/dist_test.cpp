@@ -10,11 +10,13 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli_support.h"
 #include "support.h"
 #include "swd/dist/data_parallel.h"
+#include "swd/train/config.h"
 
 namespace sd = swd::dist;
 namespace so = swd::optim;
@@ -321,6 +323,30 @@ TEST(DataParallel, BadGroupOptionsAreRejected) {
   o.rank = 1;
   o.master_port = 0;  // neither a port nor a store file
   EXPECT_THROW(sd::Group{o}, std::invalid_argument);
+}
+
+TEST(DataParallel, ConfigKeys) {
+  namespace st = swd::train;
+  st::TrainConfig c;
+  st::set_config_value(c, "accumulate", "4");
+  st::set_config_value(c, "world_size", "2");
+  st::set_config_value(c, "master-port", "29500");
+  st::set_config_value(c, "dist-timeout", "2.5");
+  const auto saved = nlohmann::json::parse(st::config_to_json(c));
+  EXPECT_EQ(saved["accumulate"], 4);  // part of the run
+  for (const char* key : {"nproc", "rank", "world-size", "master-addr", "master-port", "dist-timeout"}) {
+    EXPECT_TRUE(st::config_key_is_launch(key)) << key;
+    EXPECT_FALSE(saved.contains(key)) << key;  // a launch setting, not part of the run
+  }
+  EXPECT_FALSE(st::config_key_is_launch("accumulate"));
+  const auto options = sd::group_options(c);
+  EXPECT_EQ(options.world_size, 2);
+  EXPECT_EQ(options.master_port, 29500);
+  EXPECT_EQ(options.timeout.count(), 2500);
+  EXPECT_THROW(st::set_config_value(c, "accumulate", "0"), st::ConfigError);
+  EXPECT_THROW(st::set_config_value(c, "nproc", "-1"), st::ConfigError);
+  EXPECT_THROW(st::set_config_value(c, "master-port", "70000"), st::ConfigError);
+  EXPECT_THROW(st::set_config_value(c, "dist-timeout", "0"), st::ConfigError);
 }
 
 }  // namespace
