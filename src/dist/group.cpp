@@ -39,7 +39,7 @@ std::string seconds(std::chrono::milliseconds t) {
   return out.str();
 }
 
-/// A datagram socket with an address; closes itself.
+/// A socket of `type` for `host` (resolved, first address); closes itself.
 struct Socket {
   int fd = -1;
   addrinfo* info = nullptr;
