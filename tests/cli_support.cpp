@@ -1,13 +1,17 @@
 #include "cli_support.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace swd_test {
@@ -27,21 +31,41 @@ CommandResult run_swd(const std::string& arguments) {
   return result;
 }
 
-int spawn_swd(const std::string& arguments, const std::string& log_path) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const std::string command = "exec " + std::string(SWD_BINARY) + " " + arguments + " >" +
-                                log_path + " 2>&1";
+Spawned spawn_swd(const std::string& arguments, const std::string& log_path) {
+  const std::string command = "exec " + std::string(SWD_BINARY) + " " + arguments + " >" + log_path + " 2>&1";
+  Spawned s;
+  s.log_path = log_path;
+  s.pid = ::fork();
+  if (s.pid == 0) {
     ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  return pid;
+  return s;
 }
 
-int wait_for(int pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+int wait_for_exit(int pid, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  ::close(fd);
+  return ok ? ntohs(addr.sin_port) : -1;
 }
 
 namespace {

@@ -13,11 +13,19 @@ struct CommandResult {
 /// Runs `swd <arguments>` (the binary built with the tests) through the shell.
 CommandResult run_swd(const std::string& arguments);
 
-/// Starts `swd <arguments>` in the background (output to `log_path`); returns its pid.
-int spawn_swd(const std::string& arguments, const std::string& log_path);
+/// A process running `swd <arguments>` with stdout and stderr going to `log_path`.
+struct Spawned {
+  int pid = -1;
+  std::string log_path;
+};
+Spawned spawn_swd(const std::string& arguments, const std::string& log_path);
 
-/// Waits for a spawned process; returns its exit status, or 128 + signal if killed.
-int wait_for(int pid);
+/// Waits up to `timeout_s` for `pid` to end; its exit status (128 + signal when killed), or
+/// -1 if it is still running then.
+int wait_for_exit(int pid, double timeout_s);
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
 
 /// A fresh empty folder under the system's temp folder, removed at exit.
 std::string fresh_dir(const std::string& name);

@@ -98,6 +98,8 @@ struct SgdCase {
   bool nesterov;
 };
 
+void PrintTo(const SgdCase& c, std::ostream* os) { *os << c.name; }
+
 class SgdL2VersusLibTorch : public ::testing::TestWithParam<SgdCase> {};
 
 TEST_P(SgdL2VersusLibTorch, SameTrajectory) {

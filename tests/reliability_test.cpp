@@ -84,7 +84,7 @@ TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
   };
   int kills = 0, kills_while_training = 0;
   for (int attempt = 0; attempt < 10; ++attempt) {
-    const int pid = swd_test::spawn_swd(next_command(), dir + "/log.txt");
+    const int pid = swd_test::spawn_swd(next_command(), dir + "/log.txt").pid;
     // Even attempts: anywhere in the run (start-up included). Odd ones: once it trains.
     if (attempt % 2 == 1) {
       for (int i = 0; i < 2000 && !fs::exists(dir + "/killed/metrics.csv"); ++i) {
@@ -94,7 +94,7 @@ TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % std::max<long>(whole / 2, 1)));
     const bool training = fs::exists(dir + "/killed/metrics.csv");
     ::kill(pid, SIGKILL);
-    const int status = swd_test::wait_for(pid);
+    const int status = swd_test::wait_for_exit(pid, 600);
     if (status == 0) break;  // it finished before the kill
     ASSERT_EQ(status, 128 + SIGKILL) << slurp(dir + "/log.txt");
     ++kills;
@@ -109,14 +109,14 @@ TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
 TEST(Reliability, SigtermCheckpointsAndExits143) {
   const auto dir = fresh_dir("sigterm");
   ASSERT_EQ(run_swd(kRun + " --out " + dir + "/straight").status, 0);
-  const int pid = swd_test::spawn_swd(kRun + " --out " + dir + "/stopped", dir + "/log.txt");
+  const int pid = swd_test::spawn_swd(kRun + " --out " + dir + "/stopped", dir + "/log.txt").pid;
   // Wait until training is under way (the config is written at the start), then stop it.
   for (int i = 0; i < 500 && !fs::exists(dir + "/stopped/metrics.csv"); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ::kill(pid, SIGTERM);
-  const int status = swd_test::wait_for(pid);
+  const int status = swd_test::wait_for_exit(pid, 600);
   const auto log = slurp(dir + "/log.txt");
   if (status == 0) GTEST_SKIP() << "the run finished before SIGTERM arrived";
   EXPECT_EQ(status, 143) << log;

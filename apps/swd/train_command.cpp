@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "launch.h"
 #include "swd/train/config.h"
 #include "swd/train/trainer.h"
 
@@ -60,6 +61,7 @@ int run_train() {
     }
     config = train::resume_config(config.out, given);
   }
+  if (config.nproc > 1) return launch_local_workers(config);  // N local ranks of this command
   train::RunSummary summary;
   try {
     summary = train::run_training(config);
@@ -70,6 +72,7 @@ int run_train() {
     std::fprintf(stderr, "swd: error: %s\n", error.what());
     return 3;
   }
+  if (config.rank != 0) return 0;  // rank 0 reports the run
   std::printf("done: best test error %.2f%% (epoch %lld), final test error %.2f%%  -> %s\n",
               100 * summary.best_test_error, static_cast<long long>(summary.best_epoch),
               100 * summary.final_test_error, summary.out_dir.c_str());

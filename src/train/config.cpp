@@ -141,6 +141,7 @@ struct Entry {
   std::string key;
   std::string help;
   bool flag = false;
+  bool launch = false;  ///< a launch setting: not in config.json
   std::function<void(TrainConfig&, const std::string&)> set;
   std::function<Json(const TrainConfig&)> get;
 };
@@ -155,6 +156,13 @@ Entry entry(const char* key, const char* help, T TrainConfig::*member) {
     parse(key, text, c.*member);
   };
   e.get = [member](const TrainConfig& c) { return to_json(c.*member); };
+  return e;
+}
+
+template <typename T>
+Entry launch_entry(const char* key, const char* help, T TrainConfig::*member) {
+  Entry e = entry(key, help, member);
+  e.launch = true;
   return e;
 }
 
@@ -201,6 +209,12 @@ void check(const std::string& key, const TrainConfig& c) {
   if (key == "momentum" && c.momentum) non_negative(*c.momentum);
   if (key == "eps" && c.eps) non_negative(*c.eps);
   if (key == "warmup-epochs") non_negative(c.warmup_epochs);
+  if (key == "accumulate") positive(c.accumulate);
+  if (key == "nproc") positive(c.nproc);
+  if (key == "world-size") positive(c.world_size);
+  if (key == "rank" && c.rank < 0) bad_value(key, std::to_string(c.rank), "0 or more (and < world-size)");
+  if (key == "master-port" && (c.master_port < 0 || c.master_port > 65535)) bad_value(key, std::to_string(c.master_port), "a port 1..65535");
+  if (key == "dist-timeout" && !(c.dist_timeout > 0)) bad_value(key, json_to_text(key, Json(c.dist_timeout)), "seconds > 0");
   if (key == "gamma" && !(c.gamma > 0)) bad_value(key, json_to_text(key, Json(c.gamma)), "a number > 0");
 }
 
@@ -242,6 +256,14 @@ const std::vector<Entry>& table() {
       entry("progress", "auto | bar | line | none", &TrainConfig::progress),
       entry("checkpoint-every", "also checkpoint every N training batches (0: at epoch ends only)", &TrainConfig::checkpoint_every),
       entry("on-nonfinite", "stop | skip: what a non-finite loss or gradient does", &TrainConfig::on_nonfinite),
+      // data parallelism and accumulation (docs/DISTRIBUTED.md)
+      entry("accumulate", "micro-batches per optimizer step (batch-size stays the global batch)", &TrainConfig::accumulate),
+      launch_entry("nproc", "start N local worker processes (data parallel)", &TrainConfig::nproc),
+      launch_entry("rank", "this process's rank in a multi-machine run", &TrainConfig::rank),
+      launch_entry("world-size", "number of processes in a multi-machine run", &TrainConfig::world_size),
+      launch_entry("master-addr", "address of rank 0 (rendezvous)", &TrainConfig::master_addr),
+      launch_entry("master-port", "port of rank 0's rendezvous (TCPStore)", &TrainConfig::master_port),
+      launch_entry("dist-timeout", "seconds a rank waits for the others (rendezvous, each collective) before failing (default 60)", &TrainConfig::dist_timeout),
   };
   return entries;
 }
@@ -314,6 +336,7 @@ std::vector<std::string> config_keys() {
 
 std::string config_help(const std::string& key) { return find(key).help; }
 bool config_key_is_flag(const std::string& key) { return find(key).flag; }
+bool config_key_is_launch(const std::string& key) { return find(key).launch; }
 
 void set_config_value(TrainConfig& config, const std::string& key, const std::string& value) {
   const auto& e = find(key);
@@ -389,7 +412,9 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
 
 std::string config_to_json(const TrainConfig& config) {
   Json doc = Json::object();
-  for (const auto& e : table()) doc[e.key] = e.get(config);
+  for (const auto& e : table()) {
+    if (!e.launch) doc[e.key] = e.get(config);
+  }
   return doc.dump(2);
 }
 

@@ -5,6 +5,7 @@
 #include <torch/nn/module.h>
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -12,6 +13,7 @@
 
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
+#include "swd/dist/data_parallel.h"
 #include "swd/models/models.h"
 #include "swd/runtime.h"
 #include "swd/schedule/scaling.h"
@@ -30,7 +32,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kResumeMayChange = {
-    "epochs", "threads", "workers", "progress", "limit-batches", "checkpoint-every", "out", "resume"};
+    "epochs",           "threads", "workers", "progress", "limit-batches",
+    "checkpoint-every", "out",     "resume",
+    "accumulate"};  // [dist] the same global batch, split differently
 
 std::string default_out_dir(const std::string& optimizer) {
   const std::time_t now = std::time(nullptr);
@@ -102,7 +106,7 @@ struct Evaluation {
   double error = 0;
 };
 
-Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader) {
+Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader, dist::Group& group) {
   torch::NoGradGuard no_grad;
   model.eval();
   loader.start_epoch(0);
@@ -118,7 +122,10 @@ Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader) {
     seen += batch->target.size(0);
   }
   model.train();
-  return {loss_sum / std::max<int64_t>(seen, 1), static_cast<double>(wrong) / std::max<int64_t>(seen, 1)};
+  // [dist] each rank evaluated its shard of the test set: add the counts up
+  const auto total = group.sum({loss_sum, static_cast<double>(wrong), static_cast<double>(seen)},
+                               "evaluation counts");
+  return {total[0] / std::max(total[2], 1.0), total[1] / std::max(total[2], 1.0)};
 }
 
 }  // namespace
@@ -162,17 +169,24 @@ RunSummary run_training(const TrainConfig& requested) {
       config.base_batch_size, config.batch_size);
   hyper.lr = scaled.lr;
   hyper.weight_decay = scaled.weight_decay;
-  check_folder(config);
+  // [dist] the global batch splits into world-size x accumulate micro-batches; rank 0 alone
+  // writes into the run folder.
+  dist::check_batch_split(config.batch_size, config.world_size, config.accumulate);
+  const bool writes_files = config.rank == 0;
+  if (writes_files) check_folder(config);
   const fs::path out(config.out);
   TrainConfig saved_form = config;
   saved_form.resume = false;
   auto saved_json = nlohmann::json::parse(config_to_json(saved_form));
   saved_json["derived"] = {{"scale_k", scaled.k}, {"lr", scaled.lr},
-                           {"weight_decay", scaled.weight_decay}};
+                           {"weight_decay", scaled.weight_decay},
+                           {"world_size", config.world_size},  // [dist]
+                           {"micro_batch", config.batch_size / (config.world_size * config.accumulate)}};
   const std::string config_json = saved_json.dump(2);
 
   // --- Threads, seed, data, model ---------------------------------------------------------
   configure_threads(static_cast<int>(config.threads));
+  dist::Group group(dist::group_options(config));  // [dist] rendezvous (no-op for one process)
   torch::manual_seed(config.seed);
   const data::DatasetPair data = data::load_dataset(dataset_spec(config));
   const auto& shape = data.train.images.sizes();  // [N, C, H, W]
@@ -202,7 +216,9 @@ RunSummary run_training(const TrainConfig& requested) {
 
   // --- Data loaders -------------------------------------------------------------------------
   data::LoaderOptions train_options;
-  train_options.batch_size = config.batch_size;
+  train_options.batch_size = config.batch_size / config.accumulate;  // [dist] global micro-batch
+  train_options.rank = config.rank;                                  // [dist] this rank's slices
+  train_options.world_size = config.world_size;
   train_options.shuffle = true;
   train_options.mean = data.mean;
   train_options.std = data.std;
@@ -214,39 +230,49 @@ RunSummary run_training(const TrainConfig& requested) {
   }
   data::BatchLoader train_loader(data.train, train_options);
   data::LoaderOptions test_options = train_options;
-  test_options.batch_size = 500;
+  // [dist] 500, rounded up to a multiple of the world size (each rank evaluates its slice)
+  test_options.batch_size = (500 + config.world_size - 1) / config.world_size * config.world_size;
   test_options.shuffle = false;
   test_options.crop_padding = 0;
   test_options.horizontal_flip = false;
   data::BatchLoader test_loader(data.test, test_options);
 
   // --- The run folder (written only now that data, model and optimizer are good) ----------
-  create_folder(config.out);
-  write_file_atomically((out / "config.json").string(), config_json);
+  if (writes_files) {  // [dist] rank 0 only
+    create_folder(config.out);
+    write_file_atomically((out / "config.json").string(), config_json);
+  }
 
   // --- Resume ------------------------------------------------------------------------------
   const std::string checkpoint_path = (out / "checkpoint.pt").string();
   const std::string metrics_path = (out / "metrics.csv").string();
   CheckpointInfo state;  // position in the data, the epoch's running totals, finished epochs
   if (config.resume && fs::exists(checkpoint_path)) {
-    state = load_checkpoint(checkpoint_path, *model, *optimizer);
+    state = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
   }
   state.config_json = config_json;
-  write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
+  dist::broadcast_state(group, *model);  // [dist] every rank starts from rank 0's model
+  if (writes_files) {
+    write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
+  }
 
   // --- Epochs --------------------------------------------------------------------------------
-  Progress progress(Progress::mode_from(config.progress, stdout), config.epochs);
-  const int64_t full_batches = train_loader.batches_per_epoch();
+  Progress progress(writes_files ? Progress::mode_from(config.progress, stdout) : Progress::Mode::None,
+                    config.epochs);
+  dist::StepReader steps_of(train_loader, data.train.images.size(0), config.accumulate);  // [dist]
+  dist::GradientReducer reducer(group, model->parameters());                             // [dist]
+  const int64_t full_batches = steps_of.steps_per_epoch();
   const int64_t batches = config.limit_batches > 0 ? std::min(full_batches, config.limit_batches)
                                                    : full_batches;
   const bool skip_nonfinite = config.on_nonfinite == "skip";
   const auto params = model->parameters();
   StopSignals signals;
-  auto stop_if_asked = [&] {
-    if (StopSignals::received() == 0) return;
-    save_checkpoint(checkpoint_path, *model, *optimizer, state);
-    throw StopRequested(StopSignals::received(),
-                        "stopped by signal " + std::to_string(StopSignals::received()) +
+  // All ranks stop at the same step (`asked` is agreed over the group); rank 0 checkpoints.
+  auto stop_if_asked = [&](bool asked) {
+    if (!asked) return;
+    if (writes_files) save_checkpoint(checkpoint_path, *model, *optimizer, state);
+    const int signal = StopSignals::received() != 0 ? StopSignals::received() : SIGTERM;
+    throw StopRequested(signal, "stopped by signal " + std::to_string(signal) +
                             " after " + std::to_string(state.position.steps_done) +
                             " batches; checkpoint written; continue with: swd train --resume "
                             "--out " + config.out);
@@ -256,36 +282,53 @@ RunSummary run_training(const TrainConfig& requested) {
     const int64_t epoch = state.position.epoch;
     EpochTotals& totals = state.partial;
     progress.begin_epoch(epoch + 1, batches);
-    train_loader.start_epoch(epoch, state.position.batches_done);
+    // The loader's batches are micro-batches: a step is `accumulate` of them.
+    train_loader.start_epoch(epoch, state.position.batches_done * config.accumulate);
     auto clock = std::chrono::steady_clock::now();
     auto add_elapsed = [&] {  // training time, kept across interruptions
       const auto now = std::chrono::steady_clock::now();
       totals.seconds += std::chrono::duration<double>(now - clock).count();
       clock = now;
     };
-    while (auto batch = train_loader.next()) {
-      if (batch->index >= batches) break;
-      apply_schedules(static_cast<double>(epoch) + static_cast<double>(batch->index) / batches);
+    while (auto step = steps_of.next()) {  // [dist] one optimizer step = one global batch
+      if (step->index >= batches) break;
+      apply_schedules(static_cast<double>(epoch) + static_cast<double>(step->index) / batches);
       optimizer->zero_grad();
-      auto logits = model->forward(batch->data);
-      auto loss = torch::nn::functional::cross_entropy(logits, batch->target);
-      loss.backward();
-      const double loss_value = loss.item<double>();
+      double loss_sum = 0;  // this rank's, over its micro-batches
+      int64_t wrong = 0, seen = 0;
+      for (const auto& batch : step->micro) {  // [dist] this rank's micro-batches of the step
+        const int64_t b = batch.target.size(0);
+        if (b == 0) continue;  // a short last batch leaves some ranks nothing
+        auto logits = model->forward(batch.data);
+        auto loss = torch::nn::functional::cross_entropy(logits, batch.target);
+        const double share = step->share(batch);  // n_micro / n_global (data_parallel.h)
+        (share == 1.0 ? loss : loss * share).backward();
+        loss_sum += loss.item<double>() * b;
+        wrong += logits.argmax(1).ne(batch.target).sum().item<int64_t>();
+        seen += b;
+      }
+      reducer.reduce();  // [dist] sum over ranks: the gradient of the global batch's mean loss
       const double g = global_norm(gradients_of(params));
-      if (std::isfinite(loss_value) && std::isfinite(g)) {
+      // Every rank agrees on the step's totals, on a non-finite loss anywhere and on a stop
+      // signal anywhere (one small sum; nothing to send with one process).
+      const auto agreed = group.sum({loss_sum, static_cast<double>(wrong), static_cast<double>(seen),
+                                     std::isfinite(loss_sum) ? 0.0 : 1.0,
+                                     StopSignals::received() != 0 ? 1.0 : 0.0},
+                                    "step totals");
+      const bool finite_loss = agreed[3] == 0;
+      if (finite_loss && std::isfinite(g)) {
         optimizer->step();
-        const int64_t b = batch->target.size(0);
-        totals.loss_sum += loss_value * b;
-        totals.wrong += logits.argmax(1).ne(batch->target).sum().item<int64_t>();
-        totals.seen += b;
+        totals.loss_sum += agreed[0];
+        totals.wrong += static_cast<int64_t>(agreed[1]);
+        totals.seen += static_cast<int64_t>(agreed[2]);
         totals.grad_norm_sum += g;
         totals.grad_norm_sq_sum += g * g;
         ++totals.steps;
       } else if (skip_nonfinite) {
         ++totals.skipped;  // the step is skipped: parameters and optimizer state unchanged
       } else {
-        throw NonFiniteError("non-finite " + std::string(std::isfinite(loss_value) ? "gradient" : "loss") +
-                             " at batch " + std::to_string(batch->index + 1) + " of epoch " +
+        throw NonFiniteError("non-finite " + std::string(finite_loss ? "gradient" : "loss") +
+                             " at batch " + std::to_string(step->index + 1) + " of epoch " +
                              std::to_string(epoch + 1) + " (training batch " +
                              std::to_string(state.position.steps_done + 1) +
                              "); the last good checkpoint is " + checkpoint_path +
@@ -296,12 +339,14 @@ RunSummary run_training(const TrainConfig& requested) {
       progress.batch(state.position.batches_done, totals.seen,
                      totals.loss_sum / std::max<int64_t>(totals.seen, 1));
       add_elapsed();
-      if (config.checkpoint_every > 0 && state.position.steps_done % config.checkpoint_every == 0) {
+      if (writes_files && config.checkpoint_every > 0 &&
+          state.position.steps_done % config.checkpoint_every == 0) {
         save_checkpoint(checkpoint_path, *model, *optimizer, state);
       }
-      stop_if_asked();
+      stop_if_asked(agreed[4] != 0);
     }
-    const Evaluation test = evaluate(*model, test_loader);
+    dist::broadcast_buffers(group, *model);  // [dist] evaluate rank 0's model (BatchNorm stats)
+    const Evaluation test = evaluate(*model, test_loader, group);
     add_elapsed();
 
     EpochMetrics m;
@@ -330,10 +375,12 @@ RunSummary run_training(const TrainConfig& requested) {
     state.position.epoch = epoch + 1;
     state.position.batches_done = 0;
     state.partial = EpochTotals{};
-    save_checkpoint(checkpoint_path, *model, *optimizer, state);
-    append_line_durably(metrics_path, metrics_csv_row(m));
+    if (writes_files) {  // [dist] rank 0 only
+      save_checkpoint(checkpoint_path, *model, *optimizer, state);
+      append_line_durably(metrics_path, metrics_csv_row(m));
+    }
     progress.end_epoch(m);
-    stop_if_asked();
+    stop_if_asked(group.sum({StopSignals::received() != 0 ? 1.0 : 0.0}, "stop signal")[0] != 0);
   }
 
   RunSummary summary;

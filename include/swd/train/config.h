@@ -63,6 +63,16 @@ struct TrainConfig {
   int64_t checkpoint_every = 0;  ///< > 0: also checkpoint every N training batches
   std::string on_nonfinite = "stop";  ///< stop | skip: a non-finite loss or gradient
   std::string progress = "auto";  ///< auto | bar | line | none
+  // ---- data parallelism and gradient accumulation (docs/DISTRIBUTED.md) ----
+  int64_t accumulate = 1;  ///< micro-batches per optimizer step; batch_size stays the global batch
+  // Launch settings: how this process joins the run. Not written to config.json and not
+  // inherited when resuming (they describe the launch, not the run's numbers).
+  int64_t nproc = 1;       ///< > 1: start this many local worker processes
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  std::string master_addr = "127.0.0.1";
+  int64_t master_port = 0;
+  double dist_timeout = 60;  ///< seconds a rendezvous or collective may wait for another rank
 };
 
 /// The keys accepted in config files and as --key flags, in a stable order.
@@ -71,6 +81,9 @@ std::vector<std::string> config_keys();
 std::string config_help(const std::string& key);
 /// Whether `key` is a boolean flag (given without a value on the command line).
 bool config_key_is_flag(const std::string& key);
+/// Whether `key` is a launch setting (nproc, rank, world-size, master-addr, master-port,
+/// dist-timeout): accepted like the others but not written to config.json.
+bool config_key_is_launch(const std::string& key);
 
 /// Sets `key` (dashes or underscores) from its text form. Throws ConfigError naming an
 /// unknown key, or the key, the bad value and what was expected.
