@@ -25,11 +25,11 @@ using swd_test::slurp;
 
 namespace {
 
-// 4 epochs x 64 batches of a small MLP: about a second of work.
+// 4 epochs x 64 steps (2 micro-batches each) of a small MLP: about a second of work.
 const std::string kRun =
     "train --dataset synthetic --synthetic-train 2048 --synthetic-test 128 --synthetic-size 10"
     " --model mlp --batch-size 32 --epochs 4 --optimizer adams --lr-schedule step --threads 1"
-    " --workers 1 --progress none --seed 11";
+    " --workers 1 --progress none --seed 11 --accumulate 2";
 
 void collect(torch::serialize::InputArchive& archive, const std::string& prefix,
              std::map<std::string, torch::Tensor>& out) {
