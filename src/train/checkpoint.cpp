@@ -1,113 +1,172 @@
+// checkpoint.pt in swd's own container (tensor_file.h): a JSON document for the position,
+// totals, metrics, configuration and optimizer options, and named tensors for the model, the
+// optimizer state and the RNG. LibTorch's archive loader is not used for it: it parses
+// TorchScript and can crash on a hostile file, which a checkpoint loader must never do.
 #include "swd/train/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/core/ivalue.h>
-#include <torch/serialize/archive.h>
+#include <torch/nn/module.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "swd/train/files.h"
+#include "tensor_file.h"
 
 namespace swd {
 namespace train {
 
 namespace {
-constexpr const char* kFormat = "swd-checkpoint-2";
 
-// The integer and real fields of position and totals, in a fixed order.
-std::vector<int64_t> integers_of(const CheckpointInfo& i) {
-  return {i.position.epoch, i.position.batches_done, i.position.steps_done, i.partial.wrong,
-          i.partial.seen,   i.partial.steps,         i.partial.skipped};
+using Json = nlohmann::json;
+constexpr const char* kFormat = "swd-checkpoint";
+constexpr int kVersion = 2;
+
+std::string optimizer_key(const optim::StateRecord::Param& p, const std::string& field) {
+  return "optimizer/" + std::to_string(p.group) + "/" + std::to_string(p.index) + "/" + field;
 }
-std::vector<double> reals_of(const CheckpointInfo& i) {
-  return {i.partial.loss_sum, i.partial.grad_norm_sum, i.partial.grad_norm_sq_sum,
-          i.partial.seconds};
+
+Json optimizer_json(const optim::StateRecord& record, TensorFile& file) {
+  Json groups = Json::array();
+  for (const auto& g : record.groups) groups.push_back(Json(g));
+  Json params = Json::array();
+  for (const auto& p : record.params) {
+    Json tensors = Json::array();
+    for (const auto& [field, tensor] : p.tensors) {
+      file.tensors[optimizer_key(p, field)] = tensor;
+      tensors.push_back(field);
+    }
+    params.push_back({{"group", p.group}, {"index", p.index}, {"integers", p.integers},
+                      {"reals", p.reals}, {"tensors", tensors}});
+  }
+  return {{"groups", groups}, {"params", params}};
 }
+
+optim::StateRecord optimizer_record(const Json& doc, const TensorFile& file) {
+  optim::StateRecord record;
+  for (const auto& g : doc.at("groups")) {
+    record.groups.push_back(g.get<std::map<std::string, double>>());
+  }
+  for (const auto& p : doc.at("params")) {
+    optim::StateRecord::Param param;
+    param.group = p.at("group").get<size_t>();
+    param.index = p.at("index").get<size_t>();
+    param.integers = p.at("integers").get<std::map<std::string, int64_t>>();
+    param.reals = p.at("reals").get<std::map<std::string, double>>();
+    for (const auto& field : p.at("tensors")) {
+      const auto name = field.get<std::string>();
+      const auto found = file.tensors.find(optimizer_key(param, name));
+      if (found == file.tensors.end()) {
+        throw std::runtime_error("its optimizer state lacks tensor " + optimizer_key(param, name));
+      }
+      param.tensors[name] = found->second;
+    }
+    record.params.push_back(std::move(param));
+  }
+  return record;
+}
+
+/// Every parameter and buffer of `model`, by name, as "model/<name>".
+std::map<std::string, torch::Tensor> model_tensors(const torch::nn::Module& model) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& p : model.named_parameters()) out["model/" + p.key()] = p.value();
+  for (const auto& b : model.named_buffers()) out["model/" + b.key()] = b.value();
+  return out;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model,
-                     const torch::optim::Optimizer& optimizer, const CheckpointInfo& info) {
-  torch::serialize::OutputArchive archive;
-  archive.write("format", c10::IValue(std::string(kFormat)));
-  archive.write("integers", c10::IValue(integers_of(info)));
-  archive.write("reals", c10::IValue(reals_of(info)));
-  archive.write("metrics_csv", c10::IValue(metrics_csv(info.metrics)));
-  archive.write("config_json", c10::IValue(info.config_json));
-  archive.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
-  torch::serialize::OutputArchive model_archive(archive.compilation_unit());
-  model.save(model_archive);
-  archive.write("model", model_archive);
-  torch::serialize::OutputArchive optimizer_archive(archive.compilation_unit());
-  optimizer.save(optimizer_archive);
-  archive.write("optimizer", optimizer_archive);
-  const std::string tmp = path + ".tmp";
-  try {
-    archive.save_to(tmp);
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    std::string what = e.what();
-    throw std::runtime_error("cannot write checkpoint " + path + ": " +
-                             what.substr(0, what.find('\n')));
-  }
-  commit_file(tmp, path);
+                     const optim::OptimizerBase& optimizer, const CheckpointInfo& info) {
+  TensorFile file;
+  const auto& p = info.position;
+  const auto& t = info.partial;
+  Json doc = {
+      {"format", kFormat},
+      {"version", kVersion},
+      {"position", {{"epoch", p.epoch}, {"batches_done", p.batches_done}, {"steps_done", p.steps_done}}},
+      {"partial", {{"loss_sum", t.loss_sum}, {"grad_norm_sum", t.grad_norm_sum},
+                   {"grad_norm_sq_sum", t.grad_norm_sq_sum}, {"seconds", t.seconds},
+                   {"wrong", t.wrong}, {"seen", t.seen}, {"steps", t.steps}, {"skipped", t.skipped}}},
+      {"metrics_csv", metrics_csv(info.metrics)},
+      {"config_json", info.config_json},
+  };
+  doc["optimizer"] = optimizer_json(optimizer.export_state(), file);
+  for (const auto& [name, tensor] : model_tensors(model)) file.tensors[name] = tensor;
+  file.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
+  file.json = doc.dump();
+  write_file_atomically(path, encode_tensor_file(file));
 }
 
 CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model,
-                               torch::optim::Optimizer& optimizer) {
+                               optim::OptimizerBase& optimizer) {
   if (!std::filesystem::exists(path)) throw std::runtime_error("no checkpoint at " + path);
-  auto fail = [&](const std::string& why) -> std::runtime_error {
-    return std::runtime_error("cannot resume from checkpoint " + path + ": " + why);
-  };
   CheckpointInfo info;
   try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    c10::IValue format, integers, reals, metrics, config;
-    archive.read("format", format);
-    if (!format.isString() || format.toStringRef() != kFormat) {
-      throw fail("not an swd checkpoint of this version (format " +
-                 (format.isString() ? format.toStringRef() : std::string("?")) + ")");
+    const TensorFile file = decode_tensor_file(read_file(path));
+    Json doc;
+    try {
+      doc = Json::parse(file.json);
+      if (doc.at("format") != kFormat || doc.at("version") != kVersion) {
+        throw std::runtime_error("it is not an swd checkpoint of version " + std::to_string(kVersion));
+      }
+      const auto& p = doc.at("position");
+      info.position = {p.at("epoch").get<int64_t>(), p.at("batches_done").get<int64_t>(),
+                       p.at("steps_done").get<int64_t>()};
+      const auto& t = doc.at("partial");
+      info.partial = {t.at("loss_sum").get<double>(), t.at("grad_norm_sum").get<double>(),
+                      t.at("grad_norm_sq_sum").get<double>(), t.at("seconds").get<double>(),
+                      t.at("wrong").get<int64_t>(), t.at("seen").get<int64_t>(),
+                      t.at("steps").get<int64_t>(), t.at("skipped").get<int64_t>()};
+      info.metrics = parse_metrics_csv(doc.at("metrics_csv").get<std::string>());
+      info.config_json = doc.at("config_json").get<std::string>();
+    } catch (const Json::exception& e) {
+      throw std::runtime_error(std::string("its record is malformed (") + e.what() + ")");
     }
-    archive.read("integers", integers);
-    archive.read("reals", reals);
-    archive.read("metrics_csv", metrics);
-    archive.read("config_json", config);
-    const auto ints = integers.toIntVector();
-    const auto reals_vec = reals.toDoubleVector();
-    if (ints.size() != 7 || reals_vec.size() != 4) throw fail("its position record is malformed");
-    info.position = {ints[0], ints[1], ints[2]};
-    info.partial.wrong = ints[3];
-    info.partial.seen = ints[4];
-    info.partial.steps = ints[5];
-    info.partial.skipped = ints[6];
-    info.partial.loss_sum = reals_vec[0];
-    info.partial.grad_norm_sum = reals_vec[1];
-    info.partial.grad_norm_sq_sum = reals_vec[2];
-    info.partial.seconds = reals_vec[3];
-    info.metrics = parse_metrics_csv(metrics.toStringRef());
-    info.config_json = config.toStringRef();
-    torch::Tensor rng;
-    archive.read("rng_state", rng);
-    torch::serialize::InputArchive model_archive, optimizer_archive;
-    archive.read("model", model_archive);
-    model.load(model_archive);
-    archive.read("optimizer", optimizer_archive);
-    optimizer.load(optimizer_archive);
+    const auto& pos = info.position;
+    if (pos.epoch < 0 || pos.batches_done < 0 || pos.steps_done < 0 ||
+        static_cast<size_t>(pos.epoch) != info.metrics.size()) {
+      throw std::runtime_error("it is inconsistent (its position and its metrics disagree)");
+    }
+    // The model: every parameter and buffer by name, with the same shape and dtype.
+    const auto wanted = model_tensors(model);
+    size_t model_entries = 0;
+    for (const auto& [name, tensor] : file.tensors) model_entries += name.rfind("model/", 0) == 0;
+    if (model_entries != wanted.size()) {
+      throw std::runtime_error("it holds " + std::to_string(model_entries) +
+                               " model tensors, this model has " + std::to_string(wanted.size()) +
+                               " (a checkpoint of another model?)");
+    }
+    for (const auto& [name, target] : wanted) {
+      const auto found = file.tensors.find(name);
+      if (found == file.tensors.end() || !found->second.sizes().equals(target.sizes()) ||
+          found->second.scalar_type() != target.scalar_type()) {
+        throw std::runtime_error("its " + name + " does not fit this model");
+      }
+    }
+    optim::StateRecord record;
+    try {
+      record = optimizer_record(doc.at("optimizer"), file);
+    } catch (const Json::exception& e) {
+      throw std::runtime_error(std::string("its optimizer record is malformed (") + e.what() + ")");
+    }
+    const auto rng = file.tensors.find("rng");
     auto generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(rng);
-  } catch (const std::runtime_error& e) {
-    const std::string what = e.what();
-    if (what.rfind("cannot resume", 0) == 0) throw;
-    throw fail(what.substr(0, what.find('\n')));  // LibTorch appends a stack trace
+    if (rng == file.tensors.end() || rng->second.scalar_type() != at::kByte ||
+        !rng->second.sizes().equals(generator.get_state().sizes())) {
+      throw std::runtime_error("its RNG state is missing or malformed");
+    }
+    // Everything checked: now change the model, optimizer and generator.
+    optimizer.import_state(record);  // checks the record against the parameters first
+    {
+      torch::NoGradGuard no_grad;
+      for (const auto& [name, target] : wanted) target.copy_(file.tensors.at(name));
+    }
+    generator.set_state(rng->second);
   } catch (const std::exception& e) {
-    const std::string what = e.what();
-    throw fail(what.substr(0, what.find('\n')));
-  }
-  const auto& p = info.position;
-  if (p.epoch < 0 || p.batches_done < 0 || p.steps_done < 0 ||
-      static_cast<size_t>(p.epoch) != info.metrics.size()) {
-    throw fail("it is inconsistent (its position and its metrics disagree)");
+    std::string what = e.what();
+    throw std::runtime_error("cannot resume from checkpoint " + path + ": " +
+                             what.substr(0, what.find('\n')));  // LibTorch adds a stack trace
   }
   return info;
 }

@@ -10,6 +10,7 @@
 #include <torch/serialize/archive.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -51,6 +52,49 @@ class ParamStateBase : public torch::optim::OptimizerCloneableParamState<Derived
       c10::IValue stored;
       if (archive.try_read(ref.name, stored)) {
         value = stored.to<std::decay_t<decltype(value)>>();
+      }
+    });
+  }
+
+  /// Into a StateRecord: int64 fields as integers, double fields as reals, defined tensors.
+  void to_record(StateRecord::Param& out) const {
+    for_each([&](auto ref) {
+      const auto& value = static_cast<const Derived&>(*this).*(ref.member);
+      using T = std::decay_t<decltype(value)>;
+      if constexpr (std::is_same_v<T, torch::Tensor>) {
+        if (value.defined()) out.tensors[ref.name] = value;
+      } else if constexpr (std::is_same_v<T, double>) {
+        out.reals[ref.name] = value;
+      } else {
+        out.integers[ref.name] = value;
+      }
+    });
+  }
+  /// From a StateRecord; absent entries keep their defaults. Tensors must have `param`'s dtype
+  /// and shape; they are copied to its device. Throws std::runtime_error otherwise.
+  void from_record(const StateRecord::Param& in, const torch::Tensor& param) {
+    for_each([&](auto ref) {
+      auto& value = static_cast<Derived&>(*this).*(ref.member);
+      using T = std::decay_t<decltype(value)>;
+      if constexpr (std::is_same_v<T, torch::Tensor>) {
+        const auto found = in.tensors.find(ref.name);
+        if (found == in.tensors.end()) return;
+        if (found->second.scalar_type() != param.scalar_type() ||
+            !found->second.sizes().equals(param.sizes())) {
+          throw std::runtime_error(std::string("optimizer state '") + ref.name +
+                                   "' does not match its parameter's shape and dtype");
+        }
+        value = found->second.to(param.device()).clone();
+      } else if constexpr (std::is_same_v<T, double>) {
+        const auto found = in.reals.find(ref.name);
+        if (found != in.reals.end()) value = found->second;
+      } else {
+        const auto found = in.integers.find(ref.name);
+        if (found == in.integers.end()) return;
+        if (found->second < 0) {
+          throw std::runtime_error(std::string("optimizer state '") + ref.name + "' is negative");
+        }
+        value = found->second;
       }
     });
   }
@@ -114,6 +158,62 @@ class FamilyOptimizer : public OptimizerBase {
   std::unique_ptr<torch::optim::OptimizerParamState> make_state() const override {
     return std::make_unique<State>();
   }
+  StateRecord export_state() const override {
+    StateRecord record;
+    for (std::size_t g = 0; g < param_groups_.size(); ++g) {
+      const auto& group = param_groups_[g];
+      record.groups.push_back(options_of(group.options()).to_numbers());
+      for (std::size_t i = 0; i < group.params().size(); ++i) {
+        const auto found = state_.find(compat::state_key(group.params()[i]));
+        if (found == state_.end()) continue;
+        StateRecord::Param param;
+        param.group = g;
+        param.index = i;
+        static_cast<const State&>(*found->second).to_record(param);
+        record.params.push_back(std::move(param));
+      }
+    }
+    return record;
+  }
+
+  void import_state(const StateRecord& record) override {
+    if (record.groups.size() != param_groups_.size()) {
+      throw std::runtime_error("the saved optimizer has " + std::to_string(record.groups.size()) +
+                               " parameter groups, this one has " +
+                               std::to_string(param_groups_.size()));
+    }
+    // Build everything first, then swap it in: a failure changes nothing.
+    std::vector<std::unique_ptr<Options>> options;
+    for (std::size_t g = 0; g < record.groups.size(); ++g) {
+      auto o = std::make_unique<Options>(static_cast<const Options&>(defaults()));
+      o->from_numbers(record.groups[g]);
+      try {
+        validate(*o, "saved parameter group " + std::to_string(g));
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(e.what());
+      }
+      options.push_back(std::move(o));
+    }
+    compat::StateMap state;
+    for (const auto& saved : record.params) {
+      if (saved.group >= param_groups_.size() ||
+          saved.index >= param_groups_[saved.group].params().size()) {
+        throw std::runtime_error("the saved optimizer state refers to parameter " +
+                                 std::to_string(saved.index) + " of group " +
+                                 std::to_string(saved.group) + ", which does not exist");
+      }
+      const auto& param = param_groups_[saved.group].params()[saved.index];
+      auto loaded = std::make_unique<State>();
+      loaded->from_record(saved, param);
+      state[compat::state_key(param)] = std::move(loaded);
+    }
+    for (std::size_t g = 0; g < options.size(); ++g) {
+      param_groups_[g].set_options(std::move(options[g]));
+    }
+    state_ = std::move(state);
+    mark_groups_resolved();
+  }
+
   /// True when some group uses `mode`.
   bool any_group_uses(Decay mode) const {
     for (const auto& group : param_groups_) {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "swd/optim/decay.h"
+#include "swd/optim/state_record.h"
 
 namespace swd {
 namespace optim {
@@ -39,6 +40,12 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// or eta*lambda*eta_eff/eta (Stable), with the group's current lr and weight decay;
   /// nullopt for L2 (not multiplicative) or before the first step of Stable Adam.
   std::optional<double> decay_per_step(std::size_t index) const;
+
+  /// Every group's options and every parameter's state, as plain data.
+  virtual StateRecord export_state() const = 0;
+  /// Restores what export_state gave, on an optimizer over parameters of the same shapes.
+  /// Throws std::runtime_error saying what does not fit; then nothing has changed.
+  virtual void import_state(const StateRecord& record) = 0;
 
   /// Sets group `index`'s weight decay (weight-decay schedules use it as StepLR uses set_lr).
   void set_group_weight_decay(std::size_t index, double weight_decay);

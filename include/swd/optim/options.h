@@ -8,6 +8,8 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
+#include <map>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -37,6 +39,19 @@ bool read_value(torch::serialize::InputArchive& archive, const std::string& key,
 bool read_value(torch::serialize::InputArchive& archive, const std::string& key,
                 std::tuple<double, double>& v);
 bool read_value(torch::serialize::InputArchive& archive, const std::string& key, Decay& v);
+
+// Options as numbers (StateRecord): doubles as they are, booleans 0/1, tuples "name.0" and
+// "name.1", decay modes their code. decode_value throws std::runtime_error naming a missing or
+// invalid entry.
+using NumberMap = std::map<std::string, double>;
+void encode_value(NumberMap& out, const std::string& name, double v);
+void encode_value(NumberMap& out, const std::string& name, bool v);
+void encode_value(NumberMap& out, const std::string& name, const std::tuple<double, double>& v);
+void encode_value(NumberMap& out, const std::string& name, Decay v);
+void decode_value(const NumberMap& in, const std::string& name, double& v);
+void decode_value(const NumberMap& in, const std::string& name, bool& v);
+void decode_value(const NumberMap& in, const std::string& name, std::tuple<double, double>& v);
+void decode_value(const NumberMap& in, const std::string& name, Decay& v);
 
 /// One entry of an options struct's field list: its archive name and member.
 template <typename C, typename T>
@@ -71,6 +86,21 @@ class OptionsBase : public torch::optim::OptimizerCloneableOptions<Derived> {
     for_each([&](auto ref) {
       auto& mine = self().*(ref.member);
       if (read_value(archive, ref.name, mine.value)) mine.is_set = true;
+    });
+  }
+
+  /// Every field as numbers (StateRecord).
+  NumberMap to_numbers() const {
+    NumberMap out;
+    for_each([&](auto ref) { encode_value(out, ref.name, (self().*(ref.member)).value); });
+    return out;
+  }
+  /// Every field from numbers; all must be there. Then all count as set.
+  void from_numbers(const NumberMap& in) {
+    for_each([&](auto ref) {
+      auto& mine = self().*(ref.member);
+      decode_value(in, ref.name, mine.value);
+      mine.is_set = true;
     });
   }
 

@@ -3,15 +3,16 @@
 // buffers), optimizer state with each group's options, the position in the data (epoch and
 // batch), the running totals of the epoch in progress, the finished epochs' metrics, the RNG
 // state and the resolved configuration. Written atomically (files.h): a crash at any moment
-// leaves the previous checkpoint valid.
+// leaves the previous checkpoint valid. The format is swd's own (src/train/tensor_file.h),
+// checksummed, and its reader checks every byte it uses.
 
 #include <torch/nn/module.h>
-#include <torch/optim/optimizer.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "swd/optim/optimizer_base.h"
 #include "swd/train/metrics.h"
 
 namespace swd {
@@ -44,13 +45,13 @@ struct CheckpointInfo {
 };
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model,
-                     const torch::optim::Optimizer& optimizer, const CheckpointInfo& info);
+                     const optim::OptimizerBase& optimizer, const CheckpointInfo& info);
 
 /// Restores model and optimizer in place and returns the rest. Throws std::runtime_error
 /// naming the file when it is missing, truncated, corrupted, inconsistent or from another
-/// model.
+/// model or optimizer; then nothing has been changed.
 CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model,
-                               torch::optim::Optimizer& optimizer);
+                               optim::OptimizerBase& optimizer);
 
 }  // namespace train
 }  // namespace swd
