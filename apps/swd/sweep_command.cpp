@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -141,6 +143,12 @@ class Sweeper {
       for (const char* name : {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}) {
         env.push_back(std::string(name) + "=" + std::to_string(threads_));
       }
+    }
+    // glibc hands the large buffers of each step back to the kernel and faults them in again
+    // on the next: keeping them makes a small CNN's CPU epoch about 3x faster, numbers alike.
+    for (const char* tunable : {"MALLOC_MMAP_THRESHOLD_=33554432", "MALLOC_TRIM_THRESHOLD_=1073741824"}) {
+      const std::string name(tunable, std::strchr(tunable, '=') - tunable);
+      if (std::getenv(name.c_str()) == nullptr) env.emplace_back(tunable);  // the user's wins
     }
     argv.insert(argv.end(), {"--progress", "line"});
     const std::string log = dir + "/train.log";
