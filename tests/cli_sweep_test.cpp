@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -138,7 +139,7 @@ TEST(CliSweep, RunsTheGridThenSkipsResumesAndRestarts) {
 
 TEST(CliSweep, AnInterruptedSweepContinuesWhereItStopped) {
   const auto dir = fresh_dir("sweep-interrupt");
-  const auto config = write_sweep(dir, kTinyBase + "epochs = 3\n[grid]\nseed = [0, 1, 2, 3]\n");
+  const auto config = write_sweep(dir, kTinyBase + "epochs = 2\n[grid]\nseed = [0, 1, 2, 3]\n");
   const auto out = dir + "/out";
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -149,16 +150,28 @@ TEST(CliSweep, AnInterruptedSweepContinuesWhereItStopped) {
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  // Stop it as soon as its first run has finished.
-  bool first_done = false;
-  for (int waited = 0; waited < 6000 && !first_done; waited += 10) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (fs::exists(out + "/runs")) {
-      for (const auto& entry : fs::directory_iterator(out + "/runs")) {
-        first_done = first_done || fs::exists(entry.path() / "exit.json");
-      }
+  auto wait_for = [](const std::function<bool()>& ready) {
+    for (int waited = 0; waited < 60000; waited += 10) {
+      if (ready()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-  }
+    return false;
+  };
+  // Once it has started, a second sweep in the same folder is refused.
+  ASSERT_TRUE(wait_for([&] { return fs::exists(out + "/runs.csv"); }));
+  const auto second = run_swd("sweep " + config + " --jobs 1 --out " + out);
+  EXPECT_EQ(second.status, 2) << second.output;
+  EXPECT_NE(second.output.find("another swd sweep is running in " + out), std::string::npos)
+      << second.output;
+  // Stop it as soon as its first run has finished.
+  const bool first_done = wait_for([&] {
+    bool any = false;
+    std::error_code ignored;
+    for (const auto& entry : fs::directory_iterator(out + "/runs", ignored)) {
+      any = any || fs::exists(entry.path() / "exit.json");
+    }
+    return any;
+  });
   ::kill(pid, SIGTERM);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);

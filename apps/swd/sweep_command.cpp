@@ -1,6 +1,8 @@
 // swd sweep CONFIG: runs the grid of a sweep file, each run a child `swd train` process, up to
 // --jobs at a time; skips finished runs, resumes broken ones, keeps runs.csv current.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -298,6 +300,13 @@ int run_sweep() {
   std::error_code error;
   fs::create_directories(out, error);
   if (error) throw std::runtime_error("cannot create " + out + ": " + error.message());
+  // One sweep at a time in a folder; the lock goes with this process.
+  const std::string lock_path = out + "/.sweep.lock";
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    throw std::runtime_error("another swd sweep is running in " + out + " (it holds " +
+                             lock_path + ")");
+  }
   train::write_file_atomically(out + "/sweep.json", sweep::sweep_json(spec));
   sweep::write_runs_csv(out, spec, runs);
   struct sigaction action {};

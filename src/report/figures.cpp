@@ -10,7 +10,7 @@ namespace report {
 
 namespace {
 
-constexpr size_t kMaxCurveFigures = 6;  // per measure
+constexpr size_t kMaxCurveFigures = 4;  // per measure
 constexpr size_t kMaxLines = 12;
 
 double number(const std::string& text) { return std::strtod(text.c_str(), nullptr); }

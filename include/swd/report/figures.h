@@ -5,7 +5,7 @@
 // Made only where the sweep has the axes they need:
 //   curves-*            per epoch, one line per optimizer (or scaling rule), mean over seeds:
 //                       test error, training loss, gradient norm, weight norm; one figure
-//                       per combination of the other varying settings (at most 6)
+//                       per combination of the other varying settings (at most 4)
 //   error-vs-weight-decay   final test error against weight decay, one line per combination
 //                           of the other varying settings, error bars = std over seeds
 //   error-vs-batch-size     the same against batch size (one line per scaling rule)
