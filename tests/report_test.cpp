@@ -237,3 +237,15 @@ TEST(Report, CommandWithoutGnuplotOnPathExitsTwo) {
   EXPECT_EQ(tables.status, 0) << tables.output;
   EXPECT_TRUE(fs::exists(dir + "/report.md"));
 }
+
+TEST(Report, CellsThatReadTheSameAreBothBold) {
+  // 10.00% and 10.0000001%: equal as shown, so neither is "the" best alone.
+  const auto dir = make_sweep("report-ties", {{"adam", "0.0001", "0", "done", {0.1}, 1.0},
+                                              {"adams", "0.0001", "0", "done", {0.100000001}, 1.0},
+                                              {"sgd", "0.0001", "0", "done", {0.2}, 1.0}});
+  rp::ReportOptions options;
+  options.figures = false;
+  rp::write_report(dir, options);
+  const auto md = slurp(dir + "/report.md");
+  EXPECT_TRUE(contains(md, "| all | **10.00** | **10.00** | 20.00 |")) << md;
+}

@@ -100,8 +100,10 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
     return;
   }
   if (panels.values.size() > kMaxCurveFigures) {
+    std::string axes;
+    for (const auto& axis : rest) axes += (axes.empty() ? "" : ", ") + axis_title(axis);
     notes.push_back("curves left out: they would take " + std::to_string(panels.values.size()) +
-                    " figures per measure (one per combination of " + label(rest, rest) + ")");
+                    " figures per measure (one per " + axes + ")");
     return;
   }
   for (const auto& c : kCurves) {
@@ -113,6 +115,7 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
                 (rest.empty() ? "" : " -- " + label(rest, panels.values[p])) +
                 " (mean over seeds)";
       f.xlabel = "epoch";
+      f.integer_x = true;
       f.logy = c.logy;
       for (size_t g = 0; g < results.groups.size(); ++g) {
         if (panels.of_group[g] != p) continue;
@@ -218,6 +221,7 @@ std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::s
     f.xlabel = "training length (epochs)";
     f.ylabel = "best weight decay (log scale)";
     f.logy = true;
+    f.integer_x = true;
     std::map<std::string, size_t> line_of;
     for (const auto& row : best) {
       if (!line_of.count(row.line)) {

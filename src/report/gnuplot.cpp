@@ -1,4 +1,5 @@
 // Figures drawn with gnuplot: one data file and one script per figure, PNG and SVG out.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
@@ -23,6 +24,57 @@ std::string quoted(const std::string& text) {
 }
 
 std::string value(double v) { return std::isfinite(v) ? sweep::shortest_number(v) : "NaN"; }
+
+/// Ten colours that stay apart on white and for most colour-blind readers (Tableau 10).
+const char* const kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+/// "[lo:hi]" around `values` (with their error bars) and a margin: 5% of the span on a linear
+/// axis, a ratio on a log one; "[*:*]" when there is nothing finite to plot.
+std::string range(std::vector<double> values, bool log) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (double v : values) {
+    if (std::isfinite(v) && (!log || v > 0)) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  if (!(lo <= hi)) return "[*:*]";
+  if (log) {
+    const double ratio = std::max(1.15, std::pow(hi / lo, 0.06));
+    lo /= ratio;
+    hi *= ratio;
+  } else {
+    const double pad = hi > lo ? 0.05 * (hi - lo) : std::max(0.05 * std::fabs(hi), 0.5);
+    lo -= pad;
+    hi += pad;
+  }
+  return "[" + value(lo) + ":" + value(hi) + "]";
+}
+
+/// The x and y values of every point, error bars included for y.
+void extent(const Figure& figure, std::vector<double>& xs, std::vector<double>& ys) {
+  for (const auto& s : figure.series) {
+    xs.insert(xs.end(), s.x.begin(), s.x.end());
+    for (size_t i = 0; i < s.y.size(); ++i) {
+      const double e = s.err.empty() || !std::isfinite(s.err[i]) ? 0 : s.err[i];
+      ys.push_back(s.y[i] - e);
+      ys.push_back(s.y[i] + e);
+    }
+  }
+}
+
+/// Tics at the grid's own values on a log x axis ("set xtics (...)"), if they are few.
+std::string grid_tics(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+  if (xs.empty() || xs.size() > 12) return "";
+  std::string tics = "set xtics (";
+  for (size_t i = 0; i < xs.size(); ++i) {
+    tics += (i ? ", " : "") + quoted(value(xs[i])) + " " + value(xs[i]);
+  }
+  return tics + ")\n";
+}
 
 }  // namespace
 
@@ -51,19 +103,25 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
   s += "set grid\n";
   s += "set key outside right top box\n";
   s += "set datafile missing 'NaN'\n";
-  if (figure.logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n";
+  std::vector<double> xs, ys;
+  extent(figure, xs, ys);
+  if (figure.logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n" + grid_tics(xs);
   if (figure.logy) s += "set logscale y 10\n";
-  if (figure.logx && figure.log_base == 2) s += "set xtics 2\n";
-  s += "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n";
+  if (figure.integer_x && !xs.empty()) {
+    const double span = *std::max_element(xs.begin(), xs.end()) - *std::min_element(xs.begin(), xs.end());
+    s += "set xtics " + value(std::max(1.0, std::ceil(span / 10))) + "\n";
+  }
+  s += "set xrange " + range(xs, figure.logx) + "\n";
+  s += "set yrange " + range(ys, figure.logy) + "\n";
   s += "plot ";
   for (size_t i = 0; i < figure.series.size(); ++i) {
     const auto& series = figure.series[i];
     const bool bars = !series.err.empty();
-    // Colours repeat after eight lines; dashes tell the ninth and later apart.
+    // Colours repeat after ten lines; dashes tell the eleventh and later apart.
     s += std::string(i ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
          (bars ? " using 1:2:3 with yerrorlines" : " using 1:2 with linespoints") +
          " linewidth 2 pointtype " + std::to_string(5 + 2 * (i % 4)) + " pointsize 0.8" +
-         " linecolor " + std::to_string(i % 8 + 1) + " dashtype " + std::to_string(i / 8 + 1) +
+         " linecolor rgb " + quoted(kColours[i % 10]) + " dashtype " + std::to_string(i / 10 + 1) +
          " title " + quoted(series.label);
   }
   s += "\n";

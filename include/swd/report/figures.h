@@ -30,7 +30,8 @@ struct Figure {
   std::string name;  ///< file stem
   std::string title, xlabel, ylabel;
   bool logx = false, logy = false;
-  int log_base = 10;  ///< for logx
+  int log_base = 10;        ///< for logx
+  bool integer_x = false;   ///< x takes whole numbers (epochs): whole-number tics
   std::vector<Series> series;
   std::string caption;  ///< one sentence for report.md
 };
