@@ -15,6 +15,15 @@ constexpr size_t kMaxLines = 12;
 
 double number(const std::string& text) { return std::strtod(text.c_str(), nullptr); }
 
+/// The numeric values of `axis`, ascending: tics at the grid's own values, when few.
+std::vector<double> grid_values(const SweepResults& results, const std::string& axis) {
+  std::vector<double> values;
+  for (const auto& v : results.values_of(axis)) values.push_back(number(v));
+  std::sort(values.begin(), values.end());
+  if (values.size() > 12) values.clear();
+  return values;
+}
+
 /// The distinct combinations of `axes` (names in group_axes) over the groups, first seen
 /// first, and for each group the index of its combination.
 struct Combos {
@@ -151,6 +160,7 @@ void add_error_against(const SweepResults& results, const std::string& axis,
   f.ylabel = "final test error (%)";
   f.logx = true;
   f.log_base = axis == "batch-size" ? 2 : 10;
+  f.xtics = grid_values(results, axis);
   const int col = results.group_axis(axis);
   for (size_t l = 0; l < lines.values.size(); ++l) {
     std::vector<std::pair<double, Stat>> points;
@@ -218,10 +228,12 @@ std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::s
     Figure f;
     f.name = "best-weight-decay-vs-epochs";
     f.title = "weight decay with the lowest mean final test error, per training length";
-    f.xlabel = "training length (epochs)";
+    f.xlabel = "training length (epochs, log scale)";
     f.ylabel = "best weight decay (log scale)";
-    f.logy = true;
-    f.integer_x = true;
+    f.logx = f.logy = true;
+    f.log_base = 2;
+    f.xtics = grid_values(results, "epochs");
+    f.ytics = grid_values(results, "weight-decay");
     std::map<std::string, size_t> line_of;
     for (const auto& row : best) {
       if (!line_of.count(row.line)) {

@@ -29,9 +29,9 @@ std::string value(double v) { return std::isfinite(v) ? sweep::shortest_number(v
 const char* const kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-/// "[lo:hi]" around `values` (with their error bars) and a margin: 5% of the span on a linear
-/// axis, a ratio on a log one; "[*:*]" when there is nothing finite to plot.
-std::string range(std::vector<double> values, bool log) {
+/// The range around `values` (with their error bars) and a margin: 5% of the span on a linear
+/// axis, a ratio on a log one; lo > hi when there is nothing finite to plot.
+std::pair<double, double> range(const std::vector<double>& values, bool log) {
   double lo = INFINITY, hi = -INFINITY;
   for (double v : values) {
     if (std::isfinite(v) && (!log || v > 0)) {
@@ -39,17 +39,45 @@ std::string range(std::vector<double> values, bool log) {
       hi = std::max(hi, v);
     }
   }
-  if (!(lo <= hi)) return "[*:*]";
+  if (!(lo <= hi)) return {lo, hi};
   if (log) {
     const double ratio = std::max(1.15, std::pow(hi / lo, 0.06));
-    lo /= ratio;
-    hi *= ratio;
-  } else {
-    const double pad = hi > lo ? 0.05 * (hi - lo) : std::max(0.05 * std::fabs(hi), 0.5);
-    lo -= pad;
-    hi += pad;
+    return {lo / ratio, hi * ratio};
   }
-  return "[" + value(lo) + ":" + value(hi) + "]";
+  const double pad = hi > lo ? 0.05 * (hi - lo) : std::max(0.05 * std::fabs(hi), 0.5);
+  return {lo - pad, hi + pad};
+}
+
+std::string range_text(const std::pair<double, double>& r) {
+  return r.first <= r.second ? "[" + value(r.first) + ":" + value(r.second) + "]" : "[*:*]";
+}
+
+/// "set xtics ('v' v, ...)": labelled tics at `values`.
+std::string explicit_tics(const std::string& axis, const std::vector<double>& values) {
+  std::string text = "set " + axis + "tics (";
+  for (size_t i = 0; i < values.size(); ++i) {
+    text += (i ? ", " : "") + quoted(value(values[i])) + " " + value(values[i]);
+  }
+  return text + ")\n";
+}
+
+/// Labelled tics for a log axis over `r`: 1, 2, 5 x 10^k, or every m x 10^k when that gives
+/// fewer than three (gnuplot alone labels only powers of ten, none within one decade).
+std::string log_tics(const std::string& axis, const std::pair<double, double>& r) {
+  if (!(r.first > 0 && r.first <= r.second)) return "";
+  for (const std::vector<int>& mantissas : {std::vector<int>{1, 2, 5}, std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+    std::vector<double> tics;
+    for (int k = static_cast<int>(std::floor(std::log10(r.first))); k <= std::ceil(std::log10(r.second)); ++k) {
+      for (int m : mantissas) {
+        const double v = std::stod(std::to_string(m) + "e" + std::to_string(k));  // exactly "2e-5"
+        if (v >= r.first && v <= r.second) tics.push_back(v);
+      }
+    }
+    if (tics.size() >= 3 || mantissas.size() > 3) {
+      return explicit_tics(axis, tics);
+    }
+  }
+  return "";
 }
 
 /// The x and y values of every point, error bars included for y.
@@ -62,18 +90,6 @@ void extent(const Figure& figure, std::vector<double>& xs, std::vector<double>& 
       ys.push_back(s.y[i] + e);
     }
   }
-}
-
-/// Tics at the grid's own values on a log x axis ("set xtics (...)"), if they are few.
-std::string grid_tics(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
-  if (xs.empty() || xs.size() > 12) return "";
-  std::string tics = "set xtics (";
-  for (size_t i = 0; i < xs.size(); ++i) {
-    tics += (i ? ", " : "") + quoted(value(xs[i])) + " " + value(xs[i]);
-  }
-  return tics + ")\n";
 }
 
 }  // namespace
@@ -105,14 +121,25 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
   s += "set datafile missing 'NaN'\n";
   std::vector<double> xs, ys;
   extent(figure, xs, ys);
-  if (figure.logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n" + grid_tics(xs);
+  const auto x_range = range(xs, figure.logx), y_range = range(ys, figure.logy);
+  if (figure.logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n";
   if (figure.logy) s += "set logscale y 10\n";
-  if (figure.integer_x && !xs.empty()) {
+  if (!figure.xtics.empty()) {
+    s += explicit_tics("x", figure.xtics);
+  } else if (figure.logx) {
+    s += log_tics("x", x_range);
+  }
+  if (!figure.ytics.empty()) {
+    s += explicit_tics("y", figure.ytics);
+  } else if (figure.logy) {
+    s += log_tics("y", y_range);
+  }
+  if (figure.integer_x && figure.xtics.empty() && !xs.empty()) {
     const double span = *std::max_element(xs.begin(), xs.end()) - *std::min_element(xs.begin(), xs.end());
     s += "set xtics " + value(std::max(1.0, std::ceil(span / 10))) + "\n";
   }
-  s += "set xrange " + range(xs, figure.logx) + "\n";
-  s += "set yrange " + range(ys, figure.logy) + "\n";
+  s += "set xrange " + range_text(x_range) + "\n";
+  s += "set yrange " + range_text(y_range) + "\n";
   s += "plot ";
   for (size_t i = 0; i < figure.series.size(); ++i) {
     const auto& series = figure.series[i];

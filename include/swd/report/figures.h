@@ -32,6 +32,7 @@ struct Figure {
   bool logx = false, logy = false;
   int log_base = 10;        ///< for logx
   bool integer_x = false;   ///< x takes whole numbers (epochs): whole-number tics
+  std::vector<double> xtics, ytics;  ///< labelled tics at these values (the grid's), if any
   std::vector<Series> series;
   std::string caption;  ///< one sentence for report.md
 };
