@@ -79,8 +79,8 @@ struct CurveMeasure {
 
 const CurveMeasure kCurves[] = {
     {"test-error", "Test error", "test error (%)", false, [](const train::EpochMetrics& m) { return 100 * m.test_error; }},
-    {"train-loss", "Training loss", "training loss (cross-entropy, log scale)", true, [](const train::EpochMetrics& m) { return m.train_loss; }},
-    {"grad-norm", "Gradient norm", "gradient norm ||grad L|| (mean over the epoch, log scale)", true, [](const train::EpochMetrics& m) { return m.grad_norm; }},
+    {"train-loss", "Training loss", "training loss (cross-entropy)", true, [](const train::EpochMetrics& m) { return m.train_loss; }},
+    {"grad-norm", "Gradient norm", "gradient norm ||grad L|| (mean over the epoch)", true, [](const train::EpochMetrics& m) { return m.grad_norm; }},
     {"weight-norm", "Weight norm", "weight norm ||theta|| (end of epoch)", false, [](const train::EpochMetrics& m) { return m.weight_norm; }},
 };
 
@@ -156,7 +156,7 @@ void add_error_against(const SweepResults& results, const std::string& axis,
   Figure f;
   f.name = "error-vs-" + axis;
   f.title = "final test error against " + axis_title(axis) + " (mean and std over seeds)";
-  f.xlabel = axis_title(axis) + (axis == "batch-size" ? " (log scale, base 2)" : " (log scale)");
+  f.xlabel = axis_title(axis);
   f.ylabel = "final test error (%)";
   f.logx = true;
   f.log_base = axis == "batch-size" ? 2 : 10;
@@ -167,7 +167,6 @@ void add_error_against(const SweepResults& results, const std::string& axis,
     for (size_t g = 0; g < results.groups.size(); ++g) {
       if (lines.of_group[g] != l) continue;
       const double x = number(results.groups[g].key[col]);
-      if (!(x > 0)) f.logx = false;
       points.emplace_back(x, results.groups[g].stat(results.runs, Measure::FinalTestError));
     }
     std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -180,7 +179,6 @@ void add_error_against(const SweepResults& results, const std::string& axis,
     }
     f.series.push_back(s);
   }
-  if (!f.logx) f.xlabel = axis_title(axis);
   f.caption = "Final test error against " + axis_title(axis) + ", one line per " +
               (others.empty() ? std::string("sweep") : label(others, others)) +
               "; error bars: sample standard deviation over seeds.";
@@ -228,8 +226,8 @@ std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::s
     Figure f;
     f.name = "best-weight-decay-vs-epochs";
     f.title = "weight decay with the lowest mean final test error, per training length";
-    f.xlabel = "training length (epochs, log scale)";
-    f.ylabel = "best weight decay (log scale)";
+    f.xlabel = "training length (epochs)";
+    f.ylabel = "best weight decay";
     f.logx = f.logy = true;
     f.log_base = 2;
     f.xtics = grid_values(results, "epochs");
@@ -243,9 +241,7 @@ std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::s
       auto& s = f.series[line_of[row.line]];
       s.x.push_back(number(row.epochs));
       s.y.push_back(number(row.weight_decay));
-      if (!(s.y.back() > 0)) f.logy = false;
     }
-    if (!f.logy) f.ylabel = "best weight decay";
     f.caption = "For each training length, the weight decay of the grid with the lowest mean "
                 "final test error.";
     figures.push_back(f);

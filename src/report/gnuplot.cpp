@@ -52,6 +52,18 @@ std::string range_text(const std::pair<double, double>& r) {
   return r.first <= r.second ? "[" + value(r.first) + ":" + value(r.second) + "]" : "[*:*]";
 }
 
+/// Whether `values` suit a log axis: all finite ones > 0, spanning a factor of 4 or more.
+bool log_worthwhile(const std::vector<double>& values) {
+  double lo = INFINITY, hi = 0;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    if (v <= 0) return false;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  return lo <= hi && hi >= 4 * lo;
+}
+
 /// "set xtics ('v' v, ...)": labelled tics at `values`.
 std::string explicit_tics(const std::string& axis, const std::vector<double>& values) {
   std::string text = "set " + axis + "tics (";
@@ -110,28 +122,32 @@ std::string gnuplot_data(const Figure& figure) {
 
 std::string gnuplot_script(const Figure& figure, const std::string& data_path,
                            const std::string& stem) {
+  std::vector<double> xs, ys;
+  extent(figure, xs, ys);
+  const bool logx = figure.logx && log_worthwhile(xs), logy = figure.logy && log_worthwhile(ys);
+  const auto x_range = range(xs, logx), y_range = range(ys, logy);
+  auto label = [](const std::string& text, bool log, int base) {
+    return text + (log ? (base == 10 ? ", log scale" : ", log scale (base " + std::to_string(base) + ")") : "");
+  };
   std::string s;
   s += "set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'\n";
   s += "set output " + quoted(stem + ".png") + "\n";
   s += "set title " + quoted(figure.title) + "\n";
-  s += "set xlabel " + quoted(figure.xlabel) + "\n";
-  s += "set ylabel " + quoted(figure.ylabel) + "\n";
+  s += "set xlabel " + quoted(label(figure.xlabel, logx, figure.log_base)) + "\n";
+  s += "set ylabel " + quoted(label(figure.ylabel, logy, 10)) + "\n";
   s += "set grid\n";
   s += "set key outside right top box\n";
   s += "set datafile missing 'NaN'\n";
-  std::vector<double> xs, ys;
-  extent(figure, xs, ys);
-  const auto x_range = range(xs, figure.logx), y_range = range(ys, figure.logy);
-  if (figure.logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n";
-  if (figure.logy) s += "set logscale y 10\n";
+  if (logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n";
+  if (logy) s += "set logscale y 10\n";
   if (!figure.xtics.empty()) {
     s += explicit_tics("x", figure.xtics);
-  } else if (figure.logx) {
+  } else if (logx) {
     s += log_tics("x", x_range);
   }
   if (!figure.ytics.empty()) {
     s += explicit_tics("y", figure.ytics);
-  } else if (figure.logy) {
+  } else if (logy) {
     s += log_tics("y", y_range);
   }
   if (figure.integer_x && figure.xtics.empty() && !xs.empty()) {

@@ -53,7 +53,7 @@ struct Table {
 const Table kPivotTables[] = {
     {"Test error (%), final epoch", Measure::FinalTestError, true, percent,
      "Mean (sample standard deviation) over seeds of the test error after the last epoch; the "
-     "lowest mean of each row in bold."},
+     "lowest of each row, as shown, in bold."},
     {"Test error (%), best epoch", Measure::BestTestError, true, percent,
      "The same for each run's lowest test error over its epochs."},
     {"Gradient norm at the end of training", Measure::FinalGradNorm, false, general,

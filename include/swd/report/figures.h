@@ -29,6 +29,8 @@ struct Series {
 struct Figure {
   std::string name;  ///< file stem
   std::string title, xlabel, ylabel;
+  /// Log axes wanted; drawn so only where every value is > 0 and they span a factor of 4 or
+  /// more (a narrower range reads better on a linear axis). The label then says so.
   bool logx = false, logy = false;
   int log_base = 10;        ///< for logx
   bool integer_x = false;   ///< x takes whole numbers (epochs): whole-number tics
