@@ -87,7 +87,7 @@ TEST(CliSweep, RunsTheGridThenSkipsResumesAndRestarts) {
     EXPECT_EQ(cell(table, i, "status"), "done");
     EXPECT_EQ(cell(table, i, "optimizer"), i < 2 ? "sgd" : "adams");
     EXPECT_EQ(cell(table, i, "seed"), std::to_string(i % 2));
-    EXPECT_EQ(folder.rfind("runs/optimizer=" + cell(table, i, "optimizer") + ",seed=" +
+    EXPECT_EQ(folder.rfind("runs/optimizer=" + cell(table, i, "optimizer") + "_seed=" +
                                cell(table, i, "seed") + "-", 0), 0u) << folder;
     const auto config_json = json::parse(slurp(run + "/config.json"));
     EXPECT_EQ(config_json["optimizer"], cell(table, i, "optimizer"));

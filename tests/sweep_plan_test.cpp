@@ -68,7 +68,7 @@ TEST(SweepPlan, FolderNamesAreReadableUniqueAndStable) {
   for (const auto& run : runs) folders.insert(run.folder);
   EXPECT_EQ(folders.size(), runs.size());
   // The axes with several values, in grid order; lr has one value and is left out.
-  EXPECT_EQ(runs[5].folder.rfind("runs/optimizer=adamw,weight-decay=0.0005,seed=1-", 0), 0u)
+  EXPECT_EQ(runs[5].folder.rfind("runs/optimizer=adamw_weight-decay=0.0005_seed=1-", 0), 0u)
       << runs[5].folder;
   EXPECT_EQ(sw::expand(parse(kPaperLike))[5].folder, runs[5].folder);
   // Another base setting is another run: another folder.

@@ -211,8 +211,9 @@ std::string identity_hash(const std::vector<Setting>& settings) {
 std::string folder_safe(const std::string& text) {
   std::string out;
   for (char ch : text) {
+    // No comma: the folder is a cell of runs.csv, best read without quotes.
     const bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ||
-                    ch == '+' || ch == '=' || ch == ',' || ch == '_';
+                    ch == '+' || ch == '=' || ch == '_';
     out += ok ? ch : '_';
   }
   return out;
@@ -305,7 +306,7 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
       run.point.push_back(s);
       run.settings.push_back(s);
       if (axis.values.size() > 1) {
-        slug += (slug.empty() ? "" : ",") + axis.key + "=" + display_value(s.json);
+        slug += (slug.empty() ? "" : "_") + axis.key + "=" + display_value(s.json);
       }
     }
     if (slug.empty()) slug = "run";
@@ -328,7 +329,12 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
       }
       over_lr = over_lr || o.weight_decay_over_lr;
     }
-    for (const auto& s : spec.forced) set(run.settings, s.key, s.json);
+    for (const auto& s : spec.forced) {
+      set(run.settings, s.key, s.json);
+      run.overridden.erase(std::remove_if(run.overridden.begin(), run.overridden.end(),
+                                          [&](const Setting& o) { return o.key == s.key; }),
+                           run.overridden.end());
+    }
     if (over_lr) {
       const Setting* wd = find(run.settings, "weight-decay");
       const Setting* lr = find(run.settings, "lr");

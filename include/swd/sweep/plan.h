@@ -18,8 +18,11 @@
 //
 // Each run's settings are base, then its grid point, then the matching overrides, then [set]
 // and `swd sweep --set KEY=VALUE`, then weight-decay-over-lr. Keys take dashes or
-// underscores; `out` and `resume` are the sweep's to choose. A run's folder is runs/<the grid values that vary>-<hash of its settings>,
-// so the same settings always land in the same folder and changed settings never reuse one.
+// underscores; `out` and `resume` are the sweep's to choose.
+//
+// A run's folder is runs/<the grid values that vary, KEY=VALUE joined by _>-<hash of its
+// settings>, e.g. runs/optimizer=adamw_seed=1-3f2a91c0: the same settings always land in the
+// same folder, and changed settings never reuse one.
 
 #include <cstdint>
 #include <string>
