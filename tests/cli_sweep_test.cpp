@@ -254,5 +254,9 @@ TEST(CliSweep, BadInputIsExitTwoAndWritesNothing) {
   const auto dry = run_swd("sweep " + config + " --dry-run --out " + out);
   EXPECT_EQ(dry.status, 0) << dry.output;
   EXPECT_EQ(count(dry.output, "  start   runs/seed="), 3u) << dry.output;
+  // --set takes one KEY=VALUE: the sweep file after it is still the positional argument.
+  const auto one = run_swd("sweep --set seed=5 " + config + " --dry-run --out " + out);
+  EXPECT_EQ(one.status, 0) << one.output;
+  EXPECT_EQ(count(one.output, "  start   runs/"), 1u) << one.output;
   EXPECT_FALSE(fs::exists(out));
 }

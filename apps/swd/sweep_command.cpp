@@ -262,7 +262,9 @@ void add_sweep_command(CLI::App& app) {
   sweep_app->add_option("--jobs", f.jobs, "runs at a time; each gets max(1, cores / jobs) threads")
       ->check(CLI::PositiveNumber);
   sweep_app->add_option("--out", f.out, "the sweep's folder (default runs/<config file name>)");
-  sweep_app->add_option("--set", f.set, "KEY=VALUE: this value in every run (repeatable)");
+  sweep_app->add_option("--set", f.set, "KEY=VALUE: this value in every run (repeatable)")
+      ->allow_extra_args(false)  // one KEY=VALUE per --set: a later argument stays positional
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sweep_app->add_flag("--dry-run", f.dry_run, "list the runs and what a sweep would do; start nothing");
 }
 
