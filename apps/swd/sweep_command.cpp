@@ -233,11 +233,18 @@ class Sweeper {
     std::printf("sweep: %zu of %zu runs done -> %s/runs.csv\n", finished_ - failed_.size(),
                 runs_.size(), out_.c_str());
     if (failed_.empty() && blocked == 0) return 0;
-    std::string list;
-    for (const auto& f : failed_) list += (list.empty() ? "" : ", ") + f;
-    std::fprintf(stderr, "swd: error: %zu of %zu runs failed%s%s\n", failed_.size(), runs_.size(),
-                 list.empty() ? "" : (" (" + list + "; see train.log in their folders)").c_str(),
-                 blocked ? (", " + std::to_string(blocked) + " blocked (listed above)").c_str() : "");
+    std::string message;
+    if (!failed_.empty()) {
+      std::string list;
+      for (const auto& f : failed_) list += (list.empty() ? "" : ", ") + f;
+      message = std::to_string(failed_.size()) + " of " + std::to_string(runs_.size()) +
+                " runs failed (" + list + "; see train.log in their folders)";
+    }
+    if (blocked > 0) {
+      message += (message.empty() ? "" : "; ") + std::to_string(blocked) + " of " +
+                 std::to_string(runs_.size()) + " runs blocked (listed above)";
+    }
+    std::fprintf(stderr, "swd: error: %s\n", message.c_str());
     return 2;
   }
 
