@@ -135,6 +135,18 @@ TEST(CliSweep, RunsTheGridThenSkipsResumesAndRestarts) {
     EXPECT_EQ(numbers_of(out + "/" + folders[i] + "/metrics.csv"), numbers[i]) << folders[i];
   }
   EXPECT_NE(slurp(broken + "/train.log").find("== swd sweep: resume"), std::string::npos);
+
+  // Finished epochs that cannot be continued (no checkpoint, no exit record) are never redone
+  // over: the run is reported blocked and left as it is.
+  const std::string stuck = out + "/" + folders[3];
+  fs::remove(stuck + "/checkpoint.pt");
+  fs::remove(stuck + "/exit.json");
+  const auto fourth = run_swd("sweep " + config + " --jobs 2 --out " + out);
+  EXPECT_EQ(fourth.status, 2) << fourth.output;
+  EXPECT_NE(fourth.output.find("blocked " + folders[3]), std::string::npos) << fourth.output;
+  EXPECT_NE(fourth.output.find("swd: error: 1 of 4 runs blocked"), std::string::npos) << fourth.output;
+  EXPECT_EQ(numbers_of(stuck + "/metrics.csv"), numbers[3]);
+  EXPECT_EQ(cell(runs_csv(out), 3, "status"), "blocked");
 }
 
 TEST(CliSweep, AnInterruptedSweepContinuesWhereItStopped) {
