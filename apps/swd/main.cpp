@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{"swd: weight decay done right -- train, sweep and report"};
   app.require_subcommand(1);
   swd::cli::add_train_command(app);
+  swd::cli::add_sweep_command(app);
+  swd::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -82,6 +82,8 @@ int run_train() {
 
 int run_selected(CLI::App& app) {
   if (app.got_subcommand("train")) return run_train();
+  if (app.got_subcommand("sweep")) return run_sweep();
+  if (app.got_subcommand("report")) return run_report();
   return 2;
 }
 

@@ -1,0 +1,67 @@
+#pragma once
+// The report's figures: first as data (which lines, which points), then drawn with gnuplot
+// into PNG and SVG files.
+//
+// Made only where the sweep has the axes they need:
+//   curves-*            per epoch, one line per optimizer (or scaling rule), mean over seeds:
+//                       test error, training loss, gradient norm, weight norm; one figure
+//                       per combination of the other varying settings (at most 4)
+//   error-vs-weight-decay   final test error against weight decay, one line per combination
+//                           of the other varying settings, error bars = std over seeds
+//   error-vs-batch-size     the same against batch size (one line per scaling rule)
+//   best-weight-decay-vs-epochs   for each training length, the weight decay with the lowest
+//                                 mean final test error, one line per other combination
+
+#include <string>
+#include <vector>
+
+#include "swd/report/results.h"
+
+namespace swd {
+namespace report {
+
+struct Series {
+  std::string label;
+  std::vector<double> x, y;
+  std::vector<double> err;  ///< empty: no error bars
+};
+
+struct Figure {
+  std::string name;  ///< file stem
+  std::string title, xlabel, ylabel;
+  /// Log axes wanted; drawn so only where every value is > 0 and they span a factor of 4 or
+  /// more (a narrower range reads better on a linear axis). The label then says so.
+  bool logx = false, logy = false;
+  int log_base = 10;        ///< for logx
+  bool integer_x = false;   ///< x takes whole numbers (epochs): whole-number tics
+  std::vector<double> xtics, ytics;  ///< labelled tics at these values (the grid's), if any
+  std::vector<Series> series;
+  std::string caption;  ///< one sentence for report.md
+};
+
+/// The figures the results call for; `notes` gets a line for each figure left out and why.
+std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::string>& notes);
+
+/// The best weight decay per training length (figure best-weight-decay-vs-epochs), as rows of
+/// (epochs, line label, best weight decay, its mean final test error); empty when weight-decay
+/// or epochs do not vary.
+struct BestWeightDecay {
+  std::string epochs, line, weight_decay;
+  double mean_error = 0;
+};
+std::vector<BestWeightDecay> best_weight_decay_per_length(const SweepResults& results);
+
+/// gnuplot's input for `figure`: the data block and the script writing <stem>.png and
+/// <stem>.svg, where `stem` is a path without extension.
+std::string gnuplot_data(const Figure& figure);
+std::string gnuplot_script(const Figure& figure, const std::string& data_path,
+                           const std::string& stem);
+
+/// Draws every figure into `folder` (NAME.png, NAME.svg, and the NAME.dat / NAME.gp it used)
+/// with the gnuplot program `gnuplot`. Throws std::runtime_error with gnuplot's message if it
+/// fails.
+void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
+                  const std::string& gnuplot);
+
+}  // namespace report
+}  // namespace swd

@@ -1,0 +1,99 @@
+#pragma once
+// A sweep: a grid of `swd train` runs described in one TOML or JSON file.
+//
+//   title = "SWD vs L2 vs decoupled"      # optional: the report's heading
+//   [base]                                # any swd train key: the value of every run
+//   dataset = "fashion-mnist"
+//   lr-schedule = "step"
+//   [grid]                                # any swd train key: a list; runs = the product
+//   optimizer = ["sgd", "adam", "adamw", "adams"]
+//   lr = [0.001]
+//   weight-decay = [5e-4]
+//   seed = [0, 1, 2]
+//   [override.adamw]                      # runs whose optimizer is adamw
+//   weight-decay-over-lr = true           # weight-decay := weight-decay / lr (the paper's AdamW)
+//   [override."model=cnn"]                # runs whose model is cnn (any KEY=VALUE)
+//   lr = 0.0005
+//   [set]                                 # like `swd sweep --set KEY=VALUE`: wins over all
+//
+// Each run's settings are base, then its grid point, then the matching overrides, then [set]
+// and `swd sweep --set KEY=VALUE`, then weight-decay-over-lr. Keys take dashes or
+// underscores; `out` and `resume` are the sweep's to choose.
+//
+// A run's folder is runs/<the grid values that vary, KEY=VALUE joined by _>-<hash of its
+// settings>, e.g. runs/optimizer=adamw_seed=1-3f2a91c0: the same settings always land in the
+// same folder, and changed settings never reuse one.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace swd {
+namespace sweep {
+
+/// One setting: a `swd train` key (with dashes) and its value as JSON text: 0.001, "adamw",
+/// true, [0.9,0.999].
+struct Setting {
+  std::string key;
+  std::string json;
+};
+
+/// A value as people read it: strings without quotes, lists as "a,b", numbers shortest.
+std::string display_value(const std::string& json);
+
+struct Axis {
+  std::string key;
+  std::vector<std::string> values;  ///< JSON texts, in file order, no two alike
+};
+
+struct Override {
+  std::string name;         ///< as written: "adamw" or "model=cnn"
+  std::string match_key;    ///< "optimizer" for a bare name
+  std::string match_value;  ///< display form of the value to match
+  std::vector<Setting> settings;
+  bool weight_decay_over_lr = false;
+};
+
+struct SweepSpec {
+  std::string title;
+  std::vector<Setting> base;
+  std::vector<Axis> grid;
+  std::vector<Override> overrides;
+  std::vector<Setting> forced;  ///< [set] and --set: one value in every run, after the overrides
+};
+
+/// Reads a .toml or .json sweep file. Throws train::ConfigError naming the file, the table and
+/// the bad key or value (unknown keys included).
+SweepSpec read_sweep_file(const std::string& path);
+/// The same from JSON text; `what` names the source in messages.
+SweepSpec parse_sweep_json(const std::string& json_text, const std::string& what);
+
+/// `swd sweep --set KEY=VALUE`: every run gets this value (a grid axis of KEY is dropped).
+/// VALUE is read as JSON when it parses (numbers, true, [..]) and as a string otherwise.
+void force_setting(SweepSpec& spec, const std::string& assignment);
+
+/// The keys that do not change a run's numbers: they are left out of its identity (folder
+/// hash), so a rerun with another --jobs finds the same folders.
+bool is_identity_key(const std::string& key);
+
+struct RunPlan {
+  size_t index = 0;                 ///< position in the expansion, from 0
+  std::string folder;               ///< relative to the sweep folder: runs/<slug>-<hash>
+  std::vector<Setting> point;       ///< the run's value of every grid axis, in grid order
+  std::vector<Setting> settings;    ///< what `swd train --config` gets (run.json)
+  std::vector<Setting> overridden;  ///< the settings the overrides set or changed
+  int64_t epochs = 0;               ///< resolved (default included)
+  bool sets_threads = false;        ///< the sweep chose `threads` itself
+};
+
+/// Every run of the sweep, in grid order (the last axis varies fastest). Each run's settings
+/// are checked as `swd train` would; a bad one throws ConfigError naming the run.
+std::vector<RunPlan> expand(const SweepSpec& spec);
+
+/// The run's settings as a JSON object (the run.json given to `swd train --config`).
+std::string run_json(const RunPlan& run);
+/// The sweep as JSON (sweep.json in the sweep folder: what produced the runs).
+std::string sweep_json(const SweepSpec& spec);
+
+}  // namespace sweep
+}  // namespace swd

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Reproduces one claim of docs/REPRODUCTION.md: runs its sweep, writes its report, and copies
+# the results (runs.csv, summary.csv, report.md, figures/, time.txt) into
+# docs/reproduction/results/<name>/, where the document links them.
+#
+#   scripts/reproduce.sh CLAIM [--quick] [--cifar] [more swd sweep options]
+#
+#   CLAIM     1, 2, 3 or 4: the configs docs/reproduction/configs/claimCLAIM-*.toml
+#   --quick   2 batches an epoch and 2 epochs a run (claim 3 keeps its lengths): checks the
+#             whole pipeline in minutes; results go to runs/reproduction-quick/ only, the
+#             committed results are left alone
+#   --cifar   the CIFAR counterpart (docs/reproduction/configs/cifar/); give the data with
+#             --set data-dir=/path/to/cifar-10-batches-bin (or cifar-100-binary)
+#   JOBS=N    runs at a time (default 2); SWD_BUILD_DIR: the build folder (default build)
+#
+# Rerunning a claim skips its finished runs and resumes unfinished ones (swd sweep).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { echo "usage: scripts/reproduce.sh 1|2|3|4 [--quick] [--cifar] [swd sweep options]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+claim=$1
+shift
+case "$claim" in 1|2|3|4) ;; *) usage ;; esac
+
+quick=0
+configs=docs/reproduction/configs
+extra=()
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    --cifar) configs=docs/reproduction/configs/cifar ;;
+    *) extra+=("$arg") ;;
+  esac
+done
+
+shopt -s nullglob
+configs_found=("$configs"/claim"$claim"-*.toml)
+[ ${#configs_found[@]} -ge 1 ] || { echo "reproduce: no $configs/claim$claim-*.toml" >&2; exit 2; }
+swd=${SWD_BUILD_DIR:-build}/swd
+[ -x "$swd" ] || scripts/build.sh
+if [ $quick -eq 1 ]; then
+  # Two batches an epoch; two epochs a run, except where the training length is the point.
+  extra+=(--set limit-batches=2)
+  [ "$claim" = 3 ] || extra+=(--set epochs=2)
+fi
+
+# One sweep per config file of the claim (the CIFAR claim 1 has one per dataset).
+for config in "${configs_found[@]}"; do
+  name=$(basename "$config" .toml)
+  [ "$configs" = docs/reproduction/configs ] || name=cifar/$name
+  if [ $quick -eq 1 ]; then out=runs/reproduction-quick/$name; else out=runs/reproduction/$name; fi
+
+  start=$(date +%s)
+  "$swd" sweep "$config" --jobs "${JOBS:-2}" --out "$out" ${extra[@]+"${extra[@]}"}
+  "$swd" report "$out"
+  seconds=$(( $(date +%s) - start ))
+
+  # The runs' own training time as runs.csv records it (the sum over epochs, however many
+  # sittings it took), next to this invocation's wall time.
+  run_seconds=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
+                         c && $c != "" { s += $c } END { printf "%d", s }' "$out/runs.csv")
+  time_text="$name: this invocation took $((seconds / 3600))h$(( (seconds % 3600) / 60 ))m$((seconds % 60))s wall time (${seconds} s) with --jobs ${JOBS:-2} on $(nproc) cores, finished $(date -u +%Y-%m-%dT%H:%MZ); the runs' training time adds up to ${run_seconds} s.
+command: scripts/reproduce.sh $claim $*"
+  echo "$time_text" > "$out/time.txt"
+  echo "$time_text"
+
+  if [ $quick -eq 0 ]; then
+    dest=docs/reproduction/results/$name
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    cp "$out/runs.csv" "$out/summary.csv" "$out/report.md" "$out/time.txt" "$out/sweep.json" "$dest/"
+    if [ -d "$out/figures" ]; then cp -r "$out/figures" "$dest/"; fi
+    echo "reproduce: results in $dest"
+  fi
+done

@@ -1,0 +1,201 @@
+// Figures drawn with gnuplot: one data file and one script per figure, PNG and SVG out.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+
+#include "swd/report/figures.h"
+#include "swd/sweep/csv.h"
+#include "swd/sweep/process.h"
+#include "swd/train/files.h"
+
+namespace swd {
+namespace report {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A gnuplot single-quoted string ('' stands for ').
+std::string quoted(const std::string& text) {
+  std::string out = "'";
+  for (char ch : text) out += ch == '\'' ? std::string("''") : std::string(1, ch);
+  return out + "'";
+}
+
+std::string value(double v) { return std::isfinite(v) ? sweep::shortest_number(v) : "NaN"; }
+
+/// Ten colours that stay apart on white and for most colour-blind readers (Tableau 10).
+const char* const kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+/// The range around `values` (with their error bars) and a margin: 5% of the span on a linear
+/// axis, a ratio on a log one; lo > hi when there is nothing finite to plot.
+std::pair<double, double> range(const std::vector<double>& values, bool log) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (double v : values) {
+    if (std::isfinite(v) && (!log || v > 0)) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  if (!(lo <= hi)) return {lo, hi};
+  if (log) {
+    const double ratio = std::max(1.15, std::pow(hi / lo, 0.06));
+    return {lo / ratio, hi * ratio};
+  }
+  const double pad = hi > lo ? 0.05 * (hi - lo) : std::max(0.05 * std::fabs(hi), 0.5);
+  return {lo - pad, hi + pad};
+}
+
+std::string range_text(const std::pair<double, double>& r) {
+  return r.first <= r.second ? "[" + value(r.first) + ":" + value(r.second) + "]" : "[*:*]";
+}
+
+/// Whether `values` suit a log axis: all finite ones > 0, spanning a factor of 4 or more.
+bool log_worthwhile(const std::vector<double>& values) {
+  double lo = INFINITY, hi = 0;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    if (v <= 0) return false;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  return lo <= hi && hi >= 4 * lo;
+}
+
+/// "set xtics ('v' v, ...)": labelled tics at `values`.
+std::string explicit_tics(const std::string& axis, const std::vector<double>& values) {
+  std::string text = "set " + axis + "tics (";
+  for (size_t i = 0; i < values.size(); ++i) {
+    text += (i ? ", " : "") + quoted(value(values[i])) + " " + value(values[i]);
+  }
+  return text + ")\n";
+}
+
+/// Labelled tics for a log axis over `r`: 1, 2, 5 x 10^k, or every m x 10^k when that gives
+/// fewer than three (gnuplot alone labels only powers of ten, none within one decade).
+std::string log_tics(const std::string& axis, const std::pair<double, double>& r) {
+  if (!(r.first > 0 && r.first <= r.second)) return "";
+  for (const std::vector<int>& mantissas : {std::vector<int>{1, 2, 5}, std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+    std::vector<double> tics;
+    for (int k = static_cast<int>(std::floor(std::log10(r.first))); k <= std::ceil(std::log10(r.second)); ++k) {
+      for (int m : mantissas) {
+        const double v = std::stod(std::to_string(m) + "e" + std::to_string(k));  // exactly "2e-5"
+        if (v >= r.first && v <= r.second) tics.push_back(v);
+      }
+    }
+    if (tics.size() >= 3 || mantissas.size() > 3) {
+      return explicit_tics(axis, tics);
+    }
+  }
+  return "";
+}
+
+/// The x and y values of every point, error bars included for y.
+void extent(const Figure& figure, std::vector<double>& xs, std::vector<double>& ys) {
+  for (const auto& s : figure.series) {
+    xs.insert(xs.end(), s.x.begin(), s.x.end());
+    for (size_t i = 0; i < s.y.size(); ++i) {
+      const double e = s.err.empty() || !std::isfinite(s.err[i]) ? 0 : s.err[i];
+      ys.push_back(s.y[i] - e);
+      ys.push_back(s.y[i] + e);
+    }
+  }
+}
+
+}  // namespace
+
+std::string gnuplot_data(const Figure& figure) {
+  std::string text;
+  for (const auto& s : figure.series) {
+    text += "# " + s.label + "\n";
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      text += value(s.x[i]) + " " + value(s.y[i]);
+      if (!s.err.empty()) text += " " + value(s.err[i]);
+      text += "\n";
+    }
+    text += "\n\n";  // gnuplot: the next index
+  }
+  return text;
+}
+
+std::string gnuplot_script(const Figure& figure, const std::string& data_path,
+                           const std::string& stem) {
+  std::vector<double> xs, ys;
+  extent(figure, xs, ys);
+  const bool logx = figure.logx && log_worthwhile(xs), logy = figure.logy && log_worthwhile(ys);
+  const auto x_range = range(xs, logx), y_range = range(ys, logy);
+  auto label = [](const std::string& text, bool log, int base) {
+    return text + (log ? (base == 10 ? ", log scale" : ", log scale (base " + std::to_string(base) + ")") : "");
+  };
+  std::string s;
+  s += "set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'\n";
+  s += "set output " + quoted(stem + ".png") + "\n";
+  s += "set title " + quoted(figure.title) + "\n";
+  s += "set xlabel " + quoted(label(figure.xlabel, logx, figure.log_base)) + "\n";
+  s += "set ylabel " + quoted(label(figure.ylabel, logy, 10)) + "\n";
+  s += "set grid\n";
+  s += "set key outside right top box\n";
+  s += "set datafile missing 'NaN'\n";
+  if (logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n";
+  if (logy) s += "set logscale y 10\n";
+  if (!figure.xtics.empty()) {
+    s += explicit_tics("x", figure.xtics);
+  } else if (logx) {
+    s += log_tics("x", x_range);
+  }
+  if (!figure.ytics.empty()) {
+    s += explicit_tics("y", figure.ytics);
+  } else if (logy) {
+    s += log_tics("y", y_range);
+  }
+  if (figure.integer_x && figure.xtics.empty() && !xs.empty()) {
+    const double span = *std::max_element(xs.begin(), xs.end()) - *std::min_element(xs.begin(), xs.end());
+    s += "set xtics " + value(std::max(1.0, std::ceil(span / 10))) + "\n";
+  }
+  s += "set xrange " + range_text(x_range) + "\n";
+  s += "set yrange " + range_text(y_range) + "\n";
+  s += "plot ";
+  for (size_t i = 0; i < figure.series.size(); ++i) {
+    const auto& series = figure.series[i];
+    const bool bars = !series.err.empty();
+    // Colours repeat after ten lines; dashes tell the eleventh and later apart.
+    s += std::string(i ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
+         (bars ? " using 1:2:3 with yerrorlines" : " using 1:2 with linespoints") +
+         " linewidth 2 pointtype " + std::to_string(5 + 2 * (i % 4)) + " pointsize 0.8" +
+         " linecolor rgb " + quoted(kColours[i % 10]) + " dashtype " + std::to_string(i / 10 + 1) +
+         " title " + quoted(series.label);
+  }
+  s += "\n";
+  s += "set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'\n";
+  s += "set output " + quoted(stem + ".svg") + "\n";
+  s += "replot\n";
+  s += "unset output\n";
+  return s;
+}
+
+void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
+                  const std::string& gnuplot) {
+  const fs::path dir(folder);
+  for (const auto& f : figures) {
+    const std::string stem = (dir / f.name).string();
+    train::write_file_atomically(stem + ".dat", gnuplot_data(f));
+    train::write_file_atomically(stem + ".gp", gnuplot_script(f, f.name + ".dat", f.name));
+    const std::string log = stem + ".log";
+    // Run in the folder so that the script's relative paths hold.
+    const int status = sweep::run_process({gnuplot, f.name + ".gp"}, log, folder);
+    if (status != 0 || !fs::exists(stem + ".png") || !fs::exists(stem + ".svg")) {
+      std::string message = train::read_file(log);
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      const auto last = message.rfind('\n');
+      throw std::runtime_error("gnuplot failed on " + f.name + ".gp (exit " +
+                               std::to_string(status) + "): " +
+                               (last == std::string::npos ? message : message.substr(last + 1)));
+    }
+    fs::remove(log);
+  }
+}
+
+}  // namespace report
+}  // namespace swd

@@ -1,0 +1,274 @@
+// swd sweep end to end on tiny synthetic runs: folder layout, runs.csv, skipping finished runs,
+// resuming broken ones, an interrupted sweep, failing runs, scaling rules, config errors.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli_support.h"
+#include "swd/schedule/scaling.h"
+#include "swd/sweep/csv.h"
+#include "swd/sweep/process.h"
+#include "swd/train/metrics.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using swd_test::fresh_dir;
+using swd_test::run_swd;
+using swd_test::slurp;
+
+namespace {
+
+/// Tiny runs; the dataset and batch size are added by each test (a key is in [base] or [grid]).
+const std::string kTiny =
+    "[base]\nsynthetic-train = 256\nsynthetic-test = 128\nsynthetic-size = 8\n"
+    "model = \"mlp\"\nworkers = 1\n";
+const std::string kTinyBase = kTiny + "dataset = \"synthetic\"\nbatch-size = 64\n";
+
+std::string write_sweep(const std::string& dir, const std::string& text) {
+  const std::string path = dir + "/sweep.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+swd::sweep::CsvTable runs_csv(const std::string& out) {
+  return swd::sweep::parse_csv(slurp(out + "/runs.csv"), out + "/runs.csv");
+}
+
+std::string cell(const swd::sweep::CsvTable& t, size_t row, const std::string& column) {
+  return t.rows.at(row).at(t.column(column));
+}
+
+/// metrics.csv without the seconds column: what must not change between equal runs.
+std::string numbers_of(const std::string& metrics_path) {
+  std::string out;
+  for (auto m : swd::train::parse_metrics_csv(slurp(metrics_path))) {
+    m.seconds = 0;
+    out += swd::train::metrics_csv_row(m) + "\n";
+  }
+  return out;
+}
+
+size_t count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST(CliSweep, RunsTheGridThenSkipsResumesAndRestarts) {
+  const auto dir = fresh_dir("sweep-resume");
+  const auto config = write_sweep(dir, kTinyBase + "epochs = 2\n[grid]\noptimizer = [\"sgd\", \"adams\"]\nseed = [0, 1]\n");
+  const auto out = dir + "/out";
+  const auto first = run_swd("sweep " + config + " --jobs 2 --out " + out);
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("4 runs: 0 done, 0 to resume, 4 to start"), std::string::npos) << first.output;
+  EXPECT_EQ(count(first.output, "/4] optimizer="), 4u) << first.output;  // one line per run
+
+  auto table = runs_csv(out);
+  ASSERT_EQ(table.rows.size(), 4u);
+  EXPECT_EQ(table.header[2], "optimizer");
+  EXPECT_EQ(table.header[3], "seed");
+  const std::string expected_threads = std::to_string(std::max(1, swd::sweep::available_cores() / 2));
+  std::vector<std::string> folders, numbers;
+  for (size_t i = 0; i < 4; ++i) {
+    const std::string folder = cell(table, i, "run");
+    const std::string run = out + "/" + folder;
+    folders.push_back(folder);
+    EXPECT_EQ(cell(table, i, "status"), "done");
+    EXPECT_EQ(cell(table, i, "optimizer"), i < 2 ? "sgd" : "adams");
+    EXPECT_EQ(cell(table, i, "seed"), std::to_string(i % 2));
+    EXPECT_EQ(folder.rfind("runs/optimizer=" + cell(table, i, "optimizer") + "_seed=" +
+                               cell(table, i, "seed") + "-", 0), 0u) << folder;
+    const auto config_json = json::parse(slurp(run + "/config.json"));
+    EXPECT_EQ(config_json["optimizer"], cell(table, i, "optimizer"));
+    EXPECT_EQ(config_json["seed"].get<int>(), static_cast<int>(i % 2));
+    EXPECT_EQ(config_json["threads"].get<int>(), std::stoi(expected_threads));
+    EXPECT_EQ(json::parse(slurp(run + "/exit.json"))["exit_status"], 0);
+    EXPECT_TRUE(fs::exists(run + "/train.log"));
+    const auto rows = swd::train::parse_metrics_csv(slurp(run + "/metrics.csv"));
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(std::stod(cell(table, i, "final_test_error")), rows[1].test_error);
+    EXPECT_EQ(std::stod(cell(table, i, "best_test_error")), std::min(rows[0].test_error, rows[1].test_error));
+    EXPECT_EQ(cell(table, i, "epochs_done"), "2");
+    numbers.push_back(numbers_of(run + "/metrics.csv"));
+  }
+  EXPECT_TRUE(fs::exists(out + "/sweep.json"));
+
+  // Rerun: everything finished is skipped.
+  const auto again = run_swd("sweep " + config + " --jobs 2 --out " + out);
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("4 runs: 4 done, 0 to resume, 0 to start"), std::string::npos) << again.output;
+  EXPECT_EQ(count(again.output, "/4] optimizer="), 0u) << again.output;
+
+  // Break two runs: run 1 stopped after its first epoch (a checkpoint of epoch 1, made by
+  // training the same settings for one epoch), run 2 lost entirely.
+  const std::string broken = out + "/" + folders[1];
+  const auto scratch = dir + "/scratch";
+  const auto one = run_swd("train --config " + broken + "/run.json --epochs 1 --threads " +
+                           expected_threads + " --out " + scratch);
+  ASSERT_EQ(one.status, 0) << one.output;
+  for (const char* file : {"config.json", "metrics.csv", "checkpoint.pt"}) {
+    fs::copy_file(scratch + "/" + file, broken + "/" + file, fs::copy_options::overwrite_existing);
+  }
+  fs::remove(broken + "/exit.json");
+  fs::remove_all(out + "/" + folders[2]);
+  EXPECT_EQ(cell(runs_csv(out), 1, "status"), "done");  // runs.csv is rewritten by the sweep
+
+  const auto third = run_swd("sweep " + config + " --jobs 2 --out " + out);
+  ASSERT_EQ(third.status, 0) << third.output;
+  EXPECT_NE(third.output.find("4 runs: 2 done, 1 to resume, 1 to start"), std::string::npos) << third.output;
+  EXPECT_EQ(count(third.output, "/4] optimizer="), 2u) << third.output;
+  table = runs_csv(out);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(cell(table, i, "status"), "done");
+    // Resumed or restarted, a run ends with the numbers of an uninterrupted one.
+    EXPECT_EQ(numbers_of(out + "/" + folders[i] + "/metrics.csv"), numbers[i]) << folders[i];
+  }
+  EXPECT_NE(slurp(broken + "/train.log").find("== swd sweep: resume"), std::string::npos);
+
+  // Finished epochs that cannot be continued (no checkpoint, no exit record) are never redone
+  // over: the run is reported blocked and left as it is.
+  const std::string stuck = out + "/" + folders[3];
+  fs::remove(stuck + "/checkpoint.pt");
+  fs::remove(stuck + "/exit.json");
+  const auto fourth = run_swd("sweep " + config + " --jobs 2 --out " + out);
+  EXPECT_EQ(fourth.status, 2) << fourth.output;
+  EXPECT_NE(fourth.output.find("blocked " + folders[3]), std::string::npos) << fourth.output;
+  EXPECT_NE(fourth.output.find("swd: error: 1 of 4 runs blocked"), std::string::npos) << fourth.output;
+  EXPECT_EQ(numbers_of(stuck + "/metrics.csv"), numbers[3]);
+  EXPECT_EQ(cell(runs_csv(out), 3, "status"), "blocked");
+}
+
+TEST(CliSweep, AnInterruptedSweepContinuesWhereItStopped) {
+  const auto dir = fresh_dir("sweep-interrupt");
+  const auto config = write_sweep(dir, kTinyBase + "epochs = 2\n[grid]\nseed = [0, 1, 2, 3]\n");
+  const auto out = dir + "/out";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    ::dup2(null_fd, 1);
+    ::execl(SWD_BINARY, SWD_BINARY, "sweep", config.c_str(), "--jobs", "1", "--out", out.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto wait_for = [](const std::function<bool()>& ready) {
+    for (int waited = 0; waited < 60000; waited += 10) {
+      if (ready()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  // Once it has started, a second sweep in the same folder is refused.
+  ASSERT_TRUE(wait_for([&] { return fs::exists(out + "/runs.csv"); }));
+  const auto second = run_swd("sweep " + config + " --jobs 1 --out " + out);
+  EXPECT_EQ(second.status, 2) << second.output;
+  EXPECT_NE(second.output.find("another swd sweep is running in " + out), std::string::npos)
+      << second.output;
+  // Stop it as soon as its first run has finished.
+  const bool first_done = wait_for([&] {
+    bool any = false;
+    std::error_code ignored;
+    for (const auto& entry : fs::directory_iterator(out + "/runs", ignored)) {
+      any = any || fs::exists(entry.path() / "exit.json");
+    }
+    return any;
+  });
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(first_done);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  auto table = runs_csv(out);
+  size_t done = 0;
+  for (size_t i = 0; i < table.rows.size(); ++i) {
+    const auto s = cell(table, i, "status");
+    done += s == "done";
+    EXPECT_TRUE(s == "done" || s == "pending" || s == "unfinished") << s;  // never "failed"
+  }
+  EXPECT_GE(done, 1u);
+  EXPECT_LT(done, 4u);
+
+  const auto rerun = run_swd("sweep " + config + " --jobs 1 --out " + out);
+  ASSERT_EQ(rerun.status, 0) << rerun.output;
+  EXPECT_NE(rerun.output.find("4 runs: " + std::to_string(done) + " done"), std::string::npos) << rerun.output;
+  table = runs_csv(out);
+  for (size_t i = 0; i < table.rows.size(); ++i) EXPECT_EQ(cell(table, i, "status"), "done");
+}
+
+TEST(CliSweep, AFailingRunDoesNotStopTheOthers) {
+  const auto dir = fresh_dir("sweep-fail");
+  const auto config = write_sweep(dir, kTiny + "batch-size = 64\nepochs = 1\ndata-dir = \"" + dir +
+                                           "/no-such-data\"\n[grid]\ndataset = [\"mnist\", \"synthetic\"]\n");
+  const auto r = run_swd("sweep " + config + " --jobs 2 --out " + dir + "/out");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("FAILED (exit 2)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("swd: error: 1 of 2 runs failed"), std::string::npos) << r.output;
+  const auto table = runs_csv(dir + "/out");
+  EXPECT_EQ(cell(table, 0, "status"), "failed");
+  EXPECT_EQ(cell(table, 1, "status"), "done");
+}
+
+TEST(CliSweep, ScaleRulesGiveTheScaledHyperparameters) {
+  const auto dir = fresh_dir("sweep-scale");
+  const auto config = write_sweep(
+      dir, kTiny + "dataset = \"synthetic\"\nepochs = 1\nlimit-batches = 1\noptimizer = \"sgds\"\nlr = 0.01\n"
+                       "weight-decay = 0.001\nbase-batch-size = 32\n[grid]\n"
+                       "batch-size = [32, 128]\nscale-rule = [\"none\", \"lr\", \"wd\"]\n");
+  const auto r = run_swd("sweep " + config + " --jobs 2 --out " + dir + "/out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto table = runs_csv(dir + "/out");
+  ASSERT_EQ(table.rows.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    const auto rule = swd::schedule::scale_rule_from_string(cell(table, i, "scale-rule"));
+    const auto expected = swd::schedule::scale_hyperparameters(
+        rule, 0.01, 0.001, 32, std::stoll(cell(table, i, "batch-size")));
+    const auto run = dir + "/out/" + cell(table, i, "run");
+    const auto derived = json::parse(slurp(run + "/config.json"))["derived"];
+    EXPECT_DOUBLE_EQ(derived["lr"].get<double>(), expected.lr);
+    EXPECT_DOUBLE_EQ(derived["weight_decay"].get<double>(), expected.weight_decay);
+    const auto rows = swd::train::parse_metrics_csv(slurp(run + "/metrics.csv"));
+    EXPECT_DOUBLE_EQ(rows.at(0).lr, expected.lr);
+    EXPECT_DOUBLE_EQ(rows.at(0).weight_decay, expected.weight_decay);
+  }
+}
+
+TEST(CliSweep, BadInputIsExitTwoAndWritesNothing) {
+  const auto dir = fresh_dir("sweep-errors");
+  const auto out = dir + "/out";
+  auto expect_error = [&](const std::string& text, const std::string& args, const std::string& says) {
+    const auto config = write_sweep(dir, text);
+    const auto r = run_swd("sweep " + config + " --out " + out + args);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_EQ(r.output.rfind("swd: error: ", 0), 0u) << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(out));
+  };
+  expect_error(kTinyBase + "optimiser = \"sgd\"\n", "", "unknown configuration key 'optimiser'");
+  expect_error(kTinyBase + "[grid]\nlr = [0.1, -1]\n", "", "invalid value '-1' for lr");
+  expect_error("[gird]\nlr = [0.1]\n", "", "unknown sweep key 'gird'");
+  expect_error(kTinyBase, " --jobs 0", "--jobs");
+  expect_error(kTinyBase, " --set nope=1", "unknown configuration key 'nope'");
+
+  // --dry-run lists the runs and starts nothing.
+  const auto config = write_sweep(dir, kTinyBase + "[grid]\nseed = [0, 1, 2]\n");
+  const auto dry = run_swd("sweep " + config + " --dry-run --out " + out);
+  EXPECT_EQ(dry.status, 0) << dry.output;
+  EXPECT_EQ(count(dry.output, "  start   runs/seed="), 3u) << dry.output;
+  // --set takes one KEY=VALUE: the sweep file after it is still the positional argument.
+  const auto one = run_swd("sweep --set seed=5 " + config + " --dry-run --out " + out);
+  EXPECT_EQ(one.status, 0) << one.output;
+  EXPECT_EQ(count(one.output, "  start   runs/"), 1u) << one.output;
+  EXPECT_FALSE(fs::exists(out));
+}

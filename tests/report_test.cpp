@@ -1,0 +1,251 @@
+// swd report on hand-made sweep folders whose numbers are known: grouping over seeds, mean and
+// sample std, best in bold, the figures chosen, gnuplot output, and a missing gnuplot.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "cli_support.h"
+#include "swd/report/report.h"
+#include "swd/sweep/csv.h"
+#include "swd/sweep/process.h"
+#include "swd/train/metrics.h"
+
+namespace fs = std::filesystem;
+namespace rp = swd::report;
+using swd_test::fresh_dir;
+using swd_test::slurp;
+
+namespace {
+
+struct HandRun {
+  std::string optimizer, weight_decay, seed, status;
+  std::vector<double> test_errors;  // one per epoch
+  double grad_norm;
+};
+
+const std::string kHeader =
+    "run,status,optimizer,weight-decay,seed,epochs_planned,epochs_done,final_test_error,best_test_error,"
+    "best_epoch,final_train_loss,final_grad_norm,final_weight_norm,seconds,overrides\n";
+
+/// A sweep folder with runs.csv and each run's metrics.csv. The summary columns of runs.csv
+/// are left empty on purpose: the report must take its numbers from metrics.csv.
+std::string make_sweep(const std::string& name, const std::vector<HandRun>& runs) {
+  const auto dir = fresh_dir(name);
+  std::string index = kHeader;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    const std::string folder = "runs/r" + std::to_string(i);
+    fs::create_directories(dir + "/" + folder);
+    std::vector<swd::train::EpochMetrics> rows;
+    for (size_t e = 0; e < r.test_errors.size(); ++e) {
+      swd::train::EpochMetrics m;
+      m.epoch = static_cast<int64_t>(e + 1);
+      m.test_error = r.test_errors[e];
+      m.train_loss = 1.0 / (e + 1);
+      m.grad_norm = r.grad_norm;
+      m.weight_norm = 10;
+      rows.push_back(m);
+    }
+    std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::train::metrics_csv(rows);
+    index += folder + "," + r.status + "," + r.optimizer + "," + r.weight_decay + "," + r.seed + "," +
+             std::to_string(r.test_errors.size()) + ",,,,,,,,,\n";
+  }
+  std::ofstream(dir + "/runs.csv") << index;
+  return dir;
+}
+
+// adam, wd 1e-4: final 0.10 0.12 0.14 (mean 12.00, std 2.00); seed 0 was best at epoch 1 (0.09).
+// adams, wd 1e-4: final 0.08 0.09 0.10 (mean 9.00, std 1.00): the best of its row.
+// adam, wd 1e-3: 0.11 three times (11.00, std 0.00).
+// adams, wd 1e-3: 0.07 and 0.10 (8.50, std 2.12); its third seed is unfinished.
+const std::vector<HandRun> kRuns = {
+    {"adam", "0.0001", "0", "done", {0.09, 0.10}, 1.0},
+    {"adam", "0.0001", "1", "done", {0.20, 0.12}, 2.0},
+    {"adam", "0.0001", "2", "done", {0.20, 0.14}, 3.0},
+    {"adams", "0.0001", "0", "done", {0.20, 0.08}, 0.5},
+    {"adams", "0.0001", "1", "done", {0.20, 0.09}, 0.5},
+    {"adams", "0.0001", "2", "done", {0.20, 0.10}, 0.5},
+    {"adam", "0.001", "0", "done", {0.20, 0.11}, 1.0},
+    {"adam", "0.001", "1", "done", {0.20, 0.11}, 1.0},
+    {"adam", "0.001", "2", "done", {0.20, 0.11}, 1.0},
+    {"adams", "0.001", "0", "done", {0.20, 0.07}, 1.0},
+    {"adams", "0.001", "1", "done", {0.20, 0.10}, 1.0},
+    {"adams", "0.001", "2", "unfinished", {0.50}, 1.0},
+};
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST(ReportStats, MeanAndSampleStd) {
+  const auto s = rp::mean_std({2, 4, 4, 4, 5, 5, 7, 9});
+  EXPECT_DOUBLE_EQ(s.mean, 5.0);
+  EXPECT_DOUBLE_EQ(s.std, std::sqrt(32.0 / 7));  // sum of squares 32, n - 1 = 7
+  EXPECT_EQ(s.n, 8);
+  EXPECT_TRUE(std::isnan(rp::mean_std({3}).std));
+}
+
+TEST(Report, GroupsOverSeedsFromTheRunsMetrics) {
+  const auto r = rp::load_results(make_sweep("report-groups", kRuns));
+  EXPECT_EQ(r.axes, (std::vector<std::string>{"optimizer", "weight-decay", "seed"}));
+  EXPECT_EQ(r.group_axes, (std::vector<std::string>{"optimizer", "weight-decay"}));
+  EXPECT_EQ(r.runs.size(), 11u);
+  ASSERT_EQ(r.not_finished.size(), 1u);
+  EXPECT_EQ(r.not_finished[0], "runs/r11 (unfinished)");
+  ASSERT_EQ(r.groups.size(), 4u);
+  const auto adam = r.groups[0].stat(r.runs, rp::Measure::FinalTestError);
+  EXPECT_EQ(r.groups[0].key, (std::vector<std::string>{"adam", "0.0001"}));
+  EXPECT_NEAR(adam.mean, 0.12, 1e-15);
+  EXPECT_NEAR(adam.std, 0.02, 1e-15);
+  const auto best = r.groups[0].stat(r.runs, rp::Measure::BestTestError);
+  EXPECT_NEAR(best.mean, (0.09 + 0.12 + 0.14) / 3, 1e-15);
+  const auto last = r.groups[3].stat(r.runs, rp::Measure::FinalTestError);
+  EXPECT_EQ(last.n, 2);
+  EXPECT_NEAR(last.std, std::sqrt(2 * 0.015 * 0.015), 1e-15);
+  const auto grad = r.groups[0].stat(r.runs, rp::Measure::FinalGradNorm);
+  EXPECT_DOUBLE_EQ(grad.mean, 2.0);
+  EXPECT_DOUBLE_EQ(grad.std, 1.0);
+}
+
+TEST(Report, TablesBoldTheBestOfEachRow) {
+  const auto dir = make_sweep("report-tables", kRuns);
+  rp::ReportOptions options;
+  options.figures = false;
+  const auto out = rp::write_report(dir, options);
+  EXPECT_EQ(out.runs_finished, 11u);
+  const auto md = slurp(dir + "/report.md");
+  // Final-epoch table: rows weight decay, columns optimizers.
+  EXPECT_TRUE(contains(md, "| 0.0001 | 12.00 (2.00) | **9.00 (1.00)** |")) << md;
+  EXPECT_TRUE(contains(md, "| 0.001 | 11.00 (0.00) | **8.50 (2.12)** |")) << md;
+  // Best-epoch table: adam's seed 0 counts its epoch-1 error.
+  EXPECT_TRUE(contains(md, "| 0.0001 | 11.67 (2.52) | **9.00 (1.00)** |")) << md;
+  EXPECT_TRUE(contains(md, "| 0.0001 | 2 (1) | 0.5 (0) |")) << md;  // gradient norms, no bold
+  EXPECT_TRUE(contains(md, "runs/r11 (unfinished)"));
+  const auto summary = swd::sweep::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
+  ASSERT_EQ(summary.rows.size(), 4u);
+  const int mean = summary.column("final_test_error_mean");
+  ASSERT_GE(mean, 0);
+  EXPECT_NEAR(std::stod(summary.rows[1][mean]), 0.09, 1e-15);
+  EXPECT_EQ(summary.rows[1][summary.column("n")], "3");
+}
+
+TEST(Report, BestWeightDecayPerTrainingLength) {
+  const std::string header =
+      "run,status,weight-decay,epochs,epochs_planned,epochs_done,final_test_error,best_test_error,"
+      "best_epoch,final_train_loss,final_grad_norm,final_weight_norm,seconds,overrides\n";
+  // (epochs 5: wd 1e-4 -> 0.20, 1e-3 -> 0.15) (epochs 10: 1e-4 -> 0.10, 1e-3 -> 0.12)
+  const auto dir = fresh_dir("report-lengths");
+  std::string index = header;
+  const std::vector<std::tuple<std::string, int, double>> runs = {
+      {"0.0001", 5, 0.20}, {"0.001", 5, 0.15}, {"0.0001", 10, 0.10}, {"0.001", 10, 0.12}};
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& [wd, epochs, error] = runs[i];
+    std::vector<swd::train::EpochMetrics> rows(epochs);
+    for (int e = 0; e < epochs; ++e) {
+      rows[e].epoch = e + 1;
+      rows[e].test_error = e + 1 == epochs ? error : 0.5;
+      rows[e].train_loss = 1;
+    }
+    fs::create_directories(dir + "/runs/r" + std::to_string(i));
+    std::ofstream(dir + "/runs/r" + std::to_string(i) + "/metrics.csv") << swd::train::metrics_csv(rows);
+    index += "runs/r" + std::to_string(i) + ",done," + wd + "," + std::to_string(epochs) + "," +
+             std::to_string(epochs) + ",,,,,,,,,\n";
+  }
+  std::ofstream(dir + "/runs.csv") << index;
+  const auto r = rp::load_results(dir);
+  ASSERT_EQ(r.axes, (std::vector<std::string>{"weight-decay", "epochs"}));
+  const auto best = rp::best_weight_decay_per_length(r);
+  ASSERT_EQ(best.size(), 2u);
+  EXPECT_EQ(best[0].epochs, "5");
+  EXPECT_EQ(best[0].weight_decay, "0.001");
+  EXPECT_EQ(best[1].epochs, "10");
+  EXPECT_EQ(best[1].weight_decay, "0.0001");
+  std::vector<std::string> notes;
+  std::vector<std::string> names;
+  for (const auto& f : rp::plan_figures(r, notes)) names.push_back(f.name);
+  EXPECT_NE(std::find(names.begin(), names.end(), "best-weight-decay-vs-epochs"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "error-vs-weight-decay"), names.end());
+}
+
+TEST(Report, FiguresFollowTheAxesThatVary) {
+  const auto r = rp::load_results(make_sweep("report-figures", kRuns));
+  std::vector<std::string> notes;
+  const auto figures = rp::plan_figures(r, notes);
+  std::vector<std::string> names;
+  for (const auto& f : figures) names.push_back(f.name);
+  // Curves per weight decay (the axis left once optimizer is the lines), four measures.
+  for (const char* name : {"curves-test-error-weight-decay=0.0001", "curves-grad-norm-weight-decay=0.001",
+                           "curves-train-loss-weight-decay=0.0001", "curves-weight-norm-weight-decay=0.001",
+                           "error-vs-weight-decay"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+  EXPECT_EQ(names.size(), 4u * 2 + 1);  // no batch-size or length axis: nothing else
+  const auto& wd = figures.back();
+  ASSERT_EQ(wd.series.size(), 2u);      // one line per optimizer
+  EXPECT_EQ(wd.series[1].label, "adams");
+  EXPECT_EQ(wd.series[1].x, (std::vector<double>{1e-4, 1e-3}));
+  EXPECT_NEAR(wd.series[1].y[1], 8.5, 1e-12);
+  EXPECT_NEAR(wd.series[1].err[1], 100 * std::sqrt(2 * 0.015 * 0.015), 1e-12);
+}
+
+TEST(Report, DrawsPngAndSvgWithGnuplot) {
+  if (!swd::sweep::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
+  const auto dir = make_sweep("report-draw", kRuns);
+  const auto out = rp::write_report(dir, {});
+  ASSERT_EQ(out.figures.size(), 9u);
+  for (const auto& name : out.figures) {
+    const auto png = slurp(dir + "/figures/" + name + ".png");
+    ASSERT_GT(png.size(), 8u) << name;
+    EXPECT_EQ(png.substr(1, 3), "PNG") << name;
+    EXPECT_TRUE(contains(slurp(dir + "/figures/" + name + ".svg"), "<svg")) << name;
+    EXPECT_TRUE(contains(slurp(dir + "/report.md"), "(figures/" + name + ".png)")) << name;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/.figures.tmp"));
+}
+
+TEST(Report, MissingGnuplotIsAClearErrorAndWritesNothing) {
+  const auto dir = make_sweep("report-no-gnuplot", kRuns);
+  rp::ReportOptions options;
+  options.gnuplot = "gnuplot-that-is-not-installed";
+  try {
+    rp::write_report(dir, options);
+    ADD_FAILURE() << "expected ToolMissing";
+  } catch (const rp::ToolMissing& e) {
+    EXPECT_TRUE(contains(e.what(), "gnuplot-that-is-not-installed not found")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "gnuplot-nox")) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir + "/report.md"));
+  EXPECT_FALSE(fs::exists(dir + "/summary.csv"));
+  EXPECT_FALSE(fs::exists(dir + "/figures"));
+}
+
+TEST(Report, CommandWithoutGnuplotOnPathExitsTwo) {
+  const auto dir = make_sweep("report-cli", kRuns);
+  const std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", (dir + "/empty-bin").c_str(), 1);  // the binary is called by its full path
+  const auto r = swd_test::run_swd("report " + dir);
+  ::setenv("PATH", saved.c_str(), 1);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "swd: error: gnuplot not found on PATH")) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/report.md"));
+  const auto tables = swd_test::run_swd("report --no-figures " + dir);
+  EXPECT_EQ(tables.status, 0) << tables.output;
+  EXPECT_TRUE(fs::exists(dir + "/report.md"));
+}
+
+TEST(Report, CellsThatReadTheSameAreBothBold) {
+  // 10.00% and 10.0000001%: equal as shown, so neither is "the" best alone.
+  const auto dir = make_sweep("report-ties", {{"adam", "0.0001", "0", "done", {0.1}, 1.0},
+                                              {"adams", "0.0001", "0", "done", {0.100000001}, 1.0},
+                                              {"sgd", "0.0001", "0", "done", {0.2}, 1.0}});
+  rp::ReportOptions options;
+  options.figures = false;
+  rp::write_report(dir, options);
+  const auto md = slurp(dir + "/report.md");
+  EXPECT_TRUE(contains(md, "| all | **10.00** | **10.00** | 20.00 |")) << md;
+}
