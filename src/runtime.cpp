@@ -2,6 +2,9 @@
 
 #include <ATen/Parallel.h>
 
+#include <malloc.h>
+
+#include <cstdlib>
 #include <thread>
 
 namespace swd {
@@ -11,6 +14,17 @@ int configure_threads(int requested) {
   if (threads <= 0) threads = 1;
   at::set_num_threads(threads);
   return threads;
+}
+
+void configure_allocator() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr ||
+      std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr) {
+    return;  // the user's choice wins
+  }
+  // Blocks up to 32 MiB (glibc's largest threshold) come from the heap, which is trimmed only
+  // beyond 1 GiB of free memory at its top.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 }  // namespace swd

@@ -15,6 +15,7 @@
 
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
+#include "test_util.h"
 
 namespace sd = swd::data;
 namespace fs = std::filesystem;
@@ -79,16 +80,8 @@ void write_idx_split(const TempDir& dir, const std::string& prefix, uint32_t n, 
   write(dir / (prefix + "-labels-idx1-ubyte" + suffix), idx(0x801, {n}, labels));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using swd_test::error_of;
 
-#define EXPECT_CONTAINS(text, word) EXPECT_NE((text).find(word), std::string::npos) << (text)
 
 sd::DatasetPair load(const std::string& name, const std::string& dir) {
   sd::DatasetSpec spec;

@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include "test_util.h"
 
 namespace sd = swd::data;
 
@@ -72,16 +73,8 @@ sd::LoaderOptions augmented(int64_t batch_size) {
   return o;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using swd_test::error_of;
 
-#define EXPECT_CONTAINS(text, word) EXPECT_NE((text).find(word), std::string::npos) << (text)
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "support.h"
+#include "test_util.h"
 
 namespace so = swd::optim;
 using swd_test::max_rel_error;
@@ -13,15 +14,7 @@ using swd_test::Problem;
 
 namespace {
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using swd_test::error_of;
 
 std::vector<torch::Tensor> one_param() { return {torch::zeros({2}, torch::requires_grad())}; }
 

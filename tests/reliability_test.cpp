@@ -2,7 +2,6 @@
 // non-finite losses, atomic checkpoint files, corrupted checkpoints, unwritable folders.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <torch/serialize/archive.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,7 +10,9 @@
 #include <random>
 #include <thread>
 
+#include "../src/train/tensor_file.h"
 #include "cli_support.h"
+#include "test_util.h"
 #include "swd/models/models.h"
 #include "swd/train/checkpoint.h"
 #include "swd/train/files.h"
@@ -31,26 +32,12 @@ const std::string kRun =
     " --model mlp --batch-size 32 --epochs 4 --optimizer adams --lr-schedule step --threads 1"
     " --workers 1 --progress none --seed 11 --accumulate 2";
 
-void collect(torch::serialize::InputArchive& archive, const std::string& prefix,
-             std::map<std::string, torch::Tensor>& out) {
-  for (const auto& key : archive.keys()) {
-    torch::Tensor t;
-    torch::serialize::InputArchive child;
-    if (archive.try_read(key, t)) {
-      out[prefix + key] = t;
-    } else if (archive.try_read(key, child)) {
-      collect(child, prefix + key + ".", out);
-    }
-  }
-}
-
 /// The parameters and buffers of the model saved in a checkpoint, by name.
 std::map<std::string, torch::Tensor> saved_model(const std::string& checkpoint) {
-  torch::serialize::InputArchive archive, model;
-  archive.load_from(checkpoint);
-  archive.read("model", model);
   std::map<std::string, torch::Tensor> out;
-  collect(model, "", out);
+  for (const auto& [name, tensor] : st::decode_tensor_file(slurp(checkpoint)).tensors) {
+    if (name.rfind("model/", 0) == 0) out[name] = tensor;
+  }
   return out;
 }
 
@@ -204,6 +191,45 @@ TEST(Reliability, UnwritableOutputFolderIsAClearError) {
   const auto r = run_swd("train --dataset synthetic --epochs 1 --out /dev/null/run");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("/dev/null/run"), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Reliability, ACheckpointOfAnotherModelOrOptimizerIsRejectedAndChangesNothing) {
+  const auto dir = fresh_dir("mismatch");
+  const auto hyper = st::resolve_hyper("adams", {}, {}, {}, 0, false, {}, {});
+  auto model = swd::models::make_model("mlp", {1, 8, 8, 10});
+  auto opt = st::make_optimizer_for("adams", hyper, *model, false);
+  for (auto& p : model->parameters()) p.mutable_grad() = torch::ones_like(p);
+  opt->step();  // some optimizer state to save
+  st::CheckpointInfo info;
+  info.config_json = "{}";
+  st::save_checkpoint(dir + "/c.pt", *model, *opt, info);
+
+  auto other_model = swd::models::make_model("mlp", {1, 10, 10, 10});  // other input size
+  auto other_opt = st::make_optimizer_for("adams", hyper, *other_model, false);
+  const auto before = other_model->parameters()[0].clone();
+  EXPECT_CONTAINS(swd_test::error_of([&] { st::load_checkpoint(dir + "/c.pt", *other_model, *other_opt); }),
+                  "does not fit this model");
+  EXPECT_TRUE(torch::equal(before, other_model->parameters()[0]));
+
+  auto same_model = swd::models::make_model("mlp", {1, 8, 8, 10});
+  auto sgd = st::make_optimizer_for("sgds", st::resolve_hyper("sgds", {}, {}, {}, 0, false, {}, {}),
+                                    *same_model, false);
+  const auto same_before = same_model->parameters()[0].clone();
+  EXPECT_CONTAINS(swd_test::error_of([&] { st::load_checkpoint(dir + "/c.pt", *same_model, *sgd); }),
+                  "c.pt");
+  EXPECT_TRUE(torch::equal(same_before, same_model->parameters()[0])) << "nothing may change";
+
+  auto again_model = swd::models::make_model("mlp", {1, 8, 8, 10});
+  auto again_opt = st::make_optimizer_for("adams", hyper, *again_model, false);
+  st::load_checkpoint(dir + "/c.pt", *again_model, *again_opt);
+  for (size_t i = 0; i < model->parameters().size(); ++i) {
+    EXPECT_TRUE(torch::equal(model->parameters()[i], again_model->parameters()[i]));
+  }
+  EXPECT_EQ(opt->export_state().params.size(), again_opt->export_state().params.size());
 }
 
 }  // namespace

@@ -8,20 +8,14 @@
 #include "swd/train/config.h"
 #include "swd/train/metrics.h"
 #include "swd/train/optimizer_factory.h"
+#include "test_util.h"
 
 namespace st = swd::train;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using swd_test::error_of;
 
 std::string write_temp(const std::string& name, const std::string& text) {
   const auto path = fs::temp_directory_path() / (std::to_string(::getpid()) + "-" + name);

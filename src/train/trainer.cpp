@@ -186,6 +186,7 @@ RunSummary run_training(const TrainConfig& requested) {
 
   // --- Threads, seed, data, model ---------------------------------------------------------
   configure_threads(static_cast<int>(config.threads));
+  configure_allocator();
   dist::Group group(dist::group_options(config));  // [dist] rendezvous (no-op for one process)
   torch::manual_seed(config.seed);
   const data::DatasetPair data = data::load_dataset(dataset_spec(config));
