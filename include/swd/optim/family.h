@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,23 @@ class ParamStateBase : public torch::optim::OptimizerCloneableParamState<Derived
         value = stored.to<std::decay_t<decltype(value)>>();
       }
     });
+  }
+
+  /// Whether every state tensor allocated so far has `param`'s dtype, device, sizes and
+  /// strides (so that a fused kernel can walk it in lockstep with the parameter).
+  bool tensors_match(const torch::Tensor& param) const {
+    bool match = true;
+    for_each([&](auto ref) {
+      const auto& value = static_cast<const Derived&>(*this).*(ref.member);
+      if constexpr (std::is_same_v<std::decay_t<decltype(value)>, torch::Tensor>) {
+        if (!value.defined()) return;
+        match = match && value.layout() == param.layout() && !value.is_neg() &&
+                value.scalar_type() == param.scalar_type() &&
+                value.device() == param.device() && value.sizes() == param.sizes() &&
+                value.strides() == param.strides();
+      }
+    });
+    return match;
   }
 
  private:
@@ -110,6 +128,13 @@ class FamilyOptimizer : public OptimizerBase {
   }
   std::unique_ptr<torch::optim::OptimizerParamState> make_state() const override {
     return std::make_unique<State>();
+  }
+  bool fused_enabled(const torch::optim::OptimizerOptions& options) const override {
+    return options_of(options).fused();
+  }
+  bool state_layout_matches(const torch::optim::OptimizerParamState& state,
+                            const torch::Tensor& param) const override {
+    return static_cast<const State&>(state).tensors_match(param);
   }
   /// True when some group uses `mode`.
   bool any_group_uses(Decay mode) const {
