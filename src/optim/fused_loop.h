@@ -36,13 +36,17 @@ bool same_layout(const at::Tensor& t, const at::Tensor& like);
 
 namespace detail {
 
+// Each chunk works on a local copy of the kernel: its captured scalars then cannot alias the
+// arrays, so the compiler keeps them in registers and vectorises the loop.
 template <typename F, typename... T>
-inline void run_chunk(const F& f, int64_t n, T* __restrict__... arrays) {
+inline void run_chunk(const F& kernel, int64_t n, T* __restrict__... arrays) {
+  const F f = kernel;
   for (int64_t i = 0; i < n; ++i) f(arrays[i]...);
 }
 
 template <typename F, typename... T>
-inline double sum_chunk(const F& f, int64_t n, T* __restrict__... arrays) {
+inline double sum_chunk(const F& kernel, int64_t n, T* __restrict__... arrays) {
+  const F f = kernel;
   // Independent accumulators: a float64 sum the compiler can vectorise without reassociating.
   constexpr int kLanes = 8;
   double acc[kLanes] = {};
