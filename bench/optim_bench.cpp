@@ -351,8 +351,9 @@ int main(int argc, char** argv) {
     if (device.is_cuda() && !torch::cuda::is_available()) {
       throw std::invalid_argument("--device cuda: this LibTorch has no CUDA device");
     }
-    std::printf("optim_bench: %d threads (at::get_num_threads %d), device %s\n", threads,
-                at::get_num_threads(), device.str().c_str());
+    std::printf("optim_bench: %d threads (at::get_num_threads %d), device %s, fused kernels %s\n",
+                threads, at::get_num_threads(), device.str().c_str(),
+                so::fused_isa() == so::FusedIsa::Avx2 ? "AVX2+FMA" : "baseline ISA");
     if (device.is_cuda()) {
       std::printf("on CUDA every swd optimizer takes the device (reference) path: 'fused' and "
                   "'reference' rows time the same code; GB/s uses the fused byte model\n");

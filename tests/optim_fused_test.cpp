@@ -168,23 +168,39 @@ double run_lockstep(const Case& c, torch::Dtype dtype, double tolerance,
   return worst;
 }
 
-class FusedVersusReference : public ::testing::Test,
-                             public ::testing::WithParamInterface<std::size_t> {};
+/// (case index, ISA of the fused kernels); the ISA is restored afterwards.
+class FusedVersusReference
+    : public ::testing::TestWithParam<std::tuple<std::size_t, so::FusedIsa>> {
+ protected:
+  void SetUp() override {
+    saved_ = so::fused_isa();
+    const auto wanted = std::get<1>(GetParam());
+    if (so::set_fused_isa(wanted) != wanted) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  }
+  void TearDown() override { so::set_fused_isa(saved_); }
+  const Case c = all_cases().at(std::get<0>(GetParam()));
+
+ private:
+  so::FusedIsa saved_ = so::FusedIsa::Baseline;
+};
 
 TEST_P(FusedVersusReference, Float64AgreesTo1e12) {
-  const auto c = all_cases().at(GetParam());
   const double worst = run_lockstep(c, torch::kFloat64, kFloat64Tolerance, kFloat64Tolerance);
   RecordProperty("worst_error", std::to_string(worst));
 }
 
 TEST_P(FusedVersusReference, Float32AgreesToStatedBound) {
-  const auto c = all_cases().at(GetParam());
   const double worst = run_lockstep(c, torch::kFloat32, kFloat32Tolerance, kFloat32VbarTolerance);
   RecordProperty("worst_error", std::to_string(worst));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCombinations, FusedVersusReference,
-                         ::testing::Range<std::size_t>(0, all_cases().size()),
-                         [](const auto& info) { return all_cases().at(info.param).name; });
+INSTANTIATE_TEST_SUITE_P(
+    AllCombinations, FusedVersusReference,
+    ::testing::Combine(::testing::Range<std::size_t>(0, all_cases().size()),
+                       ::testing::Values(so::FusedIsa::Avx2, so::FusedIsa::Baseline)),
+    [](const auto& info) {
+      return all_cases().at(std::get<0>(info.param)).name +
+             (std::get<1>(info.param) == so::FusedIsa::Avx2 ? "_avx2" : "_baseline");
+    });
 
 }  // namespace

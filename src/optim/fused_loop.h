@@ -5,7 +5,7 @@
 // its state tensors, run once over each parameter's memory by for_each_element (in parallel
 // chunks, plain loops the compiler vectorises; see docs/PERFORMANCE.md for why plain loops and
 // not at::vec::Vectorized). sum_over_elements is the same pass with a float64 sum.
-// Callers hand raw pointers into tensors that fused_supported() accepted: dense, one layout.
+// Callers hand raw pointers into tensors that is_flat_cpu_float / same_layout accepted.
 
 #include <ATen/Parallel.h>
 #include <ATen/Tensor.h>
@@ -34,30 +34,80 @@ bool is_flat_cpu_float(const at::Tensor& t);
 /// dtype, device, sizes and strides.
 bool same_layout(const at::Tensor& t, const at::Tensor& like);
 
+/// Whether the loops below run their AVX2+FMA variant (see set_fused_isa in optimizer_base.h).
+bool use_avx2();
+
 namespace detail {
+
+// Every loop exists twice: compiled for the baseline ISA the library is built for, and (on
+// x86-64) for AVX2 with FMA through a target attribute, taken at run time where the CPU has
+// them. The kernels themselves are written once; they are inlined into both variants.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SWD_FUSED_HAVE_AVX2 1
+#define SWD_FUSED_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define SWD_FUSED_HAVE_AVX2 0
+#endif
 
 // Each chunk works on a local copy of the kernel: its captured scalars then cannot alias the
 // arrays, so the compiler keeps them in registers and vectorises the loop.
 template <typename F, typename... T>
-inline void run_chunk(const F& kernel, int64_t n, T* __restrict__... arrays) {
+[[gnu::always_inline]] inline void loop(const F& kernel, int64_t n, T* __restrict__... arrays) {
   const F f = kernel;
   for (int64_t i = 0; i < n; ++i) f(arrays[i]...);
 }
 
-template <typename F, typename... T>
-inline double sum_chunk(const F& kernel, int64_t n, T* __restrict__... arrays) {
+// A float64 sum with kLanes independent accumulators, which the compiler can vectorise
+// without reassociating (more lanes than vector slots keep the adds from waiting on each
+// other).
+template <int kLanes, typename F, typename... T>
+[[gnu::always_inline]] inline double sum_loop(const F& kernel, int64_t n,
+                                              T* __restrict__... arrays) {
   const F f = kernel;
-  // Independent accumulators: a float64 sum the compiler can vectorise without reassociating.
-  constexpr int kLanes = 8;
   double acc[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     for (int k = 0; k < kLanes; ++k) acc[k] += f(arrays[i + k]...);
   }
-  double tail = 0;
-  for (; i < n; ++i) tail += f(arrays[i]...);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) +
-         tail;
+  for (int width = kLanes / 2; width > 0; width /= 2) {  // pairwise: fixed order
+    for (int k = 0; k < width; ++k) acc[k] += acc[k + width];
+  }
+  for (; i < n; ++i) acc[0] += f(arrays[i]...);
+  return acc[0];
+}
+
+template <typename F, typename... T>
+void run_chunk_baseline(const F& kernel, int64_t n, T*... arrays) {
+  loop(kernel, n, arrays...);
+}
+template <typename F, typename... T>
+double sum_chunk_baseline(const F& kernel, int64_t n, T*... arrays) {
+  return sum_loop<8>(kernel, n, arrays...);
+}
+#if SWD_FUSED_HAVE_AVX2
+template <typename F, typename... T>
+SWD_FUSED_TARGET_AVX2 void run_chunk_avx2(const F& kernel, int64_t n, T*... arrays) {
+  loop(kernel, n, arrays...);
+}
+template <typename F, typename... T>
+SWD_FUSED_TARGET_AVX2 double sum_chunk_avx2(const F& kernel, int64_t n, T*... arrays) {
+  return sum_loop<16>(kernel, n, arrays...);
+}
+#endif
+
+template <typename F, typename... T>
+void run_chunk(const F& kernel, int64_t n, T*... arrays) {
+#if SWD_FUSED_HAVE_AVX2
+  if (use_avx2()) return run_chunk_avx2(kernel, n, arrays...);
+#endif
+  run_chunk_baseline(kernel, n, arrays...);
+}
+template <typename F, typename... T>
+double sum_chunk(const F& kernel, int64_t n, T*... arrays) {
+#if SWD_FUSED_HAVE_AVX2
+  if (use_avx2()) return sum_chunk_avx2(kernel, n, arrays...);
+#endif
+  return sum_chunk_baseline(kernel, n, arrays...);
 }
 
 }  // namespace detail

@@ -29,6 +29,19 @@
 namespace swd {
 namespace optim {
 
+/// The instruction set of the fused CPU kernels. The library is built for the baseline ISA of
+/// its target (SSE2 on x86-64) and also carries an AVX2+FMA variant of every fused loop, taken
+/// at run time where the CPU has both. The two agree within the fused/reference bounds but
+/// not bit for bit (FMA, summation order); a resumed run is bitwise equal to an uninterrupted
+/// one on the same ISA.
+enum class FusedIsa { Baseline, Avx2 };
+/// The ISA in use: Avx2 where supported, unless the environment variable SWD_FUSED_ISA is
+/// "baseline" when first asked, or set_fused_isa said otherwise.
+FusedIsa fused_isa();
+/// Selects the ISA for every later step, process-wide (Avx2 only where the CPU has it);
+/// returns the one now in use.
+FusedIsa set_fused_isa(FusedIsa isa);
+
 /// The per-group numbers a fused kernel needs (decay.h's rules as host numbers).
 struct FusedScalars {
   double l2 = 0;            ///< the kernel's gradient is g + l2 * theta (L2 mode), else l2 = 0
