@@ -14,26 +14,31 @@ using swd_test::Problem;
 namespace {
 constexpr double kTolerance = 1e-9;
 
-class GoldenScenario : public ::testing::TestWithParam<std::string> {};
+/// (scenario name, fused path?)
+class GoldenScenario : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
 
 TEST_P(GoldenScenario, MatchesReferenceTrajectory) {
   const auto& g = golden();
-  const auto& scenario = g["scenarios"][GetParam()];
+  const std::string name = std::get<0>(GetParam());
+  const bool fused = std::get<1>(GetParam());
+  const auto& scenario = g["scenarios"][name];
   Problem problem;
-  auto opt = swd_test::make_swd_optimizer(scenario, problem);
+  auto opt = swd_test::make_swd_optimizer(scenario, problem, fused);
   const auto frozen_before = problem.params["frozen"].clone();
   int checked = 0;
   swd_test::run_problem(problem, *opt, g["steps"].get<int>(), [&](int t) {
     const auto key = std::to_string(t);
     if (!scenario["trajectory"].contains(key)) return;
-    for (const auto& [name, values] : scenario["trajectory"][key].items()) {
-      const auto expected = swd_test::tensor_from(values, g["shapes"][name]);
-      EXPECT_LT(max_rel_error(problem.params[name], expected), kTolerance)
-          << GetParam() << ", parameter " << name << ", step " << t;
+    for (const auto& [param_name, values] : scenario["trajectory"][key].items()) {
+      const auto expected = swd_test::tensor_from(values, g["shapes"][param_name]);
+      EXPECT_LT(max_rel_error(problem.params[param_name], expected), kTolerance)
+          << name << (fused ? " (fused)" : " (reference)") << ", parameter " << param_name
+          << ", step " << t;
     }
     ++checked;
   });
   EXPECT_GE(checked, 10);
+  EXPECT_EQ(static_cast<so::OptimizerBase&>(*opt).fused_parameters(), fused ? 3u : 0u);
   EXPECT_TRUE(torch::equal(problem.params["frozen"], frozen_before))
       << "a parameter without gradient must be neither decayed nor moved";
 }
@@ -44,8 +49,13 @@ std::vector<std::string> scenario_names() {
   return names;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllScenarios, GoldenScenario, ::testing::ValuesIn(scenario_names()),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(AllScenarios, GoldenScenario,
+                         ::testing::Combine(::testing::ValuesIn(scenario_names()),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) +
+                                  (std::get<1>(info.param) ? "_fused" : "_reference");
+                         });
 
 // ---- In-process comparison with LibTorch's optimizers ------------------------------------
 

@@ -69,7 +69,7 @@ std::vector<torch::optim::OptimizerParamGroup> groups_with(const Json& scenario,
 }  // namespace
 
 std::unique_ptr<torch::optim::Optimizer> make_swd_optimizer(const Json& scenario,
-                                                            Problem& problem) {
+                                                            Problem& problem, bool fused) {
   namespace so = swd::optim;
   const auto& o = scenario["options"];
   const so::Decay decay = so::decay_from_string(scenario["decay"].get<std::string>());
@@ -79,16 +79,18 @@ std::unique_ptr<torch::optim::Optimizer> make_swd_optimizer(const Json& scenario
                     .momentum(o["momentum"].get<double>())
                     .dampening(o["dampening"].get<double>())
                     .nesterov(o["nesterov"].get<bool>())
-                    .decay(decay);
+                    .decay(decay)
+                    .fused(fused);
     return std::make_unique<so::SGD>(groups_with(scenario, problem, base), base);
   }
   const auto betas = std::make_tuple(o["betas"][0].get<double>(), o["betas"][1].get<double>());
   if (family == "adam") {
     auto base = so::AdamOptions(1.0).betas(betas).eps(o["eps"].get<double>())
-                    .amsgrad(o["amsgrad"].get<bool>()).decay(decay);
+                    .amsgrad(o["amsgrad"].get<bool>()).decay(decay).fused(fused);
     return std::make_unique<so::Adam>(groups_with(scenario, problem, base), base);
   }
-  auto base = so::AdaiOptions(1.0).betas(betas).eps(o["eps"].get<double>()).decay(decay);
+  auto base = so::AdaiOptions(1.0).betas(betas).eps(o["eps"].get<double>()).decay(decay)
+                  .fused(fused);
   return std::make_unique<so::Adai>(groups_with(scenario, problem, base), base);
 }
 

@@ -36,9 +36,10 @@ struct Problem {
   std::vector<std::map<std::string, torch::Tensor>> targets_;
 };
 
-/// The options and decay mode of a golden scenario, as an swd optimizer over `problem`.
+/// The options and decay mode of a golden scenario, as an swd optimizer over `problem`, on
+/// the fused path (the default) or the reference path.
 std::unique_ptr<torch::optim::Optimizer> make_swd_optimizer(const Json& scenario,
-                                                            Problem& problem);
+                                                            Problem& problem, bool fused = true);
 
 /// Max over elements of |a - b| / max(|b|, 1e-12).
 double max_rel_error(const torch::Tensor& a, const torch::Tensor& b);

@@ -2,9 +2,12 @@
 #include "swd/optim/adai.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 
 #include <cmath>
+#include <limits>
 
+#include "fused_loop.h"
 #include "validation.h"
 
 namespace swd {
@@ -29,6 +32,7 @@ torch::Tensor Adai::prepare(const torch::Tensor& param, const torch::Tensor& gra
     state.beta1_prod(torch::ones_like(param, at::MemoryFormat::Preserve));
   }
   state.step(state.step() + 1);
+  state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
   const double beta2 = std::get<1>(o.betas());
   state.exp_avg_sq().mul_(beta2).addcmul_(grad, grad, 1 - beta2);  // v = b2*v + (1-b2)*g*g
   // sum(vhat), vhat = v / (1 - b2^t)
@@ -50,12 +54,86 @@ void Adai::update(torch::Tensor& param, const torch::Tensor& grad,
   const auto vhat = state.exp_avg_sq() / bias_correction2;
   // When every gradient so far was zero, vbar = 0 = vhat: the reference gets 0/0 = NaN. We
   // take vhat/vbar = 0 there, so beta1 = 1 - eps and the step is zero.
-  const auto safe_vbar = at::where(vbar > 0, vbar, at::ones_like(vbar));
+  // (masked_fill rather than where: it also runs on the meta device, see adam.cpp.)
+  const auto safe_vbar = vbar.masked_fill(vbar <= 0, 1.0);
   // beta1 = clamp(1 - beta0 * vhat / vbar, 0, 1 - eps)
   const auto beta1 = (vhat / safe_vbar).mul_(-beta0).add_(1).clamp_(0, 1 - o.eps());
   state.beta1_prod().mul_(beta1);                                        // prod *= beta1
   state.exp_avg().mul_(beta1).addcmul_(at::rsub(beta1, 1), grad);             // m = b1*m + (1-b1)*g
   param.add_(state.exp_avg() / at::rsub(state.beta1_prod(), 1), -o.lr());     // theta -= eta*m/(1-prod)
+}
+
+// ---- Fused path -----------------------------------------------------------------------------
+// Pass 1 reads only the gradient: the running sum of v gives sum(vhat) for the global vbar
+// before v is updated. Pass 2 updates v, the inertia, m and theta in one pass.
+
+double Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                           const torch::optim::OptimizerOptions& options,
+                           torch::optim::OptimizerParamState& param_state,
+                           const FusedScalars& scalars) {
+  const auto& o = options_of(options);
+  auto& state = state_of(param_state);
+  if (!state.exp_avg().defined()) {
+    state.exp_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
+    state.exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
+    state.beta1_prod(torch::ones_like(param, at::MemoryFormat::Preserve));
+    state.exp_avg_sq_sum(0.0);
+  }
+  state.step(state.step() + 1);
+  TORCH_CHECK(scalars.with_vbar, "Adai needs the global vbar at every step");
+  const double beta2 = std::get<1>(o.betas());
+  if (std::isnan(state.exp_avg_sq_sum())) {
+    state.exp_avg_sq_sum(fused::sum_elements(state.exp_avg_sq()));
+  }
+  // sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2), g with the L2 term (method.md §2)
+  double squares = 0;
+  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adai_fused_prepare", [&] {
+    squares = fused::sum_of_squares<scalar_t>(param.numel(), grad.data_ptr<scalar_t>(),
+                                              param.data_ptr<scalar_t>(), scalars.l2);
+  });
+  state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
+  return state.exp_avg_sq_sum() / (1 - std::pow(beta2, state.step()));
+}
+
+void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                        const torch::optim::OptimizerOptions& options,
+                        torch::optim::OptimizerParamState& param_state,
+                        const FusedScalars& scalars) {
+  const auto& o = options_of(options);
+  auto& state = state_of(param_state);
+  const double beta0 = std::get<0>(o.betas());
+  const double beta2 = std::get<1>(o.betas());
+  const double bias_correction2 = 1 - std::pow(beta2, state.step());
+  // vbar = 0 (every gradient so far zero): vhat/vbar taken as 0, as in update().
+  const double safe_vbar = scalars.vbar > 0 ? scalars.vbar : 1.0;
+  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adai_fused_update", [&] {
+    using T = scalar_t;
+    const T l2 = scalars.l2, decay = scalars.decay_factor, neg_lr = -o.lr();
+    const T b2 = beta2, one_minus_b2 = 1 - beta2, bc2 = bias_correction2;
+    const T vbar = safe_vbar, neg_beta0 = -beta0, max_beta1 = 1 - o.eps();
+    const T smallest_normal = std::numeric_limits<T>::min();
+    // method.md §2 Adai: g += lambda*theta (L2); theta *= 1 - eta*lambda (AdaiS);
+    // v = b2*v + (1-b2)*g*g; beta1 = clamp(1 - beta0 * (v/(1-b2^t)) / vbar, 0, 1-eps);
+    // prod *= beta1; m = beta1*m + (1-beta1)*g; theta -= eta * m/(1-prod), in update()'s order.
+    // prod falls towards 0 over training, through the subnormal numbers, where arithmetic is
+    // many times slower on x86 CPUs; below the smallest normal number it is stored as 0
+    // instead: 1 - prod is exactly 1 long before (for prod < 2^-54, float64 included), so theta
+    // and m are the same as without the flush. (The reference path keeps the subnormals.)
+    fused::for_each_element(
+        param.numel(),
+        [=](T& p, const T& g, T& m, T& v, T& prod) {
+          const T gl = g + l2 * p;
+          p = p * decay;
+          v = v * b2 + one_minus_b2 * gl * gl;
+          const T beta1 = std::min(std::max(v / bc2 / vbar * neg_beta0 + T(1), T(0)), max_beta1);
+          prod = prod * beta1;
+          prod = prod < smallest_normal ? T(0) : prod;
+          m = m * beta1 + (T(1) - beta1) * gl;
+          p = p + neg_lr * (m / (T(1) - prod));
+        },
+        param.data_ptr<T>(), grad.data_ptr<T>(), state.exp_avg().data_ptr<T>(),
+        state.exp_avg_sq().data_ptr<T>(), state.beta1_prod().data_ptr<T>());
+  });
 }
 
 }  // namespace optim

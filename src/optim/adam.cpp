@@ -2,9 +2,13 @@
 #include "swd/optim/adam.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
+#include "fused_loop.h"
 #include "validation.h"
 
 namespace swd {
@@ -30,6 +34,7 @@ torch::Tensor Adam::prepare(const torch::Tensor& param, const torch::Tensor& gra
     state.max_exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
   }
   state.step(state.step() + 1);
+  state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
   const double beta1 = std::get<0>(o.betas());
   const double beta2 = std::get<1>(o.betas());
   state.exp_avg().mul_(beta1).add_(grad, 1 - beta1);                // m = b1*m + (1-b1)*g
@@ -47,8 +52,10 @@ EffectiveScale Adam::effective_scale(const torch::optim::OptimizerOptions&,
                                      const torch::Tensor& vbar) const {
   // AdamS: eta_eff / eta = 1 / sqrt(vbar). When every gradient so far was zero, vbar = 0 and
   // the reference divides by zero; we apply no decay for that step (the Adam step is zero too).
+  // (masked_fill rather than where: every operation here also runs on the meta device, which
+  // the tests use to show that no value is read back to the host.)
   TORCH_CHECK(vbar.defined(), "Stable decay needs the global vbar");
-  return {1.0, at::where(vbar > 0, vbar.sqrt().reciprocal(), at::zeros_like(vbar))};
+  return {1.0, vbar.sqrt().reciprocal().masked_fill(vbar <= 0, 0.0)};
 }
 
 void Adam::update(torch::Tensor& param, const torch::Tensor&,
@@ -62,6 +69,136 @@ void Adam::update(torch::Tensor& param, const torch::Tensor&,
   // theta -= eta / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), as torch computes it.
   const auto denom = (v.sqrt() / std::sqrt(bias_correction2)).add_(o.eps());
   param.addcdiv_(state.exp_avg(), denom, -o.lr() / bias_correction1);
+}
+
+// ---- Fused path -----------------------------------------------------------------------------
+// Without AMSGrad, pass 1 reads only the gradient: the running sum of v gives sum(vhat) before
+// v itself is updated, and pass 2 does everything else in one pass. With AMSGrad and vbar
+// needed, pass 1 updates v and vmax (sum(vmax) needs them) and pass 2 the rest.
+
+namespace {
+void allocate_adam_state(const torch::Tensor& param, const AdamOptions& o, AdamParamState& state) {
+  if (!state.exp_avg().defined()) {
+    state.exp_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
+    state.exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
+    state.exp_avg_sq_sum(0.0);
+  }
+  if (o.amsgrad() && !state.max_exp_avg_sq().defined()) {
+    state.max_exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
+  }
+}
+}  // namespace
+
+double Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                           const torch::optim::OptimizerOptions& options,
+                           torch::optim::OptimizerParamState& param_state,
+                           const FusedScalars& scalars) {
+  const auto& o = options_of(options);
+  auto& state = state_of(param_state);
+  allocate_adam_state(param, o, state);
+  state.step(state.step() + 1);
+  if (!scalars.with_vbar) return 0.0;
+  const double beta2 = std::get<1>(o.betas());
+  const double bias_correction2 = 1 - std::pow(beta2, state.step());
+  double sum = 0;
+  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adam_fused_prepare", [&] {
+    using T = scalar_t;
+    const T l2 = scalars.l2;
+    const T* g = grad.data_ptr<T>();
+    const T* p = param.data_ptr<T>();
+    if (!o.amsgrad()) {
+      // sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2), g with the L2 term (method.md §2)
+      if (std::isnan(state.exp_avg_sq_sum())) {
+        state.exp_avg_sq_sum(fused::sum_elements(state.exp_avg_sq()));
+      }
+      const double squares = fused::sum_of_squares<T>(param.numel(), g, p, l2);
+      state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
+      sum = state.exp_avg_sq_sum();
+      return;
+    }
+    // method.md §2 AMSGrad: v = b2*v + (1-b2)*g*g; vmax = max(vmax, v); returns sum(vmax)
+    state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());
+    const T b2 = beta2, one_minus_b2 = 1 - beta2;
+    auto moments = [=](const T& gl, T& v, T& vmax) {
+      v = v * b2 + one_minus_b2 * gl * gl;
+      vmax = std::max(vmax, v);
+      return static_cast<double>(vmax);
+    };
+    T* v = state.exp_avg_sq().data_ptr<T>();
+    T* vmax = state.max_exp_avg_sq().data_ptr<T>();
+    if (l2 != T(0)) {
+      sum = fused::sum_over_elements(
+          param.numel(),
+          [=](const T& g, const T& p, T& v, T& vmax) { return moments(g + l2 * p, v, vmax); },
+          g, p, v, vmax);
+    } else {  // theta is not read
+      sum = fused::sum_over_elements(
+          param.numel(), [=](const T& g, T& v, T& vmax) { return moments(g, v, vmax); }, g, v,
+          vmax);
+    }
+  });
+  return sum / bias_correction2;
+}
+
+void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                        const torch::optim::OptimizerOptions& options,
+                        torch::optim::OptimizerParamState& param_state,
+                        const FusedScalars& scalars) {
+  const auto& o = options_of(options);
+  auto& state = state_of(param_state);
+  if (!scalars.with_vbar) state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());
+  const double beta1 = std::get<0>(o.betas());
+  const double beta2 = std::get<1>(o.betas());
+  const double bias_correction1 = 1 - std::pow(beta1, state.step());
+  const double bias_correction2 = 1 - std::pow(beta2, state.step());
+  const bool moments_done = o.amsgrad() && scalars.with_vbar;  // by fused_prepare
+  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adam_fused_update", [&] {
+    using T = scalar_t;
+    const T l2 = scalars.l2, decay = scalars.decay_factor;
+    const T b1 = beta1, one_minus_b1 = 1 - beta1, b2 = beta2, one_minus_b2 = 1 - beta2;
+    const T sqrt_bc2 = std::sqrt(bias_correction2), eps = o.eps();
+    const T neg_step = -o.lr() / bias_correction1;
+    // method.md §2 Adam: g += lambda*theta (L2); theta *= decay factor (Decoupled, Stable);
+    // m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; vmax = max(vmax, v) (AMSGrad);
+    // theta -= eta/(1-b1^t) * m / (sqrt(v or vmax)/sqrt(1-b2^t) + eps), in torch's order.
+    auto moments_and_step = [=](T& p, const T& g, T& m, T& v, T& vmax, auto amsgrad,
+                                auto update_v) {
+      const T gl = g + l2 * p;
+      p = p * decay;
+      m = m * b1 + one_minus_b1 * gl;
+      if constexpr (decltype(update_v)::value) {
+        v = v * b2 + one_minus_b2 * gl * gl;
+        if constexpr (decltype(amsgrad)::value) vmax = std::max(vmax, v);
+      }
+      const T denom = std::sqrt(decltype(amsgrad)::value ? vmax : v) / sqrt_bc2 + eps;
+      p = p + neg_step * m / denom;
+    };
+    using Yes = std::true_type;
+    using No = std::false_type;
+    T* p = param.data_ptr<T>();
+    const T* g = grad.data_ptr<T>();
+    T* m = state.exp_avg().data_ptr<T>();
+    const int64_t n = param.numel();
+    if (!o.amsgrad()) {
+      fused::for_each_element(
+          n, [=](T& p, const T& g, T& m, T& v) { moments_and_step(p, g, m, v, v, No{}, Yes{}); },
+          p, g, m, state.exp_avg_sq().data_ptr<T>());
+    } else if (!moments_done) {
+      fused::for_each_element(
+          n,
+          [=](T& p, const T& g, T& m, T& v, T& vmax) {
+            moments_and_step(p, g, m, v, vmax, Yes{}, Yes{});
+          },
+          p, g, m, state.exp_avg_sq().data_ptr<T>(), state.max_exp_avg_sq().data_ptr<T>());
+    } else {
+      fused::for_each_element(
+          n,
+          [=](T& p, const T& g, T& m, T& vmax) {
+            moments_and_step(p, g, m, vmax, vmax, Yes{}, No{});
+          },
+          p, g, m, state.max_exp_avg_sq().data_ptr<T>());
+    }
+  });
 }
 
 }  // namespace optim

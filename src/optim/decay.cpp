@@ -30,6 +30,10 @@ at::Tensor gradient_with_l2(const at::Tensor& grad, const at::Tensor& param,
   return grad.add(param, hyper.weight_decay);  // g + lambda * theta
 }
 
+double l2_coefficient(const DecayHyper& hyper) {
+  return hyper.decay == Decay::L2 ? hyper.weight_decay : 0.0;
+}
+
 void apply_weight_decay(at::Tensor& param, const DecayHyper& hyper,
                         const EffectiveScale& scale) {
   if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return;
@@ -43,6 +47,16 @@ void apply_weight_decay(at::Tensor& param, const DecayHyper& hyper,
   } else {
     param.mul_(1 - hyper.lr * hyper.weight_decay * scale.host);
   }
+}
+
+double decay_factor(const DecayHyper& hyper, const EffectiveScale& scale) {
+  if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return 1.0;
+  if (hyper.decay == Decay::Decoupled) return 1 - hyper.lr * hyper.weight_decay;
+  if (scale.device.defined()) {  // the same float64 operations as apply_weight_decay
+    TORCH_CHECK(scale.device.device().is_cpu(), "decay_factor reads a CPU scalar only");
+    return scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1).item<double>();
+  }
+  return 1 - hyper.lr * hyper.weight_decay * scale.host;
 }
 
 }  // namespace optim

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "fused_loop.h"
 #include "swd/optim/compat.h"
 
 namespace swd {
@@ -52,6 +53,17 @@ torch::optim::OptimizerParamState& OptimizerBase::state_for(const torch::Tensor&
   return *slot;
 }
 
+namespace {
+/// One parameter that takes part in a step.
+struct Entry {
+  std::size_t group;
+  torch::Tensor* param;
+  torch::Tensor grad;  ///< reference path: after pass 1, the gradient with the L2 term
+  torch::optim::OptimizerParamState* state;
+  bool fused;
+};
+}  // namespace
+
 torch::Tensor OptimizerBase::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
   torch::Tensor loss;
@@ -62,15 +74,14 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
   resolve_new_groups();
   const bool want_vbar = needs_vbar();
 
-  // Pass 1: state, step counts and moments; sum of vhat over every element with a gradient.
-  std::vector<torch::Tensor> grads;  // gradient each parameter's moments saw (L2 term included)
-  torch::Tensor vhat_sum;
-  int64_t elements = 0;
+  // The parameters with a gradient, in group order, and the path each takes. Host numbers are
+  // read (fused path, decay_factor) only when every one of them is on the CPU.
+  std::vector<Entry> entries;
+  bool all_cpu = true;
   for (std::size_t g = 0; g < param_groups_.size(); ++g) {
     auto& group = param_groups_[g];
-    const auto hyper = hyper_of(group.options());
     for (std::size_t i = 0; i < group.params().size(); ++i) {
-      const auto& param = group.params()[i];
+      auto& param = group.params()[i];
       const auto& grad = param.grad();
       if (!grad.defined()) continue;
       if (grad.is_sparse()) {
@@ -78,33 +89,74 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
                                     std::to_string(i) + " of parameter group " +
                                     std::to_string(g) + ")");
       }
-      grads.push_back(gradient_with_l2(grad, param, hyper));
-      auto sum = prepare(param, grads.back(), group.options(), state_for(param), want_vbar);
-      if (want_vbar) {
-        vhat_sum = vhat_sum.defined() ? vhat_sum.add(sum.to(vhat_sum.device())) : sum;
-        elements += param.numel();
-      }
+      all_cpu = all_cpu && param.device().is_cpu() && grad.device().is_cpu();
+      entries.push_back({g, &param, grad, &state_for(param), false});
     }
   }
-  if (grads.empty()) {  // no parameter has a gradient: nothing to do
+  fused_parameters_ = 0;
+  if (entries.empty()) {  // no parameter has a gradient: nothing to do
     vbar_ = torch::Tensor();
     return loss;
   }
+  for (auto& e : entries) {
+    e.fused = all_cpu && fused_enabled(param_groups_[e.group].options()) &&
+              fused::is_flat_cpu_float(*e.param) && fused::same_layout(e.grad, *e.param) &&
+              state_layout_matches(*e.state, *e.param);
+    if (e.fused) ++fused_parameters_;
+  }
+  const bool any_fused = fused_parameters_ > 0;
+
+  // Pass 1: state, step counts and moments; sum of vhat over every element with a gradient.
+  double fused_vhat_sum = 0;  // fused parameters (host)
+  torch::Tensor vhat_sum;     // reference parameters (device scalar)
+  int64_t elements = 0;
+  for (auto& e : entries) {
+    const auto& options = param_groups_[e.group].options();
+    const auto hyper = hyper_of(options);
+    if (e.fused) {
+      const FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, 0.0};
+      fused_vhat_sum += fused_prepare(*e.param, e.grad, options, *e.state, scalars);
+    } else {
+      e.grad = gradient_with_l2(e.grad, *e.param, hyper);
+      auto sum = prepare(*e.param, e.grad, options, *e.state, want_vbar);
+      if (want_vbar) vhat_sum = vhat_sum.defined() ? vhat_sum.add(sum.to(vhat_sum.device())) : sum;
+    }
+    if (want_vbar) elements += e.param->numel();
+  }
   // vbar = mean of vhat over every element of every parameter with a gradient (method.md §2).
-  vbar_ = (want_vbar && elements > 0) ? vhat_sum.div(static_cast<double>(elements))
-                                      : torch::Tensor();
+  vbar_ = torch::Tensor();
+  if (want_vbar && elements > 0) {
+    if (!vhat_sum.defined()) {
+      vbar_ = at::scalar_tensor(fused_vhat_sum / static_cast<double>(elements), at::kDouble);
+    } else {
+      if (any_fused) vhat_sum = vhat_sum.add(fused_vhat_sum);  // all on the CPU here
+      vbar_ = vhat_sum.div(static_cast<double>(elements));
+    }
+  }
+  const double vbar_host = (any_fused && vbar_.defined()) ? vbar_.item<double>() : 0.0;
 
   // Pass 2: weight decay on theta_{t-1}, then the family's step.
-  std::size_t next = 0;
-  for (auto& group : param_groups_) {
-    const auto hyper = hyper_of(group.options());
+  for (std::size_t first = 0; first < entries.size();) {
+    const std::size_t g = entries[first].group;
+    std::size_t last = first;
+    bool group_fused = false;
+    for (; last < entries.size() && entries[last].group == g; ++last) {
+      group_fused = group_fused || entries[last].fused;
+    }
+    const auto& options = param_groups_[g].options();
+    const auto hyper = hyper_of(options);
     const bool stable = hyper.decay == Decay::Stable && hyper.weight_decay != 0;
-    const EffectiveScale scale =
-        stable ? effective_scale(group.options(), vbar_) : EffectiveScale{};
-    for (auto& param : group.params()) {
-      if (!param.grad().defined()) continue;
-      apply_weight_decay(param, hyper, scale);
-      update(param, grads[next++], group.options(), state_for(param), vbar_);
+    const EffectiveScale scale = stable ? effective_scale(options, vbar_) : EffectiveScale{};
+    FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, vbar_host};
+    if (group_fused) scalars.decay_factor = decay_factor(hyper, scale);
+    for (; first < last; ++first) {
+      auto& e = entries[first];
+      if (e.fused) {
+        fused_update(*e.param, e.grad, options, *e.state, scalars);
+      } else {
+        apply_weight_decay(*e.param, hyper, scale);
+        update(*e.param, e.grad, options, *e.state, vbar_);
+      }
     }
   }
   return loss;

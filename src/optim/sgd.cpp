@@ -2,7 +2,9 @@
 #include "swd/optim/sgd.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 
+#include "fused_loop.h"
 #include "validation.h"
 
 namespace swd {
@@ -57,6 +59,68 @@ void SGD::update(torch::Tensor& param, const torch::Tensor& grad,
                              : state.momentum_buffer();
   }
   param.add_(direction, -o.lr());  // theta -= eta * u
+}
+
+// ---- Fused path: decay, momentum and step in one pass -----------------------------------
+
+double SGD::fused_prepare(const torch::Tensor&, const torch::Tensor&,
+                          const torch::optim::OptimizerOptions&,
+                          torch::optim::OptimizerParamState&, const FusedScalars&) {
+  return 0.0;  // as prepare: nothing before the decay
+}
+
+void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                       const torch::optim::OptimizerOptions& options,
+                       torch::optim::OptimizerParamState& param_state,
+                       const FusedScalars& scalars) {
+  const auto& o = options_of(options);
+  auto& state = state_of(param_state);
+  const bool first = o.momentum() != 0 && !state.momentum_buffer().defined();
+  if (first) state.momentum_buffer(torch::zeros_like(param, at::MemoryFormat::Preserve));
+  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_sgd_fused", [&] {
+    using T = scalar_t;
+    const T l2 = scalars.l2, decay = scalars.decay_factor, neg_lr = -o.lr();
+    T* p = param.data_ptr<T>();
+    const T* g = grad.data_ptr<T>();
+    if (o.momentum() == 0) {
+      // method.md §2 SGD: g += lambda*theta (L2); theta *= decay factor; theta -= eta*g
+      fused::for_each_element(
+          param.numel(),
+          [=](T& p, const T& g) {
+            const T gl = g + l2 * p;
+            p = p * decay;
+            p = p + neg_lr * gl;
+          },
+          p, g);
+      return;
+    }
+    // method.md §2 SGD with momentum: buf = mu*buf + (1-d)*g, or buf = g on the first step
+    // (written as 0*buf + 1*g over a zeroed buffer); u = g + mu*buf (Nesterov) or buf;
+    // theta *= decay factor; theta -= eta*u.
+    const T mu = first ? 0.0 : o.momentum();
+    const T damp = first ? 1.0 : 1 - o.dampening();
+    const T nesterov_mu = o.momentum();
+    auto step = [&](auto nesterov) {
+      fused::for_each_element(
+          param.numel(),
+          [=](T& p, const T& g, T& buf) {
+            const T gl = g + l2 * p;
+            p = p * decay;
+            buf = buf * mu + damp * gl;
+            if constexpr (decltype(nesterov)::value) {
+              p = p + neg_lr * (gl + nesterov_mu * buf);
+            } else {
+              p = p + neg_lr * buf;
+            }
+          },
+          p, g, state.momentum_buffer().data_ptr<T>());
+    };
+    if (o.nesterov()) {
+      step(std::true_type{});
+    } else {
+      step(std::false_type{});
+    }
+  });
 }
 
 }  // namespace optim

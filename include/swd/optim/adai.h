@@ -8,6 +8,7 @@
 
 #include <torch/optim/optimizer.h>
 
+#include <limits>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -29,6 +30,9 @@ struct AdaiOptions : public detail::OptionsBase<AdaiOptions> {
   SWD_OPTION(double, eps) = 1e-3;
   SWD_OPTION(double, weight_decay) = 0.0;
   SWD_OPTION(Decay, decay) = Decay::L2;
+  /// Take the fused CPU kernels where they apply (optimizer_base.h); false: the op-by-op
+  /// reference path for this group's parameters.
+  SWD_OPTION(bool, fused) = true;
 
  public:
   static auto fields() {
@@ -36,7 +40,8 @@ struct AdaiOptions : public detail::OptionsBase<AdaiOptions> {
     return std::make_tuple(field("lr", &AdaiOptions::lr_), field("betas", &AdaiOptions::betas_),
                            field("eps", &AdaiOptions::eps_),
                            field("weight_decay", &AdaiOptions::weight_decay_),
-                           field("decay", &AdaiOptions::decay_));
+                           field("decay", &AdaiOptions::decay_),
+                           field("fused", &AdaiOptions::fused_));
   }
   double get_lr() const override { return lr(); }
   void set_lr(const double lr) override { this->lr(lr); }
@@ -48,6 +53,11 @@ struct AdaiParamState : public ParamStateBase<AdaiParamState> {
   TORCH_ARG(int64_t, step) = 0;
   TORCH_ARG(torch::Tensor, exp_avg);
   TORCH_ARG(torch::Tensor, exp_avg_sq);
+  /// sum(exp_avg_sq) in float64, kept as a running sum by the fused path (method.md §2:
+  /// sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2)) so that vbar needs no pass over v.
+  /// NaN when not known (the reference path, AMSGrad, or an archive without it): then the
+  /// fused path recomputes it from exp_avg_sq.
+  TORCH_ARG(double, exp_avg_sq_sum) = std::numeric_limits<double>::quiet_NaN();
   TORCH_ARG(torch::Tensor, beta1_prod);
 
  public:
@@ -55,6 +65,7 @@ struct AdaiParamState : public ParamStateBase<AdaiParamState> {
     return std::make_tuple(state_field("step", &AdaiParamState::step_),
                            state_field("exp_avg", &AdaiParamState::exp_avg_),
                            state_field("exp_avg_sq", &AdaiParamState::exp_avg_sq_),
+                           state_field("exp_avg_sq_sum", &AdaiParamState::exp_avg_sq_sum_),
                            state_field("beta1_prod", &AdaiParamState::beta1_prod_));
   }
 };
@@ -73,6 +84,14 @@ class Adai : public FamilyOptimizer<AdaiOptions, AdaiParamState> {
   void update(torch::Tensor& param, const torch::Tensor& grad,
               const torch::optim::OptimizerOptions& options,
               torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
+  double fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                       const torch::optim::OptimizerOptions& options,
+                       torch::optim::OptimizerParamState& state,
+                       const FusedScalars& scalars) override;
+  void fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                    const torch::optim::OptimizerOptions& options,
+                    torch::optim::OptimizerParamState& state,
+                    const FusedScalars& scalars) override;
 };
 
 }  // namespace optim

@@ -7,6 +7,7 @@
 
 #include <torch/optim/optimizer.h>
 
+#include <limits>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -30,6 +31,9 @@ struct AdamOptions : public detail::OptionsBase<AdamOptions> {
   SWD_OPTION(double, weight_decay) = 0.0;
   SWD_OPTION(bool, amsgrad) = false;
   SWD_OPTION(Decay, decay) = Decay::L2;
+  /// Take the fused CPU kernels where they apply (optimizer_base.h); false: the op-by-op
+  /// reference path for this group's parameters.
+  SWD_OPTION(bool, fused) = true;
 
  public:
   static auto fields() {
@@ -38,7 +42,8 @@ struct AdamOptions : public detail::OptionsBase<AdamOptions> {
                            field("eps", &AdamOptions::eps_),
                            field("weight_decay", &AdamOptions::weight_decay_),
                            field("amsgrad", &AdamOptions::amsgrad_),
-                           field("decay", &AdamOptions::decay_));
+                           field("decay", &AdamOptions::decay_),
+                           field("fused", &AdamOptions::fused_));
   }
   double get_lr() const override { return lr(); }
   void set_lr(const double lr) override { this->lr(lr); }
@@ -52,6 +57,11 @@ struct AdamParamState : public ParamStateBase<AdamParamState> {
   TORCH_ARG(int64_t, step) = 0;
   TORCH_ARG(torch::Tensor, exp_avg);
   TORCH_ARG(torch::Tensor, exp_avg_sq);
+  /// sum(exp_avg_sq) in float64, kept as a running sum by the fused path (method.md §2:
+  /// sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2)) so that vbar needs no pass over v.
+  /// NaN when not known (the reference path, AMSGrad, or an archive without it): then the
+  /// fused path recomputes it from exp_avg_sq.
+  TORCH_ARG(double, exp_avg_sq_sum) = std::numeric_limits<double>::quiet_NaN();
   TORCH_ARG(torch::Tensor, max_exp_avg_sq) = {};
 
  public:
@@ -59,6 +69,7 @@ struct AdamParamState : public ParamStateBase<AdamParamState> {
     return std::make_tuple(state_field("step", &AdamParamState::step_),
                            state_field("exp_avg", &AdamParamState::exp_avg_),
                            state_field("exp_avg_sq", &AdamParamState::exp_avg_sq_),
+                           state_field("exp_avg_sq_sum", &AdamParamState::exp_avg_sq_sum_),
                            state_field("max_exp_avg_sq", &AdamParamState::max_exp_avg_sq_));
   }
 };
@@ -77,6 +88,14 @@ class Adam : public FamilyOptimizer<AdamOptions, AdamParamState> {
   void update(torch::Tensor& param, const torch::Tensor& grad,
               const torch::optim::OptimizerOptions& options,
               torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
+  double fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                       const torch::optim::OptimizerOptions& options,
+                       torch::optim::OptimizerParamState& state,
+                       const FusedScalars& scalars) override;
+  void fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                    const torch::optim::OptimizerOptions& options,
+                    torch::optim::OptimizerParamState& state,
+                    const FusedScalars& scalars) override;
 };
 
 }  // namespace optim

@@ -40,12 +40,19 @@ struct EffectiveScale {
 /// the gradient itself, no copy.
 at::Tensor gradient_with_l2(const at::Tensor& grad, const at::Tensor& param,
                             const DecayHyper& hyper);
+/// The same rule for the fused kernels, which compute g + l2 * theta per element: lambda in L2
+/// mode, else 0.
+double l2_coefficient(const DecayHyper& hyper);
 
 /// Decoupled mode: theta *= 1 - eta * lambda.
 /// Stable mode:    theta *= 1 - eta * lambda * scale   (scale = eta_eff / eta).
 /// L2 mode or lambda = 0: nothing. Applied to theta_{t-1}, before the family's step.
 void apply_weight_decay(at::Tensor& param, const DecayHyper& hyper,
                         const EffectiveScale& scale);
+/// The same rule for the fused kernels: the factor theta is multiplied by (1 in L2 mode or
+/// when lambda = 0), as a host number equal to what apply_weight_decay multiplies by.
+/// Reads `scale.device` on the host, so only for CPU tensors.
+double decay_factor(const DecayHyper& hyper, const EffectiveScale& scale);
 
 }  // namespace optim
 }  // namespace swd

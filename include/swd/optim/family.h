@@ -9,10 +9,12 @@
 #include <torch/optim/serialize.h>
 #include <torch/serialize/archive.h>
 
+#include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -56,7 +58,8 @@ class ParamStateBase : public torch::optim::OptimizerCloneableParamState<Derived
     });
   }
 
-  /// Into a StateRecord: int64 fields as integers, double fields as reals, defined tensors.
+  /// Into a StateRecord: int64 fields as integers, finite double fields as reals, defined
+  /// tensors.
   void to_record(StateRecord::Param& out) const {
     for_each([&](auto ref) {
       const auto& value = static_cast<const Derived&>(*this).*(ref.member);
@@ -64,7 +67,7 @@ class ParamStateBase : public torch::optim::OptimizerCloneableParamState<Derived
       if constexpr (std::is_same_v<T, torch::Tensor>) {
         if (value.defined()) out.tensors[ref.name] = value;
       } else if constexpr (std::is_same_v<T, double>) {
-        out.reals[ref.name] = value;
+        if (std::isfinite(value)) out.reals[ref.name] = value;  // NaN: "not known", the default
       } else {
         out.integers[ref.name] = value;
       }
@@ -97,6 +100,23 @@ class ParamStateBase : public torch::optim::OptimizerCloneableParamState<Derived
         value = found->second;
       }
     });
+  }
+
+  /// Whether every state tensor allocated so far has `param`'s dtype, device, sizes and
+  /// strides (so that a fused kernel can walk it in lockstep with the parameter).
+  bool tensors_match(const torch::Tensor& param) const {
+    bool match = true;
+    for_each([&](auto ref) {
+      const auto& value = static_cast<const Derived&>(*this).*(ref.member);
+      if constexpr (std::is_same_v<std::decay_t<decltype(value)>, torch::Tensor>) {
+        if (!value.defined()) return;
+        match = match && value.layout() == param.layout() && !value.is_neg() &&
+                value.scalar_type() == param.scalar_type() &&
+                value.device() == param.device() && value.sizes() == param.sizes() &&
+                value.strides() == param.strides();
+      }
+    });
+    return match;
   }
 
  private:
@@ -214,6 +234,13 @@ class FamilyOptimizer : public OptimizerBase {
     mark_groups_resolved();
   }
 
+  bool fused_enabled(const torch::optim::OptimizerOptions& options) const override {
+    return options_of(options).fused();
+  }
+  bool state_layout_matches(const torch::optim::OptimizerParamState& state,
+                            const torch::Tensor& param) const override {
+    return static_cast<const State&>(state).tensors_match(param);
+  }
   /// True when some group uses `mode`.
   bool any_group_uses(Decay mode) const {
     for (const auto& group : param_groups_) {

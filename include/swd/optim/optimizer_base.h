@@ -7,6 +7,16 @@
 //           vbar = sum of vhat over every element / number of elements      (method.md §2)
 //   pass 2  the decay mode shrinks theta_{t-1} (decay.h), then the family takes its step.
 // Parameters without a gradient are skipped entirely: not counted in vbar, not decayed.
+//
+// Each parameter takes one of two paths through these passes:
+//  - fused (the default where it applies): the family's CPU kernels walk the parameter's
+//    memory once per pass, decay and step included (fused_prepare / fused_update). It applies
+//    when the group's `fused` option is on, every parameter with a gradient in this step is on
+//    the CPU, and the parameter, its gradient and its state are float32/float64 tensors that
+//    fill their memory in one common layout;
+//  - reference (everything else, CUDA included, or `fused(false)`): op-by-op tensor operations
+//    (prepare / apply_weight_decay / update), the readable statement of the method. It reads
+//    nothing back to the host: vbar stays a device scalar.
 
 #include <torch/optim/optimizer.h>
 
@@ -21,6 +31,27 @@
 namespace swd {
 namespace optim {
 
+/// The instruction set of the fused CPU kernels. The library is built for the baseline ISA of
+/// its target (SSE2 on x86-64) and also carries an AVX2+FMA variant of every fused loop, taken
+/// at run time where the CPU has both. The two agree within the fused/reference bounds but
+/// not bit for bit (FMA, summation order); a resumed run is bitwise equal to an uninterrupted
+/// one on the same ISA.
+enum class FusedIsa { Baseline, Avx2 };
+/// The ISA in use: Avx2 where supported, unless the environment variable SWD_FUSED_ISA is
+/// "baseline" when first asked, or set_fused_isa said otherwise.
+FusedIsa fused_isa();
+/// Selects the ISA for every later step, process-wide (Avx2 only where the CPU has it);
+/// returns the one now in use.
+FusedIsa set_fused_isa(FusedIsa isa);
+
+/// The per-group numbers a fused kernel needs (decay.h's rules as host numbers).
+struct FusedScalars {
+  double l2 = 0;            ///< the kernel's gradient is g + l2 * theta (L2 mode), else l2 = 0
+  double decay_factor = 1;  ///< theta *= decay_factor before the step (1: no decay)
+  bool with_vbar = false;   ///< whether this step computes the global vbar
+  double vbar = 0;          ///< its value (pass 2 only)
+};
+
 class OptimizerBase : public torch::optim::Optimizer {
  public:
   using torch::optim::Optimizer::Optimizer;
@@ -32,6 +63,10 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// undefined tensor when the last step did not need it (SGD family, Adam without Stable
   /// decay) or no step was taken yet. Reading it with .item() synchronises a GPU.
   const torch::Tensor& vbar() const noexcept { return vbar_; }
+
+  /// How many parameters the last step updated on the fused path (the others took the
+  /// reference path), to check that the fast path applies.
+  std::size_t fused_parameters() const noexcept { return fused_parameters_; }
 
   /// Learning rate, weight decay and decay mode of group `index`.
   DecayHyper group_hyper(std::size_t index) const;
@@ -75,6 +110,23 @@ class OptimizerBase : public torch::optim::Optimizer {
                       const torch::optim::OptimizerOptions& options,
                       torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) = 0;
 
+  /// Fused path. Whether the group's options ask for it.
+  virtual bool fused_enabled(const torch::optim::OptimizerOptions& options) const = 0;
+  /// Whether every state tensor already allocated has `param`'s dtype, device and layout.
+  virtual bool state_layout_matches(const torch::optim::OptimizerParamState& state,
+                                    const torch::Tensor& param) const = 0;
+  /// Pass 1 for a fused parameter (raw gradient, L2 term in `scalars.l2`). Returns sum(vhat)
+  /// over the parameter when `scalars.with_vbar`, else 0.
+  virtual double fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                               const torch::optim::OptimizerOptions& options,
+                               torch::optim::OptimizerParamState& state,
+                               const FusedScalars& scalars) = 0;
+  /// Pass 2 for a fused parameter: the decay and the family's step in one pass.
+  virtual void fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                            const torch::optim::OptimizerOptions& options,
+                            torch::optim::OptimizerParamState& state,
+                            const FusedScalars& scalars) = 0;
+
   /// Resolves every group not resolved yet (groups added with add_param_group after
   /// construction are resolved at the next step). Call from the most derived constructor.
   void resolve_new_groups();
@@ -86,6 +138,7 @@ class OptimizerBase : public torch::optim::Optimizer {
 
   torch::Tensor vbar_;
   std::size_t resolved_groups_ = 0;
+  std::size_t fused_parameters_ = 0;
 };
 
 }  // namespace optim

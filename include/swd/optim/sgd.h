@@ -28,6 +28,9 @@ struct SGDOptions : public detail::OptionsBase<SGDOptions> {
   SWD_OPTION(double, weight_decay) = 0.0;
   SWD_OPTION(bool, nesterov) = false;
   SWD_OPTION(Decay, decay) = Decay::L2;
+  /// Take the fused CPU kernels where they apply (optimizer_base.h); false: the op-by-op
+  /// reference path for this group's parameters.
+  SWD_OPTION(bool, fused) = true;
 
  public:
   static auto fields() {
@@ -36,7 +39,8 @@ struct SGDOptions : public detail::OptionsBase<SGDOptions> {
                            field("dampening", &SGDOptions::dampening_),
                            field("weight_decay", &SGDOptions::weight_decay_),
                            field("nesterov", &SGDOptions::nesterov_),
-                           field("decay", &SGDOptions::decay_));
+                           field("decay", &SGDOptions::decay_),
+                           field("fused", &SGDOptions::fused_));
   }
   double get_lr() const override { return lr(); }
   void set_lr(const double lr) override { this->lr(lr); }
@@ -67,6 +71,14 @@ class SGD : public FamilyOptimizer<SGDOptions, SGDParamState> {
   void update(torch::Tensor& param, const torch::Tensor& grad,
               const torch::optim::OptimizerOptions& options,
               torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
+  double fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                       const torch::optim::OptimizerOptions& options,
+                       torch::optim::OptimizerParamState& state,
+                       const FusedScalars& scalars) override;
+  void fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                    const torch::optim::OptimizerOptions& options,
+                    torch::optim::OptimizerParamState& state,
+                    const FusedScalars& scalars) override;
 };
 
 }  // namespace optim
