@@ -160,6 +160,7 @@ struct Case {
   int arrays = 0;       // byte model: float32 arrays touched per element
   std::function<std::unique_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>)> make;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
+  int steps = 1;              // per timed sample
   std::vector<double> times;  // seconds per step
 };
 
@@ -227,9 +228,19 @@ std::vector<Case> make_cases() {
   return cases;
 }
 
-/// Steps per timed sample: enough for a sample of about 5 ms on a small model.
-int steps_per_sample(double triad_seconds) {
-  return std::max(1, static_cast<int>(5e-3 / std::max(triad_seconds, 1e-7)));
+/// Steps (or triads) per timed sample: enough for a sample of about 5 ms on a small model.
+int steps_per_sample(double seconds_each) {
+  return std::max(1, static_cast<int>(5e-3 / std::max(seconds_each, 1e-7)));
+}
+
+/// Seconds per call of f, over k calls.
+template <typename F>
+double time_calls(const torch::Device& device, int k, F&& f) {
+  synchronize(device);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < k; ++i) f();
+  synchronize(device);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / k;
 }
 
 void run_model(const std::string& model, const Options& o, const torch::Device& device) {
@@ -251,39 +262,22 @@ void run_model(const std::string& model, const Options& o, const torch::Device& 
 
   // Triad over arrays as large as the parameter set.
   auto a = torch::zeros({n}, f32), b = torch::rand({n}, f32), c = torch::rand({n}, f32);
-  auto time_triad = [&] {
-    synchronize(device);
-    const auto start = std::chrono::steady_clock::now();
-    triad(a, b, c, 0.5f);
-    synchronize(device);
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  for (int i = 0; i < 3; ++i) time_triad();
-  const int k = steps_per_sample(time_triad());
+  auto run_triad = [&] { triad(a, b, c, 0.5f); };
+  time_calls(device, 3, run_triad);
+  const int triad_k = steps_per_sample(time_calls(device, 1, run_triad));
 
   auto cases = make_cases();
   for (auto& cs : cases) {
     cs.optimizer = cs.make(params);
-    for (int i = 0; i < 2; ++i) cs.optimizer->step();  // allocate the state
+    cs.optimizer->step();  // allocates the state
+    cs.steps = steps_per_sample(time_calls(device, 1, [&] { cs.optimizer->step(); }));
   }
   std::vector<double> triad_times;
   for (int r = 0; r < o.rounds; ++r) {
-    for (int s = 0; s < o.samples; ++s) {
-      synchronize(device);
-      const auto start = std::chrono::steady_clock::now();
-      for (int i = 0; i < k; ++i) triad(a, b, c, 0.5f);
-      synchronize(device);
-      triad_times.push_back(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / k);
-    }
+    for (int s = 0; s < o.samples; ++s) triad_times.push_back(time_calls(device, triad_k, run_triad));
     for (auto& cs : cases) {
       for (int s = 0; s < o.samples; ++s) {
-        synchronize(device);
-        const auto start = std::chrono::steady_clock::now();
-        for (int i = 0; i < k; ++i) cs.optimizer->step();
-        synchronize(device);
-        cs.times.push_back(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / k);
+        cs.times.push_back(time_calls(device, cs.steps, [&] { cs.optimizer->step(); }));
       }
     }
   }
@@ -295,9 +289,9 @@ void run_model(const std::string& model, const Options& o, const torch::Device& 
   }
 
   std::printf("\n== %s: %lld float32 parameters in %zu tensors, device %s, %d threads, "
-              "median of %d rounds x %d samples x %d steps\n",
+              "median of %d rounds x %d samples (a sample: enough steps for ~5 ms)\n",
               model.c_str(), static_cast<long long>(n), shapes.size(),
-              device.str().c_str(), at::get_num_threads(), o.rounds, o.samples, k);
+              device.str().c_str(), at::get_num_threads(), o.rounds, o.samples);
   std::printf("triad a = b + s*c (3 x %.1f MB, 12 B/element): %.3f ms = %.1f GB/s\n",
               4.0 * static_cast<double>(n) / 1e6, t_triad * 1e3, triad_gbs);
   std::printf("%-12s %-10s %10s %10s %7s %7s %7s %8s  %s\n", "optimizer", "path", "median ms",

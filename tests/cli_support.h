@@ -24,6 +24,9 @@ Spawned spawn_swd(const std::string& arguments, const std::string& log_path);
 /// -1 if it is still running then.
 int wait_for_exit(int pid, double timeout_s);
 
+/// Whether `pid` has ended, without collecting its status (wait_for_exit still can).
+bool exited(int pid);
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
 

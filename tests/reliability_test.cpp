@@ -69,17 +69,33 @@ TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
   auto next_command = [&] {  // killed before it wrote its configuration: start again
     return fs::exists(dir + "/killed/config.json") ? resume : fresh;
   };
+  // Training time of the straight run (metrics.csv's seconds): kills that must land while
+  // training wait for this attempt's first checkpoint and then at most a quarter of it.
+  double train_seconds = 0;
+  for (const auto& m : st::parse_metrics_csv(slurp(dir + "/straight/metrics.csv"))) {
+    train_seconds += m.seconds;
+  }
+  const long train_ms = std::max<long>(static_cast<long>(train_seconds * 1000), 4);
+  const std::string checkpoint = dir + "/killed/checkpoint.pt";
+  auto checkpoint_stamp = [&] {
+    std::error_code ec;
+    const auto t = fs::last_write_time(checkpoint, ec);
+    return ec ? fs::file_time_type::min() : t;
+  };
   int kills = 0, kills_while_training = 0;
   for (int attempt = 0; attempt < 10; ++attempt) {
+    const auto stamp_before = checkpoint_stamp();
     const int pid = swd_test::spawn_swd(next_command(), dir + "/log.txt").pid;
-    // Even attempts: anywhere in the run (start-up included). Odd ones: once it trains.
-    if (attempt % 2 == 1) {
-      for (int i = 0; i < 2000 && !fs::exists(dir + "/killed/metrics.csv"); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (attempt % 2 == 0) {  // even attempts: anywhere in the run, start-up included
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % std::max<long>(whole / 2, 1)));
+    } else {  // odd ones: once this process has written a checkpoint, i.e. while it trains
+      for (int i = 0; i < 30000 && checkpoint_stamp() == stamp_before; ++i) {
+        if (swd_test::exited(pid)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (train_ms / 4)));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % std::max<long>(whole / 2, 1)));
-    const bool training = fs::exists(dir + "/killed/metrics.csv");
+    const bool training = checkpoint_stamp() != stamp_before;
     ::kill(pid, SIGKILL);
     const int status = swd_test::wait_for_exit(pid, 600);
     if (status == 0) break;  // it finished before the kill

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Training throughput, swd train against a plain PyTorch script, side by side in one run.
+#
+#   bench/train_throughput.sh [ROUNDS]        (default 3; prints medians)
+#
+# For the MLP and the small CNN on Fashion-MNIST, with AdamS (lr 1e-3, lambda 5e-4), batch
+# 128, the same threads (THREADS, default: every core) and data workers (WORKERS, default 2):
+#  - swd: `swd train` with --limit-batches WARMUP and WARMUP + BATCHES; the difference of the
+#    epoch times in metrics.csv is the time of BATCHES training batches (start-up, warm-up and
+#    the test-set evaluation cancel out);
+#  - python: bench/train_throughput.py (torch.utils.data.DataLoader, the reference-style
+#    AdamS), timing the same BATCHES after the same WARMUP.
+# Prints images/s of each and the ratio swd / python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+threads=${THREADS:-$(nproc)}
+workers=${WORKERS:-2}
+swd=${SWD_BUILD_DIR:-build}/swd
+[ -x "$swd" ] || scripts/build.sh
+python=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Seconds of the (only) epoch of a swd train run, from its metrics.csv.
+epoch_seconds() {
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next } { print $c }' "$1/metrics.csv"
+}
+swd_images_per_second() {  # model warmup batches
+  local args="--model $1 --optimizer adams --batch-size 128 --epochs 1 --threads $threads"
+  args+=" --workers $workers --progress none --lr-schedule constant"
+  "$swd" train $args --limit-batches "$2" --out "$tmp/short" >/dev/null
+  "$swd" train $args --limit-batches $(($2 + $3)) --out "$tmp/long" >/dev/null
+  awk -v a="$(epoch_seconds "$tmp/short")" -v b="$(epoch_seconds "$tmp/long")" -v n="$3" \
+    'BEGIN { printf "%.1f", n * 128 / (b - a) }'
+  rm -rf "$tmp/short" "$tmp/long"
+}
+python_images_per_second() {  # model warmup batches
+  "$python" bench/train_throughput.py --model "$1" --warmup "$2" --batches "$3" \
+    --threads "$threads" --workers "$workers" | awk '{ print $2 }'
+}
+median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); threads $threads, data workers $workers, rounds $rounds"
+echo "torch (python): $("$python" -c 'import torch; print(torch.__version__)')"
+printf "%-6s %8s %14s %14s %8s\n" model batches "swd images/s" "py images/s" ratio
+for spec in mlp:50:300 cnn:10:60; do
+  IFS=: read -r model warmup batches <<<"$spec"
+  s=() p=()
+  for ((r = 0; r < rounds; r++)); do
+    s+=("$(swd_images_per_second "$model" "$warmup" "$batches")")
+    p+=("$(python_images_per_second "$model" "$warmup" "$batches")")
+  done
+  sm=$(echo "${s[*]}" | median)
+  pm=$(echo "${p[*]}" | median)
+  printf "%-6s %8s %14s %14s %7.2fx\n" "$model" "$batches" "$sm" "$pm" "$(awk -v a="$sm" -v b="$pm" 'BEGIN { print a / b }')"
+done
