@@ -73,35 +73,34 @@ class AdamS(torch.optim.Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=5e-4):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
+    def with_grad(self):
+        """(group, parameter, its state) for every parameter that has a gradient."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, p, self.state[p]
+
     @torch.no_grad()
     def step(self):
         size, vhat_sum = 0, 0.0
-        for group in self.param_groups:
+        for group, p, state in self.with_grad():
             b1, b2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                state["exp_avg"].mul_(b1).add_(p.grad, alpha=1 - b1)
-                state["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-                vhat_sum += state["exp_avg_sq"].sum() / (1 - b2 ** state["step"])
-                size += p.numel()
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = torch.zeros_like(p)
+                state["exp_avg_sq"] = torch.zeros_like(p)
+            state["step"] += 1
+            state["exp_avg"].mul_(b1).add_(p.grad, alpha=1 - b1)
+            state["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+            vhat_sum += state["exp_avg_sq"].sum() / (1 - b2 ** state["step"])
+            size += p.numel()
         vbar_sqrt = math.sqrt(vhat_sum / size)  # the host read of the reference
-        for group in self.param_groups:
+        for group, p, state in self.with_grad():
             b1, b2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if group["weight_decay"] != 0:
-                    p.mul_(1 - group["weight_decay"] * group["lr"] / vbar_sqrt)
-                denom = (state["exp_avg_sq"] / (1 - b2 ** state["step"])).sqrt().add_(group["eps"])
-                p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - b1 ** state["step"]))
+            if group["weight_decay"] != 0:
+                p.mul_(1 - group["weight_decay"] * group["lr"] / vbar_sqrt)
+            denom = (state["exp_avg_sq"] / (1 - b2 ** state["step"])).sqrt().add_(group["eps"])
+            p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - b1 ** state["step"]))
 
 
 def main():

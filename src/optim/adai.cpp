@@ -21,16 +21,23 @@ void validate(const AdaiOptions& o, const std::string& where) {
   detail::require_betas(o, name, where);
 }
 
+namespace {
+
+/// m = 0, v = 0, prod(beta1) = 1, laid out like the parameter.
+void allocate_state(const torch::Tensor& param, AdaiParamState& state) {
+  state.exp_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
+  state.exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
+  state.beta1_prod(torch::ones_like(param, at::MemoryFormat::Preserve));
+}
+
+}  // namespace
+
 torch::Tensor Adai::prepare(const torch::Tensor& param, const torch::Tensor& grad,
                             const torch::optim::OptimizerOptions& options,
                             torch::optim::OptimizerParamState& param_state, bool) {
   const auto& o = options_of(options);
   auto& state = state_of(param_state);
-  if (!state.exp_avg().defined()) {
-    state.exp_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    state.exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    state.beta1_prod(torch::ones_like(param, at::MemoryFormat::Preserve));
-  }
+  if (!state.exp_avg().defined()) allocate_state(param, state);
   state.step(state.step() + 1);
   state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
   const double beta2 = std::get<1>(o.betas());
@@ -74,9 +81,7 @@ double Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad
   const auto& o = options_of(options);
   auto& state = state_of(param_state);
   if (!state.exp_avg().defined()) {
-    state.exp_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    state.exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    state.beta1_prod(torch::ones_like(param, at::MemoryFormat::Preserve));
+    allocate_state(param, state);
     state.exp_avg_sq_sum(0.0);
   }
   state.step(state.step() + 1);
