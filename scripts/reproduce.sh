@@ -74,3 +74,8 @@ command: scripts/reproduce.sh $claim $*"
     echo "reproduce: results in $dest"
   fi
 done
+if [ $quick -eq 0 ] && [ "$configs" = docs/reproduction/configs ]; then
+  # The findings of docs/REPRODUCTION.md, recomputed from every claim's summary.csv.
+  /usr/bin/python3 scripts/findings.py > docs/reproduction/results/findings.md
+  echo "reproduce: findings in docs/reproduction/results/findings.md"
+fi
