@@ -121,6 +121,12 @@ def main():
             print(f"Not run yet: no {name}/summary.csv.\n")
             continue
         print("\n".join(writers[name](rows)).rstrip() + "\n")
+    print("## Time each command took\n")
+    for name in CLAIMS:
+        path = os.path.join(ROOT, name, "time.txt")
+        if os.path.exists(path):
+            with open(path) as f:
+                print(f"- {f.readline().strip()}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,24 @@
+set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set output 'curves-weight-norm-model=mlp.png'
+set title 'Weight norm per epoch -- mlp (mean over seeds)'
+set xlabel 'epoch'
+set ylabel 'weight norm ||theta|| (end of epoch)'
+set grid
+set key outside right top box
+set datafile missing 'NaN'
+set xtics 2
+set xrange [0.04999999999999993:20.95]
+set yrange [13.876136448356663:27.85983500668697]
+plot 'curves-weight-norm-model=mlp.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'sgd', \
+     'curves-weight-norm-model=mlp.dat' index 1 using 1:2 with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#ff7f0e' dashtype 1 title 'sgds', \
+     'curves-weight-norm-model=mlp.dat' index 2 using 1:2 with linespoints linewidth 2 pointtype 9 pointsize 0.8 linecolor rgb '#2ca02c' dashtype 1 title 'adam', \
+     'curves-weight-norm-model=mlp.dat' index 3 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#d62728' dashtype 1 title 'adamw', \
+     'curves-weight-norm-model=mlp.dat' index 4 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#9467bd' dashtype 1 title 'adams', \
+     'curves-weight-norm-model=mlp.dat' index 5 using 1:2 with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#8c564b' dashtype 1 title 'amsgrad', \
+     'curves-weight-norm-model=mlp.dat' index 6 using 1:2 with linespoints linewidth 2 pointtype 9 pointsize 0.8 linecolor rgb '#e377c2' dashtype 1 title 'amsgrads', \
+     'curves-weight-norm-model=mlp.dat' index 7 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#7f7f7f' dashtype 1 title 'adai', \
+     'curves-weight-norm-model=mlp.dat' index 8 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#bcbd22' dashtype 1 title 'adais'
+set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set output 'curves-weight-norm-model=mlp.svg'
+replot
+unset output
