@@ -112,12 +112,14 @@ TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
 TEST(Reliability, SigtermCheckpointsAndExits143) {
   const auto dir = fresh_dir("sigterm");
   ASSERT_EQ(run_swd(kRun + " --out " + dir + "/straight").status, 0);
-  const int pid = swd_test::spawn_swd(kRun + " --out " + dir + "/stopped", dir + "/log.txt").pid;
-  // Wait until training is under way (the config is written at the start), then stop it.
-  for (int i = 0; i < 500 && !fs::exists(dir + "/stopped/metrics.csv"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int pid = swd_test::spawn_swd(kRun + " --checkpoint-every 5 --out " + dir + "/stopped",
+                                      dir + "/log.txt").pid;
+  // Wait until training is under way (its first checkpoint, after 5 of 256 steps: the signal
+  // handlers are in place by then), however slow the machine (a sanitizer build), then stop it.
+  for (int i = 0; i < 60000 && !fs::exists(dir + "/stopped/checkpoint.pt"); ++i) {
+    if (swd_test::exited(pid)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ::kill(pid, SIGTERM);
   const int status = swd_test::wait_for_exit(pid, 600);
   const auto log = slurp(dir + "/log.txt");
