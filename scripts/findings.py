@@ -69,11 +69,33 @@ def claim1(rows):
     return out
 
 
+def failures(name):
+    """Runs that did not finish, from runs.csv, with the last line of their log (failed.txt)."""
+    base = os.path.join(ROOT, name)
+    with open(os.path.join(base, "runs.csv"), newline="") as f:
+        failed = [r for r in csv.DictReader(f) if r["status"] != "done"]
+    reasons = {}
+    if os.path.exists(os.path.join(base, "failed.txt")):
+        with open(os.path.join(base, "failed.txt")) as f:
+            for line in f:
+                run, _, message = line.partition(": ")
+                reasons[run] = message.strip()
+    return failed, reasons
+
+
 def claim2(rows):
     out = []
-    for batch in sorted({int(r["batch-size"]) for r in rows}):
+    failed, reasons = failures("claim2-batch-scaling")
+    for batch in sorted({int(r["batch-size"]) for r in rows} | {int(r["batch-size"]) for r in failed}):
         by = {r["scale-rule"]: r for r in rows if int(r["batch-size"]) == batch}
-        cells = ", ".join(f"{rule} {err(by[rule])}" for rule in ("none", "lr", "wd") if rule in by)
+        cells = ", ".join(f"{rule} {err(by[rule])} over {by[rule]['n']} seeds"
+                          for rule in ("none", "lr", "wd") if rule in by)
+        for rule in ("none", "lr", "wd"):
+            lost = [r for r in failed if int(r["batch-size"]) == batch and r["scale-rule"] == rule]
+            if lost:
+                why = sorted({"non-finite loss" if "non-finite" in reasons.get(r["run"], "") else
+                              (reasons.get(r["run"]) or r["status"]) for r in lost})
+                cells += f"; {rule}: {len(lost)} run(s) failed ({', '.join(why)})"
         line = f"- batch {batch} (k = {batch // 128}): {cells}"
         if batch > 128 and all(rule in by for rule in ("none", "lr", "wd")):
             best = min(("none", "lr", "wd"), key=lambda rule: num(by[rule], "final_test_error_mean"))
