@@ -52,7 +52,14 @@ for config in "${configs_found[@]}"; do
   if [ $quick -eq 1 ]; then out=runs/reproduction-quick/$name; else out=runs/reproduction/$name; fi
 
   start=$(date +%s)
-  "$swd" sweep "$config" --jobs "${JOBS:-2}" --out "$out" ${extra[@]+"${extra[@]}"}
+  # A run that fails (a diverged learning rate, say) is a result too: report what finished and
+  # list the failures, with the last line of each one's log, in failed.txt.
+  sweep_status=0
+  "$swd" sweep "$config" --jobs "${JOBS:-2}" --out "$out" ${extra[@]+"${extra[@]}"} || sweep_status=$?
+  [ $sweep_status -eq 0 ] || [ $sweep_status -eq 2 ] || exit $sweep_status
+  awk -F, 'NR > 1 && $2 != "done" { print $1 }' "$out/runs.csv" | while read -r run; do
+    echo "$run: $(tail -n 1 "$out/$run/train.log" 2>/dev/null)"
+  done > "$out/failed.txt"
   "$swd" report "$out"
   seconds=$(( $(date +%s) - start ))
 
@@ -70,6 +77,7 @@ command: scripts/reproduce.sh $claim $*"
     rm -rf "$dest"
     mkdir -p "$dest"
     cp "$out/runs.csv" "$out/summary.csv" "$out/report.md" "$out/time.txt" "$out/sweep.json" "$dest/"
+    if [ -s "$out/failed.txt" ]; then cp "$out/failed.txt" "$dest/"; fi
     if [ -d "$out/figures" ]; then cp -r "$out/figures" "$dest/"; fi
     echo "reproduce: results in $dest"
   fi

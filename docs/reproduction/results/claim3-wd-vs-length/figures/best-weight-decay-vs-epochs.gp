@@ -1,0 +1,19 @@
+set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set output 'best-weight-decay-vs-epochs.png'
+set title 'weight decay with the lowest mean final test error, per training length'
+set xlabel 'training length (epochs), log scale (base 2)'
+set ylabel 'best weight decay, log scale'
+set grid
+set key outside right top box
+set datafile missing 'NaN'
+set logscale x 2
+set logscale y 10
+set xtics ('2' 2, '4' 4, '8' 8, '16' 16, '32' 32)
+set ytics ('1e-05' 1e-05, '3e-05' 3e-05, '0.0001' 0.0001, '0.0003' 0.0003, '0.001' 0.001, '0.003' 0.003, '0.01' 0.01)
+set xrange [1.6934906247250545:37.79176516574497]
+set yrange [8.154037881103407e-06:0.0003679158772308817]
+plot 'best-weight-decay-vs-epochs.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'all runs'
+set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set output 'best-weight-decay-vs-epochs.svg'
+replot
+unset output
