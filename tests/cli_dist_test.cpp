@@ -18,6 +18,7 @@ namespace fs = std::filesystem;
 using swd_test::fresh_dir;
 using swd_test::run_swd;
 using swd_test::slurp;
+using swd_test::wait_for_file;
 
 namespace {
 
@@ -130,16 +131,6 @@ TEST(CliDist, OnlyRankZeroWritesAndResumeContinuesExactly) {
 // ---- failures ----------------------------------------------------------------------------
 
 constexpr double kTimeout = 5;  // --dist-timeout of the failure tests, seconds
-
-/// Waits until `path` exists (or `timeout_s` passes).
-bool wait_for_file(const std::string& path, double timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (!fs::exists(path)) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
 
 std::string long_run(const std::string& out) {
   return "train" + kSmall + " --epochs 100000 --dist-timeout " + std::to_string(kTimeout) +

@@ -61,6 +61,15 @@ bool exited(int pid) {
          info.si_pid == pid;
 }
 
+bool wait_for_file(const std::string& path, double timeout_s, int pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (!std::filesystem::exists(path)) {
+    if (std::chrono::steady_clock::now() > deadline || (pid >= 0 && exited(pid))) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

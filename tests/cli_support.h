@@ -27,6 +27,10 @@ int wait_for_exit(int pid, double timeout_s);
 /// Whether `pid` has ended, without collecting its status (wait_for_exit still can).
 bool exited(int pid);
 
+/// Waits until `path` exists; false if `timeout_s` passes first or (pid >= 0) process `pid`
+/// ends first.
+bool wait_for_file(const std::string& path, double timeout_s, int pid = -1);
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
 

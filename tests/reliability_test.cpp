@@ -116,10 +116,7 @@ TEST(Reliability, SigtermCheckpointsAndExits143) {
                                       dir + "/log.txt").pid;
   // Wait until training is under way (its first checkpoint, after 5 of 256 steps: the signal
   // handlers are in place by then), however slow the machine (a sanitizer build), then stop it.
-  for (int i = 0; i < 60000 && !fs::exists(dir + "/stopped/checkpoint.pt"); ++i) {
-    if (swd_test::exited(pid)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  swd_test::wait_for_file(dir + "/stopped/checkpoint.pt", 60, pid);
   ::kill(pid, SIGTERM);
   const int status = swd_test::wait_for_exit(pid, 600);
   const auto log = slurp(dir + "/log.txt");
