@@ -10,7 +10,9 @@
 #    the test-set evaluation cancel out);
 #  - python: bench/train_throughput.py (torch.utils.data.DataLoader, the reference-style
 #    AdamS), timing the same BATCHES after the same WARMUP.
-# Prints images/s of each and the ratio swd / python.
+# Prints images/s of each and the ratio swd / python; and, as what stable decay costs in
+# training, the images/s of `swd train` with AdamW (same lr, lambda 5e-4 / lr as the paper's
+# lr-scaled decoupled decay) and the ratio AdamS / AdamW.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -26,8 +28,8 @@ trap 'rm -rf "$tmp"' EXIT
 epoch_seconds() {
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next } { print $c }' "$1/metrics.csv"
 }
-swd_images_per_second() {  # model warmup batches
-  local args="--model $1 --optimizer adams --batch-size 128 --epochs 1 --threads $threads"
+swd_images_per_second() {  # model warmup batches [optimizer]
+  local args="--model $1 --optimizer ${4:-adams} --batch-size 128 --epochs 1 --threads $threads"
   args+=" --workers $workers --progress none --lr-schedule constant"
   "$swd" train $args --limit-batches "$2" --out "$tmp/short" >/dev/null
   "$swd" train $args --limit-batches $(($2 + $3)) --out "$tmp/long" >/dev/null
@@ -44,15 +46,20 @@ median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); threads $threads, data workers $workers, rounds $rounds"
 echo "torch (python): $("$python" -c 'import torch; print(torch.__version__)')"
-printf "%-6s %8s %14s %14s %8s\n" model batches "swd images/s" "py images/s" ratio
+printf "%-6s %8s %14s %14s %8s %16s %12s\n" model batches "swd images/s" "py images/s" ratio \
+  "swd AdamW img/s" "time AdamS/W"
 for spec in mlp:50:300 cnn:10:60; do
   IFS=: read -r model warmup batches <<<"$spec"
-  s=() p=()
+  s=() p=() w=()
   for ((r = 0; r < rounds; r++)); do
     s+=("$(swd_images_per_second "$model" "$warmup" "$batches")")
     p+=("$(python_images_per_second "$model" "$warmup" "$batches")")
+    w+=("$(swd_images_per_second "$model" "$warmup" "$batches" adamw)")
   done
   sm=$(echo "${s[*]}" | median)
   pm=$(echo "${p[*]}" | median)
-  printf "%-6s %8s %14s %14s %7.2fx\n" "$model" "$batches" "$sm" "$pm" "$(awk -v a="$sm" -v b="$pm" 'BEGIN { print a / b }')"
+  wm=$(echo "${w[*]}" | median)
+  printf "%-6s %8s %14s %14s %7.2fx %16s %11.3fx\n" "$model" "$batches" "$sm" "$pm" \
+    "$(awk -v a="$sm" -v b="$pm" 'BEGIN { print a / b }')" "$wm" \
+    "$(awk -v a="$wm" -v b="$sm" 'BEGIN { print a / b }')"
 done

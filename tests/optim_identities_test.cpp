@@ -110,6 +110,23 @@ TEST(Identities, AdamsWithConstantGradientScaleIsAdamwWithRescaledDecay) {
   EXPECT_GT(max_rel_error(p1, init), 1e-3);
 }
 
+// On the CPU the scale 1/sqrt(vbar) is computed on the host; it must be the very number the
+// tensor formula (used on other devices) gives.
+TEST(Identities, AdamsScaleOnTheHostIsTheTensorFormulaExactly) {
+  for (bool fused : {true, false}) {
+    Problem problem;
+    so::AdamS adams(all_groups(problem), so::AdamOptions(1e-3).weight_decay(5e-4).fused(fused));
+    for (int t = 1; t <= 5; ++t) {
+      problem.set_gradients(t);
+      adams.step();
+      const auto& vbar = adams.vbar();
+      const double tensor_scale = vbar.sqrt().reciprocal().masked_fill(vbar <= 0, 0.0).item<double>();
+      ASSERT_EQ(adams.decay_per_step(0).value(), 1e-3 * 5e-4 * tensor_scale)
+          << (fused ? "fused" : "reference") << " path, step " << t;
+    }
+  }
+}
+
 TEST(Identities, StableDecayFollowsTheEffectiveLearningRate) {
   // SGDS decays by eta*lambda*(1-d)/(1-mu) per step: check one step on a zero gradient.
   auto p = torch::ones({3}, torch::kFloat64).set_requires_grad(true);

@@ -55,6 +55,10 @@ EffectiveScale Adam::effective_scale(const torch::optim::OptimizerOptions&,
   // (masked_fill rather than where: every operation here also runs on the meta device, which
   // the tests use to show that no value is read back to the host.)
   TORCH_CHECK(vbar.defined(), "Stable decay needs the global vbar");
+  if (vbar.device().is_cpu()) {  // the same two IEEE operations on the host: no tensor ops
+    const double v = vbar.item<double>();
+    return {v <= 0 ? 0.0 : 1.0 / std::sqrt(v), {}};  // as masked_fill below (NaN stays NaN)
+  }
   return {1.0, vbar.sqrt().reciprocal().masked_fill(vbar <= 0, 0.0)};
 }
 

@@ -125,15 +125,17 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
   }
   // vbar = mean of vhat over every element of every parameter with a gradient (method.md §2).
   vbar_ = torch::Tensor();
+  double vbar_host = 0.0;  // read by the fused kernels (all parameters on the CPU then)
   if (want_vbar && elements > 0) {
     if (!vhat_sum.defined()) {
-      vbar_ = at::scalar_tensor(fused_vhat_sum / static_cast<double>(elements), at::kDouble);
+      vbar_host = fused_vhat_sum / static_cast<double>(elements);
+      vbar_ = at::scalar_tensor(vbar_host, at::kDouble);
     } else {
       if (any_fused) vhat_sum = vhat_sum.add(fused_vhat_sum);  // all on the CPU here
       vbar_ = vhat_sum.div(static_cast<double>(elements));
+      if (any_fused) vbar_host = vbar_.item<double>();
     }
   }
-  const double vbar_host = (any_fused && vbar_.defined()) ? vbar_.item<double>() : 0.0;
 
   // Pass 2: weight decay on theta_{t-1}, then the family's step.
   for (std::size_t first = 0; first < entries.size();) {
