@@ -158,20 +158,22 @@ void triad(torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& c, flo
   });
 }
 
-/// sum(g^2) over every gradient, in float64, with the library's fused sum kernel: the
-/// read-only pass over the gradients that stable Adam and Adai make before their fused update.
-/// On a device other than the CPU, the same sum with tensor ops.
+/// sum(g^2) over every gradient, in float64, as the library's stable Adam and Adai take it
+/// before their fused update: one queued sum per gradient, all run in one parallel region. On
+/// a device other than the CPU, the same sum with tensor ops.
 double gradient_read(const std::vector<torch::Tensor>& params) {
-  double total = 0;
+  if (!params.front().grad().device().is_cpu()) {
+    double total = 0;
+    for (const auto& p : params) total += p.grad().square().sum(torch::kDouble).item<double>();
+    return total;
+  }
+  so::fused::Loops loops;
   for (const auto& p : params) {
     const auto& g = p.grad();
-    if (g.device().is_cpu()) {
-      total += so::fused::sum_of_squares<float>(g.numel(), g.data_ptr<float>(), nullptr, 0.0f);
-    } else {
-      total += g.square().sum(torch::kDouble).item<double>();
-    }
+    so::fused::add_sum_of_squares<float>(loops, g.numel(), g.data_ptr<float>(), nullptr, 0.0f,
+                                         [](double sum) { return sum; });
   }
-  return total;
+  return loops.run();
 }
 
 struct Case {
@@ -249,9 +251,10 @@ std::vector<Case> make_cases() {
   return cases;
 }
 
-/// Steps (or triads) per timed sample: enough for a sample of about 5 ms on a small model.
+/// Steps (or triads) per timed sample: enough for a sample of about 20 ms, steps back to back
+/// as in a training loop (one step of a large model may take longer).
 int steps_per_sample(double seconds_each) {
-  return std::max(1, static_cast<int>(5e-3 / std::max(seconds_each, 1e-7)));
+  return std::max(1, static_cast<int>(20e-3 / std::max(seconds_each, 1e-7)));
 }
 
 /// Seconds per call of f, over k calls.
@@ -317,7 +320,7 @@ void run_model(const std::string& model, const Options& o, const torch::Device& 
   }
 
   std::printf("\n== %s: %lld float32 parameters in %zu tensors, device %s, %d threads, "
-              "median of %d rounds x %d samples (a sample: enough steps for ~5 ms)\n",
+              "median of %d rounds x %d samples (a sample: enough steps for ~20 ms)\n",
               model.c_str(), static_cast<long long>(n), shapes.size(),
               device.str().c_str(), at::get_num_threads(), o.rounds, o.samples);
   std::printf("triad a = b + s*c (3 x %.1f MB, 12 B/element): %.3f ms = %.1f GB/s\n",

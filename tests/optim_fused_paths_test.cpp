@@ -348,20 +348,25 @@ TEST(Threads, FusedResultDoesNotDependOnThreadCount) {
   const int saved = at::get_num_threads();
   for (const auto& [name, make] : makers()) {
     std::vector<torch::Tensor> results;
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 3}) {
       at::set_num_threads(threads);
-      torch::manual_seed(5);  // tensors spanning several parallel chunks and sum blocks
-      std::vector<torch::Tensor> params = {torch::randn({200003}).set_requires_grad(true),
-                                           torch::randn({17, 3}).set_requires_grad(true)};
+      // Tensors spanning several parallel chunks and sum blocks, and small ones between them:
+      // one step's loops are split between the threads across tensor boundaries.
+      torch::manual_seed(5);
+      std::vector<torch::Tensor> params;
+      for (int64_t n : {200003, 51, 5, 70001, 1}) {
+        params.push_back(torch::randn({n}).set_requires_grad(true));
+      }
       auto opt = make(one_group(params), true);
       for (int t = 1; t <= 10; ++t) {
         for (auto& p : params) set_gradient(p, t, {});
         opt->step();
       }
-      EXPECT_EQ(opt->fused_parameters(), 2u);
-      results.push_back(torch::cat({params[0].detach(), params[1].detach().flatten()}));
+      EXPECT_EQ(opt->fused_parameters(), params.size());
+      results.push_back(torch::cat(params).detach());
     }
-    EXPECT_TRUE(torch::equal(results[0], results[1])) << name;
+    EXPECT_TRUE(torch::equal(results[0], results[1])) << name << ": 1 and 2 threads";
+    EXPECT_TRUE(torch::equal(results[0], results[2])) << name << ": 1 and 3 threads";
   }
   at::set_num_threads(saved);
 }

@@ -74,10 +74,10 @@ void Adai::update(torch::Tensor& param, const torch::Tensor& grad,
 // Pass 1 reads only the gradient: the running sum of v gives sum(vhat) for the global vbar
 // before v is updated. Pass 2 updates v, the inertia, m and theta in one pass.
 
-double Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                           const torch::optim::OptimizerOptions& options,
-                           torch::optim::OptimizerParamState& param_state,
-                           const FusedScalars& scalars) {
+void Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                         const torch::optim::OptimizerOptions& options,
+                         torch::optim::OptimizerParamState& param_state,
+                         const FusedScalars& scalars, fused::Loops& loops) {
   const auto& o = options_of(options);
   auto& state = state_of(param_state);
   if (!state.exp_avg().defined()) {
@@ -87,23 +87,25 @@ double Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad
   state.step(state.step() + 1);
   TORCH_CHECK(scalars.with_vbar, "Adai needs the global vbar at every step");
   const double beta2 = std::get<1>(o.betas());
+  const double bias_correction2 = 1 - std::pow(beta2, state.step());
   if (std::isnan(state.exp_avg_sq_sum())) {
     state.exp_avg_sq_sum(fused::sum_elements(state.exp_avg_sq()));
   }
   // sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2), g with the L2 term (method.md §2)
-  double squares = 0;
   AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adai_fused_prepare", [&] {
-    squares = fused::sum_of_squares<scalar_t>(param.numel(), grad.data_ptr<scalar_t>(),
-                                              param.data_ptr<scalar_t>(), scalars.l2);
+    fused::add_sum_of_squares<scalar_t>(
+        loops, param.numel(), grad.data_ptr<scalar_t>(), param.data_ptr<scalar_t>(),
+        scalars.l2, [&state, beta2, bias_correction2](double squares) {
+          state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
+          return state.exp_avg_sq_sum() / bias_correction2;
+        });
   });
-  state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
-  return state.exp_avg_sq_sum() / (1 - std::pow(beta2, state.step()));
 }
 
 void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
                         const torch::optim::OptimizerOptions& options,
                         torch::optim::OptimizerParamState& param_state,
-                        const FusedScalars& scalars) {
+                        const FusedScalars& scalars, fused::Loops& loops) {
   const auto& o = options_of(options);
   auto& state = state_of(param_state);
   const double beta0 = std::get<0>(o.betas());
@@ -124,7 +126,7 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
     // many times slower on x86 CPUs; below the smallest normal number it is stored as 0
     // instead: 1 - prod is exactly 1 long before (for prod < 2^-54, float64 included), so theta
     // and m are the same as without the flush. (The reference path keeps the subnormals.)
-    fused::for_each_element(
+    loops.add(
         param.numel(),
         [=](T& p, const T& g, T& m, T& v, T& prod) {
           const T gl = g + l2 * p;

@@ -93,18 +93,17 @@ void allocate_adam_state(const torch::Tensor& param, const AdamOptions& o, AdamP
 }
 }  // namespace
 
-double Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                           const torch::optim::OptimizerOptions& options,
-                           torch::optim::OptimizerParamState& param_state,
-                           const FusedScalars& scalars) {
+void Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                         const torch::optim::OptimizerOptions& options,
+                         torch::optim::OptimizerParamState& param_state,
+                         const FusedScalars& scalars, fused::Loops& loops) {
   const auto& o = options_of(options);
   auto& state = state_of(param_state);
   allocate_adam_state(param, o, state);
   state.step(state.step() + 1);
-  if (!scalars.with_vbar) return 0.0;
+  if (!scalars.with_vbar) return;
   const double beta2 = std::get<1>(o.betas());
   const double bias_correction2 = 1 - std::pow(beta2, state.step());
-  double sum = 0;
   AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adam_fused_prepare", [&] {
     using T = scalar_t;
     const T l2 = scalars.l2;
@@ -115,12 +114,14 @@ double Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad
       if (std::isnan(state.exp_avg_sq_sum())) {
         state.exp_avg_sq_sum(fused::sum_elements(state.exp_avg_sq()));
       }
-      const double squares = fused::sum_of_squares<T>(param.numel(), g, p, l2);
-      state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
-      sum = state.exp_avg_sq_sum();
+      fused::add_sum_of_squares<T>(
+          loops, param.numel(), g, p, l2, [&state, beta2, bias_correction2](double squares) {
+            state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
+            return state.exp_avg_sq_sum() / bias_correction2;
+          });
       return;
     }
-    // method.md §2 AMSGrad: v = b2*v + (1-b2)*g*g; vmax = max(vmax, v); returns sum(vmax)
+    // method.md §2 AMSGrad: v = b2*v + (1-b2)*g*g; vmax = max(vmax, v); sums vmax
     state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());
     const T b2 = beta2, one_minus_b2 = 1 - beta2;
     auto moments = [=](const T& gl, T& v, T& vmax) {
@@ -128,26 +129,26 @@ double Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad
       vmax = std::max(vmax, v);
       return static_cast<double>(vmax);
     };
+    auto vhat_sum = [bias_correction2](double sum) { return sum / bias_correction2; };
     T* v = state.exp_avg_sq().data_ptr<T>();
     T* vmax = state.max_exp_avg_sq().data_ptr<T>();
     if (l2 != T(0)) {
-      sum = fused::sum_over_elements(
+      loops.add_sum(
           param.numel(),
           [=](const T& g, const T& p, T& v, T& vmax) { return moments(g + l2 * p, v, vmax); },
-          g, p, v, vmax);
+          vhat_sum, g, p, v, vmax);
     } else {  // theta is not read
-      sum = fused::sum_over_elements(
-          param.numel(), [=](const T& g, T& v, T& vmax) { return moments(g, v, vmax); }, g, v,
-          vmax);
+      loops.add_sum(
+          param.numel(), [=](const T& g, T& v, T& vmax) { return moments(g, v, vmax); },
+          vhat_sum, g, v, vmax);
     }
   });
-  return sum / bias_correction2;
 }
 
 void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
                         const torch::optim::OptimizerOptions& options,
                         torch::optim::OptimizerParamState& param_state,
-                        const FusedScalars& scalars) {
+                        const FusedScalars& scalars, fused::Loops& loops) {
   const auto& o = options_of(options);
   auto& state = state_of(param_state);
   if (!scalars.with_vbar) state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());
@@ -184,18 +185,18 @@ void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
     T* m = state.exp_avg().data_ptr<T>();
     const int64_t n = param.numel();
     if (!o.amsgrad()) {
-      fused::for_each_element(
+      loops.add(
           n, [=](T& p, const T& g, T& m, T& v) { moments_and_step(p, g, m, v, v, No{}, Yes{}); },
           p, g, m, state.exp_avg_sq().data_ptr<T>());
     } else if (!moments_done) {
-      fused::for_each_element(
+      loops.add(
           n,
           [=](T& p, const T& g, T& m, T& v, T& vmax) {
             moments_and_step(p, g, m, v, vmax, Yes{}, Yes{});
           },
           p, g, m, state.exp_avg_sq().data_ptr<T>(), state.max_exp_avg_sq().data_ptr<T>());
     } else {
-      fused::for_each_element(
+      loops.add(
           n,
           [=](T& p, const T& g, T& m, T& vmax) {
             moments_and_step(p, g, m, vmax, vmax, Yes{}, No{});

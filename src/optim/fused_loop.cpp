@@ -55,6 +55,48 @@ bool same_layout(const at::Tensor& t, const at::Tensor& like) {
          t.strides() == like.strides();
 }
 
+double Loops::run() {
+  std::vector<Job> jobs;
+  jobs.swap(jobs_);
+  if (jobs.empty()) return 0.0;
+  // The jobs' elements laid end to end in one virtual array, and each sum's first block.
+  std::vector<int64_t> offset(jobs.size() + 1, 0);
+  std::vector<std::size_t> first_block(jobs.size() + 1, 0);
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    offset[j + 1] = offset[j] + jobs[j].n;
+    const int64_t blocks = jobs[j].finish ? (jobs[j].n + kSumBlock - 1) / kSumBlock : 0;
+    first_block[j + 1] = first_block[j] + static_cast<std::size_t>(blocks);
+  }
+  std::vector<double> partial(first_block.back(), 0.0);
+  // Each thread takes one range of the virtual array: a loop is cut at the range's ends; a
+  // sum's block is taken whole by the thread whose range holds its first element.
+  at::parallel_for(0, offset.back(), kGrain, [&](int64_t begin, int64_t end) {
+    auto j = static_cast<std::size_t>(
+        std::upper_bound(offset.begin(), offset.end(), begin) - offset.begin() - 1);
+    for (; j < jobs.size() && offset[j] < end; ++j) {
+      const Job& job = jobs[j];
+      const int64_t lo = std::max(begin, offset[j]) - offset[j];
+      const int64_t hi = std::min(end, offset[j + 1]) - offset[j];
+      if (!job.finish) {
+        job.over(lo, hi);
+        continue;
+      }
+      for (int64_t b = (lo + kSumBlock - 1) / kSumBlock; b * kSumBlock < hi; ++b) {
+        partial[first_block[j] + static_cast<std::size_t>(b)] =
+            job.over(b * kSumBlock, std::min(job.n, (b + 1) * kSumBlock));
+      }
+    }
+  });
+  double result = 0;
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    if (!jobs[j].finish) continue;
+    const auto first = partial.begin() + static_cast<std::ptrdiff_t>(first_block[j]);
+    const auto last = partial.begin() + static_cast<std::ptrdiff_t>(first_block[j + 1]);
+    result += jobs[j].finish(std::accumulate(first, last, 0.0));
+  }
+  return result;
+}
+
 double sum_elements(const at::Tensor& t) {
   double sum = 0;
   AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "swd_fused_sum", [&] {

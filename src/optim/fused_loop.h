@@ -2,16 +2,19 @@
 // The scaffolding every fused kernel shares (private to the library).
 //
 // A fused kernel is a per-element lambda over one element of the parameter, its gradient and
-// its state tensors, run once over each parameter's memory by for_each_element (in parallel
-// chunks, plain loops the compiler vectorises; see docs/PERFORMANCE.md for why plain loops and
-// not at::vec::Vectorized). sum_over_elements is the same pass with a float64 sum.
-// Callers hand raw pointers into tensors that is_flat_cpu_float / same_layout accepted.
+// its state tensors, run once over each parameter's memory (plain loops the compiler
+// vectorises; see docs/PERFORMANCE.md for why plain loops and not at::vec::Vectorized). A step
+// queues every parameter's kernel in a Loops and runs them all in one parallel region, split
+// between the threads by element count. for_each_element and sum_over_elements run one
+// kernel at once. Callers hand raw pointers into tensors that is_flat_cpu_float / same_layout
+// accepted.
 
 #include <ATen/Parallel.h>
 #include <ATen/Tensor.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -112,50 +115,98 @@ double sum_chunk(const F& kernel, int64_t n, T*... arrays) {
 
 }  // namespace detail
 
+/// The loops of one optimizer step over its fused parameters, run together: each parameter's
+/// kernel is queued (add, add_sum) and run() executes everything queued in one parallel region,
+/// the elements of all queued loops split evenly between the threads, so that small tensors
+/// leave no thread idle and a step pays for one region instead of one per parameter. Queued
+/// loops must not write memory that another queued loop touches.
+class Loops {
+ public:
+  /// Queues f(arrays[i]...) for every i in [0, n); f takes a reference to one element of each
+  /// array and may write the non-const ones.
+  template <typename F, typename... T>
+  void add(int64_t n, const F& f, T*... arrays) {
+    if (n <= 0) return;
+    jobs_.push_back({n, [f, arrays...](int64_t begin, int64_t end) {
+                       detail::run_chunk(f, end - begin, (arrays + begin)...);
+                       return 0.0;
+                     },
+                     nullptr});
+  }
+
+  /// Queues the float64 sum of what f returns over [0, n): partial sums over blocks of
+  /// kSumBlock elements, added in block order, so that it does not depend on the number of
+  /// threads. After the parallel region, run() calls finish(sum) for each queued sum, in the
+  /// order they were queued.
+  template <typename F, typename Finish, typename... T>
+  void add_sum(int64_t n, const F& f, Finish finish, T*... arrays) {
+    jobs_.push_back({std::max<int64_t>(n, 0),
+                     [f, arrays...](int64_t begin, int64_t end) {
+                       return detail::sum_chunk(f, end - begin, (arrays + begin)...);
+                     },
+                     std::function<double(double)>(std::move(finish))});
+  }
+
+  /// Runs everything queued and empties the queue. Returns the sum, in queuing order, of
+  /// what the finish calls of the queued sums returned (0 without sums).
+  double run();
+
+ private:
+  struct Job {
+    int64_t n;
+    std::function<double(int64_t, int64_t)> over;  ///< the kernel over [begin, end)
+    std::function<double(double)> finish;          ///< sums only
+  };
+  std::vector<Job> jobs_;
+};
+
 /// Calls f(arrays[i]...) for every i in [0, n), in parallel chunks. The arrays must not overlap;
 /// f takes a reference to one element of each and may write the non-const ones.
 template <typename F, typename... T>
 void for_each_element(int64_t n, const F& f, T*... arrays) {
-  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    detail::run_chunk(f, end - begin, (arrays + begin)...);
-  });
+  Loops loops;
+  loops.add(n, f, arrays...);
+  loops.run();
 }
 
-/// As for_each_element, and returns the float64 sum of what f returns.
+/// As for_each_element, and returns the float64 sum of what f returns (Loops::add_sum).
 template <typename F, typename... T>
 double sum_over_elements(int64_t n, const F& f, T*... arrays) {
-  if (n <= 0) return 0.0;
-  const int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
-  std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);
-  at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
-    for (int64_t b = first; b < last; ++b) {
-      const int64_t begin = b * kSumBlock;
-      partial[b] = detail::sum_chunk(f, std::min(kSumBlock, n - begin), (arrays + begin)...);
-    }
-  });
-  return std::accumulate(partial.begin(), partial.end(), 0.0);
+  Loops loops;
+  loops.add_sum(n, f, [](double sum) { return sum; }, arrays...);
+  return loops.run();
 }
 
-/// sum((g + l2 * theta)^2) in float64 over one parameter, g + l2*theta rounded to T as the
-/// kernels round it. Reads theta only when l2 != 0.
-template <typename T>
-double sum_of_squares(int64_t n, const T* grad, const T* param, T l2) {
+/// Queues sum((g + l2 * theta)^2) in float64 over one parameter, g + l2*theta rounded to T as
+/// the kernels round it, then finish(sum). Reads theta only when l2 != 0.
+template <typename T, typename Finish>
+void add_sum_of_squares(Loops& loops, int64_t n, const T* grad, const T* param, T l2,
+                        Finish finish) {
   if (l2 != T(0)) {
-    return sum_over_elements(
+    loops.add_sum(
         n,
         [=](const T& g, const T& p) {
           const double gl = static_cast<double>(T(g + l2 * p));
           return gl * gl;
         },
-        grad, param);
+        std::move(finish), grad, param);
+    return;
   }
-  return sum_over_elements(
+  loops.add_sum(
       n,
       [](const T& g) {
         const double gd = static_cast<double>(g);
         return gd * gd;
       },
-      grad);
+      std::move(finish), grad);
+}
+
+/// The same sum, at once.
+template <typename T>
+double sum_of_squares(int64_t n, const T* grad, const T* param, T l2) {
+  Loops loops;
+  add_sum_of_squares(loops, n, grad, param, l2, [](double sum) { return sum; });
+  return loops.run();
 }
 
 /// float64 sum of the elements of a tensor that is_flat_cpu_float accepts.

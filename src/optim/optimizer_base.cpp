@@ -107,15 +107,16 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
   const bool any_fused = fused_parameters_ > 0;
 
   // Pass 1: state, step counts and moments; sum of vhat over every element with a gradient.
-  double fused_vhat_sum = 0;  // fused parameters (host)
-  torch::Tensor vhat_sum;     // reference parameters (device scalar)
+  // The fused parameters' loops are queued and run together, once per pass.
+  fused::Loops loops;
+  torch::Tensor vhat_sum;  // reference parameters (device scalar)
   int64_t elements = 0;
   for (auto& e : entries) {
     const auto& options = param_groups_[e.group].options();
     const auto hyper = hyper_of(options);
     if (e.fused) {
       const FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, 0.0};
-      fused_vhat_sum += fused_prepare(*e.param, e.grad, options, *e.state, scalars);
+      fused_prepare(*e.param, e.grad, options, *e.state, scalars, loops);
     } else {
       e.grad = gradient_with_l2(e.grad, *e.param, hyper);
       auto sum = prepare(*e.param, e.grad, options, *e.state, want_vbar);
@@ -123,6 +124,7 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     }
     if (want_vbar) elements += e.param->numel();
   }
+  const double fused_vhat_sum = loops.run();  // fused parameters, in entry order (host)
   // vbar = mean of vhat over every element of every parameter with a gradient (method.md §2).
   vbar_ = torch::Tensor();
   double vbar_host = 0.0;  // read by the fused kernels (all parameters on the CPU then)
@@ -154,13 +156,14 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     for (; first < last; ++first) {
       auto& e = entries[first];
       if (e.fused) {
-        fused_update(*e.param, e.grad, options, *e.state, scalars);
+        fused_update(*e.param, e.grad, options, *e.state, scalars, loops);
       } else {
         apply_weight_decay(*e.param, hyper, scale);
         update(*e.param, e.grad, options, *e.state, vbar_);
       }
     }
   }
+  loops.run();  // the fused parameters' pass 2
   return loss;
 }
 

@@ -63,16 +63,16 @@ void SGD::update(torch::Tensor& param, const torch::Tensor& grad,
 
 // ---- Fused path: decay, momentum and step in one pass -----------------------------------
 
-double SGD::fused_prepare(const torch::Tensor&, const torch::Tensor&,
-                          const torch::optim::OptimizerOptions&,
-                          torch::optim::OptimizerParamState&, const FusedScalars&) {
-  return 0.0;  // as prepare: nothing before the decay
+void SGD::fused_prepare(const torch::Tensor&, const torch::Tensor&,
+                        const torch::optim::OptimizerOptions&, torch::optim::OptimizerParamState&,
+                        const FusedScalars&, fused::Loops&) {
+  // as prepare: nothing before the decay
 }
 
 void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
                        const torch::optim::OptimizerOptions& options,
                        torch::optim::OptimizerParamState& param_state,
-                       const FusedScalars& scalars) {
+                       const FusedScalars& scalars, fused::Loops& loops) {
   const auto& o = options_of(options);
   auto& state = state_of(param_state);
   const bool first = o.momentum() != 0 && !state.momentum_buffer().defined();
@@ -84,7 +84,7 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
     const T* g = grad.data_ptr<T>();
     if (o.momentum() == 0) {
       // method.md §2 SGD: g += lambda*theta (L2); theta *= decay factor; theta -= eta*g
-      fused::for_each_element(
+      loops.add(
           param.numel(),
           [=](T& p, const T& g) {
             const T gl = g + l2 * p;
@@ -101,7 +101,7 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
     const T damp = first ? 1.0 : 1 - o.dampening();
     const T nesterov_mu = o.momentum();
     auto step = [&](auto nesterov) {
-      fused::for_each_element(
+      loops.add(
           param.numel(),
           [=](T& p, const T& g, T& buf) {
             const T gl = g + l2 * p;

@@ -84,14 +84,14 @@ class Adai : public FamilyOptimizer<AdaiOptions, AdaiParamState> {
   void update(torch::Tensor& param, const torch::Tensor& grad,
               const torch::optim::OptimizerOptions& options,
               torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
-  double fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                       const torch::optim::OptimizerOptions& options,
-                       torch::optim::OptimizerParamState& state,
-                       const FusedScalars& scalars) override;
+  void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                     const torch::optim::OptimizerOptions& options,
+                     torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
+                     fused::Loops& loops) override;
   void fused_update(torch::Tensor& param, const torch::Tensor& grad,
                     const torch::optim::OptimizerOptions& options,
-                    torch::optim::OptimizerParamState& state,
-                    const FusedScalars& scalars) override;
+                    torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
+                    fused::Loops& loops) override;
 };
 
 }  // namespace optim

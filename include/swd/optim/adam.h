@@ -88,14 +88,14 @@ class Adam : public FamilyOptimizer<AdamOptions, AdamParamState> {
   void update(torch::Tensor& param, const torch::Tensor& grad,
               const torch::optim::OptimizerOptions& options,
               torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
-  double fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                       const torch::optim::OptimizerOptions& options,
-                       torch::optim::OptimizerParamState& state,
-                       const FusedScalars& scalars) override;
+  void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                     const torch::optim::OptimizerOptions& options,
+                     torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
+                     fused::Loops& loops) override;
   void fused_update(torch::Tensor& param, const torch::Tensor& grad,
                     const torch::optim::OptimizerOptions& options,
-                    torch::optim::OptimizerParamState& state,
-                    const FusedScalars& scalars) override;
+                    torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
+                    fused::Loops& loops) override;
 };
 
 }  // namespace optim

@@ -44,6 +44,10 @@ FusedIsa fused_isa();
 /// returns the one now in use.
 FusedIsa set_fused_isa(FusedIsa isa);
 
+namespace fused {
+class Loops;  // the queued loops of one step (src/optim/fused_loop.h)
+}  // namespace fused
+
 /// The per-group numbers a fused kernel needs (decay.h's rules as host numbers).
 struct FusedScalars {
   double l2 = 0;            ///< the kernel's gradient is g + l2 * theta (L2 mode), else l2 = 0
@@ -115,17 +119,20 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// Whether every state tensor already allocated has `param`'s dtype, device and layout.
   virtual bool state_layout_matches(const torch::optim::OptimizerParamState& state,
                                     const torch::Tensor& param) const = 0;
-  /// Pass 1 for a fused parameter (raw gradient, L2 term in `scalars.l2`). Returns sum(vhat)
-  /// over the parameter when `scalars.with_vbar`, else 0.
-  virtual double fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                               const torch::optim::OptimizerOptions& options,
-                               torch::optim::OptimizerParamState& state,
-                               const FusedScalars& scalars) = 0;
-  /// Pass 2 for a fused parameter: the decay and the family's step in one pass.
+  /// Pass 1 for a fused parameter (raw gradient, L2 term in `scalars.l2`): updates the state
+  /// that is not per element (step count, allocation) at once and queues its loop, if any, in
+  /// `loops`, which the caller runs for every parameter together. When `scalars.with_vbar`,
+  /// the queued sum's finish returns sum(vhat) over the parameter.
+  virtual void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                             const torch::optim::OptimizerOptions& options,
+                             torch::optim::OptimizerParamState& state,
+                             const FusedScalars& scalars, fused::Loops& loops) = 0;
+  /// Pass 2 for a fused parameter: queues the decay and the family's step, one loop, in
+  /// `loops`.
   virtual void fused_update(torch::Tensor& param, const torch::Tensor& grad,
                             const torch::optim::OptimizerOptions& options,
                             torch::optim::OptimizerParamState& state,
-                            const FusedScalars& scalars) = 0;
+                            const FusedScalars& scalars, fused::Loops& loops) = 0;
 
   /// Resolves every group not resolved yet (groups added with add_param_group after
   /// construction are resolved at the next step). Call from the most derived constructor.
