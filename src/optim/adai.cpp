@@ -86,20 +86,8 @@ void Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
   }
   state.step(state.step() + 1);
   TORCH_CHECK(scalars.with_vbar, "Adai needs the global vbar at every step");
-  const double beta2 = std::get<1>(o.betas());
-  const double bias_correction2 = 1 - std::pow(beta2, state.step());
-  if (std::isnan(state.exp_avg_sq_sum())) {
-    state.exp_avg_sq_sum(fused::sum_elements(state.exp_avg_sq()));
-  }
-  // sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2), g with the L2 term (method.md §2)
-  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adai_fused_prepare", [&] {
-    fused::add_sum_of_squares<scalar_t>(
-        loops, param.numel(), grad.data_ptr<scalar_t>(), param.data_ptr<scalar_t>(),
-        scalars.l2, [&state, beta2, bias_correction2](double squares) {
-          state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
-          return state.exp_avg_sq_sum() / bias_correction2;
-        });
-  });
+  fused::add_vhat_sum_from_running_sum(loops, param, grad, scalars.l2, std::get<1>(o.betas()),
+                                       state);
 }
 
 void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,

@@ -103,24 +103,16 @@ void Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
   state.step(state.step() + 1);
   if (!scalars.with_vbar) return;
   const double beta2 = std::get<1>(o.betas());
+  if (!o.amsgrad()) {  // sum(vhat) from the running sum of v: only the gradient is read
+    fused::add_vhat_sum_from_running_sum(loops, param, grad, scalars.l2, beta2, state);
+    return;
+  }
   const double bias_correction2 = 1 - std::pow(beta2, state.step());
   AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adam_fused_prepare", [&] {
     using T = scalar_t;
     const T l2 = scalars.l2;
     const T* g = grad.data_ptr<T>();
     const T* p = param.data_ptr<T>();
-    if (!o.amsgrad()) {
-      // sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2), g with the L2 term (method.md §2)
-      if (std::isnan(state.exp_avg_sq_sum())) {
-        state.exp_avg_sq_sum(fused::sum_elements(state.exp_avg_sq()));
-      }
-      fused::add_sum_of_squares<T>(
-          loops, param.numel(), g, p, l2, [&state, beta2, bias_correction2](double squares) {
-            state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
-            return state.exp_avg_sq_sum() / bias_correction2;
-          });
-      return;
-    }
     // method.md §2 AMSGrad: v = b2*v + (1-b2)*g*g; vmax = max(vmax, v); sums vmax
     state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());
     const T b2 = beta2, one_minus_b2 = 1 - beta2;

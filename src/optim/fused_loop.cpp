@@ -100,9 +100,11 @@ double Loops::run() {
 double sum_elements(const at::Tensor& t) {
   double sum = 0;
   AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "swd_fused_sum", [&] {
-    sum = sum_over_elements(
+    Loops loops;
+    loops.add_sum(
         t.numel(), [](const scalar_t& x) { return static_cast<double>(x); },
-        t.data_ptr<scalar_t>());
+        [](double total) { return total; }, t.data_ptr<scalar_t>());
+    sum = loops.run();
   });
   return sum;
 }

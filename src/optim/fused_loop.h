@@ -5,14 +5,15 @@
 // its state tensors, run once over each parameter's memory (plain loops the compiler
 // vectorises; see docs/PERFORMANCE.md for why plain loops and not at::vec::Vectorized). A step
 // queues every parameter's kernel in a Loops and runs them all in one parallel region, split
-// between the threads by element count. for_each_element and sum_over_elements run one
-// kernel at once. Callers hand raw pointers into tensors that is_flat_cpu_float / same_layout
-// accepted.
+// between the threads by element count. Callers hand raw pointers into tensors that
+// is_flat_cpu_float / same_layout accepted.
 
+#include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/Tensor.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <numeric>
@@ -160,23 +161,6 @@ class Loops {
   std::vector<Job> jobs_;
 };
 
-/// Calls f(arrays[i]...) for every i in [0, n), in parallel chunks. The arrays must not overlap;
-/// f takes a reference to one element of each and may write the non-const ones.
-template <typename F, typename... T>
-void for_each_element(int64_t n, const F& f, T*... arrays) {
-  Loops loops;
-  loops.add(n, f, arrays...);
-  loops.run();
-}
-
-/// As for_each_element, and returns the float64 sum of what f returns (Loops::add_sum).
-template <typename F, typename... T>
-double sum_over_elements(int64_t n, const F& f, T*... arrays) {
-  Loops loops;
-  loops.add_sum(n, f, [](double sum) { return sum; }, arrays...);
-  return loops.run();
-}
-
 /// Queues sum((g + l2 * theta)^2) in float64 over one parameter, g + l2*theta rounded to T as
 /// the kernels round it, then finish(sum). Reads theta only when l2 != 0.
 template <typename T, typename Finish>
@@ -201,16 +185,30 @@ void add_sum_of_squares(Loops& loops, int64_t n, const T* grad, const T* param, 
       std::move(finish), grad);
 }
 
-/// The same sum, at once.
-template <typename T>
-double sum_of_squares(int64_t n, const T* grad, const T* param, T l2) {
-  Loops loops;
-  add_sum_of_squares(loops, n, grad, param, l2, [](double sum) { return sum; });
-  return loops.run();
-}
-
 /// float64 sum of the elements of a tensor that is_flat_cpu_float accepts.
 double sum_elements(const at::Tensor& t);
+
+/// Stable Adam (without AMSGrad) and Adai: queues sum(vhat) over one parameter, read from the
+/// running sum of v that the state keeps (exp_avg_sq_sum), method.md §2:
+///   sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2),  g with the L2 term l2 * theta;
+///   sum(vhat_t) = sum(v_t) / (1 - b2^t).
+/// The finish updates the running sum and returns sum(vhat_t). Where the running sum is unknown
+/// (NaN: v was last changed by the reference path), it is first taken from v.
+template <typename State>
+void add_vhat_sum_from_running_sum(Loops& loops, const at::Tensor& param,
+                                   const at::Tensor& grad, double l2, double beta2,
+                                   State& state) {
+  if (std::isnan(state.exp_avg_sq_sum())) state.exp_avg_sq_sum(sum_elements(state.exp_avg_sq()));
+  const double bias_correction2 = 1 - std::pow(beta2, state.step());
+  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_fused_vhat_sum", [&] {
+    add_sum_of_squares<scalar_t>(
+        loops, param.numel(), grad.data_ptr<scalar_t>(), param.data_ptr<scalar_t>(), l2,
+        [&state, beta2, bias_correction2](double squares) {
+          state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
+          return state.exp_avg_sq_sum() / bias_correction2;
+        });
+  });
+}
 
 }  // namespace fused
 }  // namespace optim
