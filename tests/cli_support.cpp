@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -55,19 +56,26 @@ int wait_for_exit(int pid, double timeout_s) {
   }
 }
 
+namespace {
+/// Whether `pid` has ended, without collecting its status (wait_for_exit still can).
 bool exited(int pid) {
   siginfo_t info{};
   return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
          info.si_pid == pid;
 }
+}  // namespace
 
-bool wait_for_file(const std::string& path, double timeout_s, int pid) {
+bool wait_until(const std::function<bool()>& done, double timeout_s, int pid) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (!std::filesystem::exists(path)) {
+  while (!done()) {
     if (std::chrono::steady_clock::now() > deadline || (pid >= 0 && exited(pid))) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
+}
+
+bool wait_for_file(const std::string& path, double timeout_s, int pid) {
+  return wait_until([&] { return std::filesystem::exists(path); }, timeout_s, pid);
 }
 
 int free_port() {

@@ -1,6 +1,7 @@
 #pragma once
 // Running the swd binary from tests.
 
+#include <functional>
 #include <string>
 
 namespace swd_test {
@@ -24,11 +25,11 @@ Spawned spawn_swd(const std::string& arguments, const std::string& log_path);
 /// -1 if it is still running then.
 int wait_for_exit(int pid, double timeout_s);
 
-/// Whether `pid` has ended, without collecting its status (wait_for_exit still can).
-bool exited(int pid);
+/// Waits until done() is true, checking every millisecond; false if `timeout_s` passes first
+/// or (pid >= 0) process `pid` ends first.
+bool wait_until(const std::function<bool()>& done, double timeout_s, int pid = -1);
 
-/// Waits until `path` exists; false if `timeout_s` passes first or (pid >= 0) process `pid`
-/// ends first.
+/// wait_until `path` exists.
 bool wait_for_file(const std::string& path, double timeout_s, int pid = -1);
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.

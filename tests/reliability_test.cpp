@@ -89,10 +89,7 @@ TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
     if (attempt % 2 == 0) {  // even attempts: anywhere in the run, start-up included
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % std::max<long>(whole / 2, 1)));
     } else {  // odd ones: once this process has written a checkpoint, i.e. while it trains
-      for (int i = 0; i < 30000 && checkpoint_stamp() == stamp_before; ++i) {
-        if (swd_test::exited(pid)) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
+      swd_test::wait_until([&] { return checkpoint_stamp() != stamp_before; }, 30, pid);
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (train_ms / 4)));
     }
     const bool training = checkpoint_stamp() != stamp_before;
