@@ -249,3 +249,85 @@ TEST(Report, CellsThatReadTheSameAreBothBold) {
   const auto md = slurp(dir + "/report.md");
   EXPECT_TRUE(contains(md, "| all | **10.00** | **10.00** | 20.00 |")) << md;
 }
+
+// ---- untrusted input: runs.csv, run folders and sweep files ---------------------------------
+
+TEST(ReportHostile, NoGridValueCanRunACommandThroughGnuplot) {
+  if (!swd::sweep::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
+  const auto dir = fresh_dir("report-injection");
+  const std::string marker = dir + "/injected";
+  // A grid value that would end gnuplot's string and call system() if it reached a script
+  // as it is: in a label (the line title), a figure title and a data-file comment.
+  const std::string hostile = "l1\nsystem \"touch " + marker + "\"\nprint 'x";
+  std::string index =
+      "run,status,data-dir,optimizer,seed,epochs_planned,epochs_done,final_test_error,"
+      "best_test_error,best_epoch,final_train_loss,final_grad_norm,final_weight_norm,seconds,"
+      "overrides\n";
+  int i = 0;
+  for (const std::string data_dir : {hostile, std::string("plain|pipe")}) {
+    for (const char* optimizer : {"adam", "adams"}) {
+      const std::string folder = "runs/r" + std::to_string(i++);
+      fs::create_directories(dir + "/" + folder);
+      std::vector<swd::train::EpochMetrics> rows(2);
+      for (int e = 0; e < 2; ++e) {
+        rows[e].epoch = e + 1;
+        rows[e].test_error = 0.1 + 0.01 * i;
+        rows[e].train_loss = 1;
+      }
+      std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::train::metrics_csv(rows);
+      index += swd::sweep::csv_line({folder, "done", data_dir, optimizer, "0", "2", "", "", "",
+                                     "", "", "", "", "", ""}) + "\n";
+    }
+  }
+  std::ofstream(dir + "/runs.csv") << index;
+  std::ofstream(dir + "/sweep.json") << R"({"title": "t\nsystem \"touch )" + marker + R"(\""})";
+  const auto out = rp::write_report(dir, {});
+  ASSERT_FALSE(out.figures.empty());
+  EXPECT_FALSE(fs::exists(marker)) << "gnuplot ran a command from a grid value";
+  for (const auto& entry : fs::directory_iterator(dir + "/figures")) {
+    if (entry.path().extension() != ".gp") continue;
+    // Every line of every script is one of ours: none starts with the injected command.
+    std::ifstream script(entry.path());
+    for (std::string line; std::getline(script, line);) {
+      EXPECT_NE(line.rfind("system", 0), 0u) << entry.path() << ": " << line;
+    }
+  }
+  // The markdown tables keep their columns: the '|' of a value is escaped, the line break gone.
+  const auto md = slurp(dir + "/report.md");
+  EXPECT_TRUE(contains(md, "plain\\|pipe")) << md;
+  EXPECT_FALSE(contains(md, "\nsystem")) << md;
+}
+
+TEST(ReportHostile, ReadsOnlyInsideTheSweepFolder) {
+  const auto outside = fresh_dir("report-outside");
+  std::vector<swd::train::EpochMetrics> rows(1);
+  rows[0].epoch = 1;
+  rows[0].test_error = 0.5;
+  std::ofstream(outside + "/metrics.csv") << swd::train::metrics_csv(rows);
+  const auto dir = fresh_dir("report-escape");
+  fs::create_directories(dir + "/runs");
+  fs::create_directory_symlink(outside, dir + "/runs/link");
+  const std::string relative = fs::relative(outside, dir).string();  // ../report-outside
+  for (const std::string& folder :
+       {relative, outside, std::string("runs/../") + relative, std::string("runs/link")}) {
+    std::ofstream(dir + "/runs.csv") << kHeader << swd::sweep::csv_line({folder, "done", "adam",
+        "0.1", "0", "1", "", "", "", "", "", "", "", "", ""}) << "\n";
+    try {
+      rp::load_results(dir);
+      ADD_FAILURE() << "read the metrics of " << folder;
+    } catch (const std::runtime_error& e) {
+      EXPECT_TRUE(contains(e.what(), "is not a folder inside")) << e.what();
+    }
+  }
+}
+
+TEST(ReportHostile, FigureFileNamesArePlainWhateverTheAxisName) {
+  EXPECT_EQ(rp::safe_file_stem("error-vs-../../x"), "error-vs-.._.._x");
+  EXPECT_EQ(rp::safe_file_stem(".hidden"), "_.hidden");
+  EXPECT_TRUE(rp::is_safe_file_stem("curves-test-error-model=cnn"));
+  EXPECT_FALSE(rp::is_safe_file_stem("a/b"));
+  EXPECT_FALSE(rp::is_safe_file_stem("a\nb"));
+  rp::Figure f;
+  f.name = "../escape";
+  EXPECT_THROW(rp::draw_figures({f}, fresh_dir("report-stem"), "gnuplot"), std::invalid_argument);
+}

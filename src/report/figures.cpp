@@ -246,6 +246,8 @@ std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::s
                 "final test error.";
     figures.push_back(f);
   }
+  // Axis names and values come from runs.csv: file names keep only plain characters.
+  for (auto& f : figures) f.name = safe_file_stem(f.name);
   return figures;
 }
 

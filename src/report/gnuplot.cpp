@@ -1,5 +1,6 @@
 // Figures drawn with gnuplot: one data file and one script per figure, PNG and SVG out.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
@@ -14,12 +15,35 @@ namespace report {
 
 namespace fs = std::filesystem;
 
+bool is_safe_file_stem(const std::string& name) {
+  if (name.empty() || name.front() == '.' || name.size() > 200) return false;
+  for (char ch : name) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ||
+                    ch == '=' || ch == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string safe_file_stem(const std::string& name) {
+  std::string out;
+  for (char ch : name.substr(0, 200)) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ||
+                    ch == '=' || ch == '_';
+    out += ok ? ch : '_';
+  }
+  if (out.empty() || out.front() == '.') out.insert(0, "_");
+  return out;
+}
+
 namespace {
 
-/// A gnuplot single-quoted string ('' stands for ').
+/// A gnuplot single-quoted string ('' stands for '). Inside single quotes gnuplot expands
+/// nothing (no backquotes, no macros), so the only way out of the string is a line break:
+/// one_line turns every control character into a space first.
 std::string quoted(const std::string& text) {
   std::string out = "'";
-  for (char ch : text) out += ch == '\'' ? std::string("''") : std::string(1, ch);
+  for (char ch : one_line(text)) out += ch == '\'' ? std::string("''") : std::string(1, ch);
   return out + "'";
 }
 
@@ -109,7 +133,7 @@ void extent(const Figure& figure, std::vector<double>& xs, std::vector<double>& 
 std::string gnuplot_data(const Figure& figure) {
   std::string text;
   for (const auto& s : figure.series) {
-    text += "# " + s.label + "\n";
+    text += "# " + one_line(s.label) + "\n";
     for (size_t i = 0; i < s.x.size(); ++i) {
       text += value(s.x[i]) + " " + value(s.y[i]);
       if (!s.err.empty()) text += " " + value(s.err[i]);
@@ -179,6 +203,11 @@ void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
                   const std::string& gnuplot) {
   const fs::path dir(folder);
   for (const auto& f : figures) {
+    if (!is_safe_file_stem(f.name)) {
+      throw std::invalid_argument("figure name '" + one_line(f.name) +
+                                  "' is not a plain file name (expected letters, digits, '.', "
+                                  "'-', '=', '_', not starting with '.')");
+    }
     const std::string stem = (dir / f.name).string();
     train::write_file_atomically(stem + ".dat", gnuplot_data(f));
     train::write_file_atomically(stem + ".gp", gnuplot_script(f, f.name + ".dat", f.name));

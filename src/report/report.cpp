@@ -31,9 +31,17 @@ std::string general(const Stat& s) {
   return s.n > 1 ? format("%.4g (%.2g)", s.mean, s.std) : format("%.4g", s.mean);
 }
 
+/// A markdown table cell: '|' escaped and line breaks made spaces, so that no value from
+/// runs.csv or a sweep file can end a cell or a row.
+std::string cell_text(const std::string& text) {
+  std::string out;
+  for (char ch : one_line(text)) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return out;
+}
+
 std::string row(const std::vector<std::string>& cells) {
   std::string text = "|";
-  for (const auto& c : cells) text += " " + c + " |";
+  for (const auto& c : cells) text += " " + cell_text(c) + " |";
   return text + "\n";
 }
 std::string rule(size_t columns) {
@@ -154,14 +162,14 @@ std::string best_weight_decay_table(const SweepResults& r) {
 
 std::string report_markdown(const SweepResults& r, const std::vector<Figure>& figures,
                             const std::vector<std::string>& notes) {
-  std::string text = "# " + (r.title.empty() ? std::string("Sweep report") : r.title) + "\n\n";
+  std::string text = "# " + (r.title.empty() ? std::string("Sweep report") : one_line(r.title)) + "\n\n";
   text += "Written by `swd report` from runs.csv and each finished run's metrics.csv. " +
           std::to_string(r.runs.size()) + " of " + std::to_string(r.total_runs) +
           " runs finished, in " + std::to_string(r.groups.size()) + " groups (runs that differ "
           "only in their seed). Errors are in %.\n\n";
   if (!r.not_finished.empty()) {
     text += "Not finished, left out of every number below:\n\n";
-    for (const auto& name : r.not_finished) text += "- " + name + "\n";
+    for (const auto& name : r.not_finished) text += "- " + one_line(name) + "\n";
     text += "\n";
   }
   if (r.groups.empty()) return text + "No finished run yet.\n";
@@ -174,11 +182,12 @@ std::string report_markdown(const SweepResults& r, const std::vector<Figure>& fi
   text += groups_table(r);
   if (!figures.empty() || !notes.empty()) text += "## Figures\n\n";
   for (const auto& f : figures) {
-    text += "### " + f.title + "\n\n![" + f.title + "](figures/" + f.name + ".png)\n\n" +
-            f.caption + " ([SVG](figures/" + f.name + ".svg), [data](figures/" + f.name +
+    const std::string title = one_line(f.title);
+    text += "### " + title + "\n\n![" + title + "](figures/" + f.name + ".png)\n\n" +
+            one_line(f.caption) + " ([SVG](figures/" + f.name + ".svg), [data](figures/" + f.name +
             ".dat))\n\n";
   }
-  for (const auto& n : notes) text += "- " + n + "\n";
+  for (const auto& n : notes) text += "- " + one_line(n) + "\n";
   return text;
 }
 

@@ -67,6 +67,32 @@ int SweepResults::group_axis(const std::string& axis) const {
   return -1;
 }
 
+namespace {
+
+/// root/relative, refused unless it stays inside root: runs.csv is untrusted input, and a
+/// run's folder must not lead the report to read files elsewhere (an absolute path, "..", or
+/// a link out of the folder).
+std::string path_inside(const fs::path& root, const std::string& relative,
+                        const std::string& index_path) {
+  const fs::path rel(relative);
+  bool plain = !relative.empty() && rel.is_relative() && !rel.has_root_name();
+  for (const auto& part : rel) plain = plain && part != "..";
+  std::error_code error;
+  const fs::path base = fs::weakly_canonical(root, error);
+  const fs::path full = fs::weakly_canonical(root / rel, error);
+  if (plain && !error) {
+    const auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
+    plain = b == base.end() && f != full.end();
+  }
+  if (!plain) {
+    throw std::runtime_error(index_path + ": run folder '" + one_line(relative) +
+                             "' is not a folder inside " + root.string());
+  }
+  return (root / rel).string();
+}
+
+}  // namespace
+
 SweepResults load_results(const std::string& dir) {
   const fs::path root(dir);
   const std::string index_path = (root / "runs.csv").string();
@@ -107,7 +133,7 @@ SweepResults load_results(const std::string& dir) {
     RunResult run;
     run.folder = row[run_col];
     run.axis_values.assign(row.begin() + 2, row.begin() + first_result);
-    const std::string metrics_path = (root / run.folder / "metrics.csv").string();
+    const std::string metrics_path = path_inside(root, run.folder, index_path) + "/metrics.csv";
     try {
       run.epochs = train::parse_metrics_csv(train::read_file(metrics_path));
     } catch (const std::exception& e) {
@@ -160,6 +186,14 @@ std::string summary_csv(const SweepResults& results) {
     text += sweep::csv_line(row) + "\n";
   }
   return text;
+}
+
+std::string one_line(const std::string& text) {
+  std::string out = text;
+  for (auto& ch : out) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = ' ';
+  }
+  return out;
 }
 
 std::string axis_title(const std::string& axis) {

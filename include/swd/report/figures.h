@@ -57,9 +57,15 @@ std::string gnuplot_data(const Figure& figure);
 std::string gnuplot_script(const Figure& figure, const std::string& data_path,
                            const std::string& stem);
 
+/// Whether `name` is a plain file name: letters, digits, '.', '-', '=', '_', not starting with
+/// '.', at most 200 characters. safe_file_stem maps any text to one (others become '_').
+bool is_safe_file_stem(const std::string& name);
+std::string safe_file_stem(const std::string& name);
+
 /// Draws every figure into `folder` (NAME.png, NAME.svg, and the NAME.dat / NAME.gp it used)
-/// with the gnuplot program `gnuplot`. Throws std::runtime_error with gnuplot's message if it
-/// fails.
+/// with the gnuplot program `gnuplot`. Every string reaches gnuplot through one_line inside
+/// single quotes, so no title, label or key can end its string and run a command. Throws std::runtime_error with gnuplot's message if it
+/// fails, std::invalid_argument for a figure name that is not a plain file name.
 void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
                   const std::string& gnuplot);
 

@@ -62,6 +62,11 @@ SweepResults load_results(const std::string& dir);
 std::string summary_csv(const SweepResults& results);
 
 // ---- words for axes and values, shared by tables and figures ------------------------------
+/// `text` with every control character (line breaks included) replaced by a space. Every
+/// string from runs.csv or a sweep file (titles, labels, keys) goes through it before it
+/// reaches a gnuplot script or a line of report.md: runs.csv, run folders and sweep files
+/// are untrusted input.
+std::string one_line(const std::string& text);
 /// "weight decay", "batch size", "training length (epochs)"...
 std::string axis_title(const std::string& axis);
 /// "adamw", "wd x k (weight-decay scaling)", "10 epochs", "batch 256"...
