@@ -3,7 +3,8 @@
 
 Defines the models in PyTorch, independently of the C++ code: the CIFAR nets transcribe the
 well-known kuangliu/pytorch-cifar definitions (ResNet-18/34, VGG-16, DenseNet-121,
-GoogLeNet); mlp and cnn transcribe the architectures in src/models/small.cpp. For each it
+GoogLeNet) and He et al. 2016's CIFAR ResNets (section 4.2: resnet8..resnet56, option A
+shortcuts); mlp, cnn, mlp-bn and cnn-bn transcribe the architectures in src/models/small.cpp. For each it
 prints the trainable parameter elements, the number of parameter tensors, and the elements
 exempt from weight decay (biases and normalisation-layer parameters, swd's rule), then
 checks that a forward pass gives [N, classes] logits.
@@ -40,6 +41,21 @@ class MLP(nn.Module):
         return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
 
 
+class MLPBN(nn.Module):
+    """mlp-bn: BatchNorm after each hidden linear layer, which then has no bias."""
+    def __init__(self, channels, height, width, classes, hidden=256):
+        super().__init__()
+        self.fc1 = nn.Linear(channels * height * width, hidden, bias=False)
+        self.bn1 = nn.BatchNorm1d(hidden)
+        self.fc2 = nn.Linear(hidden, hidden, bias=False)
+        self.bn2 = nn.BatchNorm1d(hidden)
+        self.fc3 = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.fc1(x.flatten(1))))
+        return self.fc3(F.relu(self.bn2(self.fc2(x))))
+
+
 class CNN(nn.Module):
     def __init__(self, channels, height, width, classes):
         super().__init__()
@@ -52,6 +68,64 @@ class CNN(nn.Module):
         x = F.relu(F.max_pool2d(self.conv1(x), 2))  # = max_pool(relu(conv(x)))
         x = F.relu(F.max_pool2d(self.conv2(x), 2))
         return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class CNNBN(nn.Module):
+    """cnn-bn: BatchNorm after each conv and the hidden linear layer, which have no bias."""
+    def __init__(self, channels, height, width, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, 32, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.fc1 = nn.Linear(64 * (height // 4) * (width // 4), 128, bias=False)
+        self.bn3 = nn.BatchNorm1d(128)
+        self.fc2 = nn.Linear(128, classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        return self.fc2(F.relu(self.bn3(self.fc1(x.flatten(1)))))
+
+
+# --- He et al. 2016, section 4.2: ResNets for CIFAR (depth 6n+2, option A shortcuts) ---------
+
+class BlockA(nn.Module):
+    def __init__(self, in_planes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.stride, self.pad = stride, (planes - in_planes) // 2
+        self.project = stride != 1 or in_planes != planes
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        if self.project:  # option A: subsample, zero-pad the new channels
+            x = F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, self.pad, self.pad))
+        return F.relu(out + x)
+
+
+class CifarResNet(nn.Module):
+    def __init__(self, depth, num_classes=10, in_channels=3):
+        super().__init__()
+        n = (depth - 2) // 6
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        in_planes = 16
+        for stage, planes in enumerate([16, 32, 64]):
+            blocks = []
+            for b in range(n):
+                blocks.append(BlockA(in_planes, planes, 2 if stage > 0 and b == 0 else 1))
+                in_planes = planes
+            setattr(self, f'layer{stage + 1}', nn.Sequential(*blocks))
+        self.linear = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer3(self.layer2(self.layer1(out)))
+        return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
 # --- kuangliu/pytorch-cifar: ResNet ----------------------------------------------------------
@@ -275,7 +349,10 @@ CASES = [
     ('vgg16', (3, 32, 32), 10, lambda c, k: VGG(VGG16_CFG, k, c)),
     ('densenet121', (3, 32, 32), 10, lambda c, k: DenseNet([6, 12, 24, 16], 32, 0.5, k, c)),
     ('googlenet', (3, 32, 32), 10, lambda c, k: GoogLeNet(k, c)),
-]
+    ('mlp-bn', (1, 28, 28), 10, lambda c, k: MLPBN(c, 28, 28, k)),
+    ('cnn-bn', (1, 28, 28), 10, lambda c, k: CNNBN(c, 28, 28, k)),
+] + [(f'resnet{d}', (3, 32, 32), 10, lambda c, k, d=d: CifarResNet(d, k, c))
+     for d in (8, 14, 20, 32, 44, 56)]
 
 
 def print_counts():

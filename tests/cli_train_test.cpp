@@ -131,3 +131,27 @@ TEST(CliTrain, AnExistingRunIsNeverOverwritten) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliTrain, TrainSubsetIsRecordedAndValidated) {
+  const auto dir = fresh_dir("subset");
+  const std::string args = "train" + kSmall + " --epochs 1 --train-subset 100 --subset-seed 4";
+  ASSERT_EQ(run_swd(args + " --seed 1 --out " + dir + "/a").status, 0);
+  const auto config = nlohmann::json::parse(slurp(dir + "/a/config.json"));
+  EXPECT_EQ(config["train-subset"], 100);
+  EXPECT_EQ(config["subset-seed"], 4);
+  // 100 samples at batch 64: two steps per epoch (the last one short).
+  const auto rows = swd::train::parse_metrics_csv(slurp(dir + "/a/metrics.csv"));
+  ASSERT_EQ(rows.size(), 1u);
+
+  for (const char* bad : {"5", "1025", "-1"}) {  // 10 classes, 1024 training samples
+    const auto r = run_swd("train" + kSmall + " --epochs 1 --train-subset " + bad + " --out " +
+                           dir + "/bad");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find(bad), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir + "/bad/config.json")) << bad;
+  }
+}
+
+}  // namespace

@@ -373,3 +373,34 @@ TEST(DataSynthetic, RejectsBadSizesNamingThem) {
   const auto message = error_of([&] { sd::load_dataset(spec); });
   EXPECT_CONTAINS(message, "synthetic_classes 0");
 }
+
+TEST(DataSubset, ClassBalancedDeterministicAndIndependentOfTheTrainingSeed) {
+  const auto pair = synthetic(3);  // 300 samples, 5 classes
+  const auto a = sd::balanced_subset(pair.train, 52, 11);
+  ASSERT_EQ(a.size(), 52);
+  EXPECT_EQ(a.num_classes, 5);
+  const auto counts = at::bincount(a.labels, {}, 5);
+  for (int64_t c = 0; c < 5; ++c) {
+    // 52 = 5 x 10 + 2: the first two classes get 11, the others 10.
+    EXPECT_EQ(counts[c].item<int64_t>(), c < 2 ? 11 : 10) << "class " << c;
+  }
+  // The same (set, n, seed): the same samples; another subset seed: other samples.
+  const auto b = sd::balanced_subset(pair.train, 52, 11);
+  EXPECT_TRUE(at::equal(a.images, b.images));
+  EXPECT_TRUE(at::equal(a.labels, b.labels));
+  const auto c = sd::balanced_subset(pair.train, 52, 12);
+  EXPECT_FALSE(at::equal(a.images, c.images));
+  // Every chosen sample is one of the set's, with its own label.
+  const auto d = sd::balanced_subset(pair.train, pair.train.size(), 5);
+  EXPECT_TRUE(at::equal(d.images, pair.train.images));
+  EXPECT_TRUE(at::equal(d.labels, pair.train.labels));
+}
+
+TEST(DataSubset, RejectsSizesOutsideClassesToSetSize) {
+  const auto pair = synthetic(3);
+  EXPECT_CONTAINS(error_of([&] { sd::balanced_subset(pair.train, 4, 0); }),
+                  "invalid training subset size 4 (expected between the number of classes, 5, "
+                  "and the training set's size, 300)");
+  EXPECT_THROW(sd::balanced_subset(pair.train, 301, 0), std::invalid_argument);
+  EXPECT_NO_THROW(sd::balanced_subset(pair.train, 5, 0));
+}

@@ -41,12 +41,26 @@ const Reference kReferences[] = {
     {"vgg16", kCifar10, 14728266, 54, 12682},
     {"densenet121", kCifar10, 6956298, 362, 83530},
     {"googlenet", kCifar10, 6166250, 258, 23722},
+    {"mlp-bn", kFashion, 269834, 8, 1034},
+    {"cnn-bn", kFashion, 421866, 11, 458},
+    {"resnet8", kCifar10, 75290, 23, 490},
+    {"resnet14", kCifar10, 172506, 41, 938},
+    {"resnet20", kCifar10, 269722, 59, 1386},  // He et al. 2016: 0.27M
+    {"resnet32", kCifar10, 464154, 95, 2282},
+    {"resnet44", kCifar10, 658586, 131, 3178},
+    {"resnet56", kCifar10, 853018, 167, 4074},
 };
 
-const std::vector<std::string> kNames = {"mlp",   "cnn",         "resnet18", "resnet34",
-                                         "vgg16", "densenet121", "googlenet"};
+const std::vector<std::string> kNames = {
+    "mlp",       "cnn",      "mlp-bn",   "cnn-bn",   "resnet18", "resnet34", "vgg16",   "densenet121",
+    "googlenet", "resnet8", "resnet14", "resnet20", "resnet32", "resnet44", "resnet56"};
 
 bool has_batchnorm(const std::string& name) { return name != "mlp" && name != "cnn"; }
+
+/// mlp and cnn (and their BatchNorm variants) flatten a feature map: exactly one input size.
+bool fixed_size(const std::string& name) {
+  return name == "mlp" || name == "cnn" || name == "mlp-bn" || name == "cnn-bn";
+}
 
 /// The message of the std::invalid_argument `f` throws ("" and a test failure if none).
 template <typename F>
@@ -64,7 +78,7 @@ torch::Tensor images_for(const sm::InputSpec& in, int64_t batch) {
   return torch::randn({batch, in.channels, in.height, in.width});
 }
 
-TEST(ModelZoo, NamesAreTheSevenModelsInOrder) { EXPECT_EQ(sm::model_names(), kNames); }
+TEST(ModelZoo, NamesAreTheZoosModelsInOrder) { EXPECT_EQ(sm::model_names(), kNames); }
 
 TEST(ModelZoo, UnknownNameNamesTheBadValueAndTheValidOnes) {
   const auto message = invalid_argument_message([] { sm::make_model("resnet50", kCifar10); });
@@ -91,7 +105,11 @@ TEST(ModelZoo, CountParametersSkipsFrozenParameters) {
 class ModelEach : public ::testing::TestWithParam<std::string> {};
 
 INSTANTIATE_TEST_SUITE_P(Models, ModelEach, ::testing::ValuesIn(kNames),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& info) {  // test names: letters, digits, '_'
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 TEST_P(ModelEach, ParameterCountsMatchTheReference) {
   const auto ref = std::find_if(std::begin(kReferences), std::end(kReferences),
@@ -201,7 +219,7 @@ TEST_P(ModelEach, ForwardRejectsImagesThatDoNotFitTheSpec) {
   EXPECT_THROW(model->forward(torch::randn({2, 28, 28})), std::invalid_argument);
 
   const auto larger = torch::randn({2, 1, 40, 36});
-  if (name == "mlp" || name == "cnn") {
+  if (fixed_size(name)) {
     // A flatten layer fixes the size.
     EXPECT_THROW(model->forward(larger), std::invalid_argument);
   } else {

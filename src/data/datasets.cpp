@@ -1,13 +1,17 @@
 // load_dataset: finds each dataset's files, reads them (readers.cpp) and adds the
 // normalisation statistics; the synthetic dataset is generated here.
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "file_io.h"
+#include "random.h"
 #include "readers.h"
 #include "swd/data/dataset.h"
 
@@ -167,6 +171,40 @@ DatasetPair make_synthetic(const DatasetSpec& spec) {
 
 std::vector<std::string> dataset_names() {
   return {"fashion-mnist", "mnist", "kmnist", "cifar10", "cifar100", "synthetic"};
+}
+
+Dataset balanced_subset(const Dataset& set, int64_t n, uint64_t seed) {
+  const int64_t classes = set.num_classes, size = set.size();
+  if (n < classes || n > size) {
+    throw std::invalid_argument("invalid training subset size " + std::to_string(n) +
+                                " (expected between the number of classes, " +
+                                std::to_string(classes) + ", and the training set's size, " +
+                                std::to_string(size) + ")");
+  }
+  // Each class's samples in the order of their random word (a seeded shuffle that depends on
+  // nothing but the seed and the index), then the classes take turns: the first n/K of each,
+  // and so on, so a class short of samples leaves its share to the others.
+  const auto labels = set.labels.contiguous();
+  const int64_t* label = labels.data_ptr<int64_t>();
+  std::vector<std::vector<std::pair<uint64_t, int64_t>>> by_class(classes);
+  for (int64_t i = 0; i < size; ++i) {
+    by_class[label[i]].emplace_back(random_word(seed, kSubsetStream, 0, i), i);
+  }
+  for (auto& members : by_class) std::sort(members.begin(), members.end());
+  std::vector<int64_t> chosen;
+  for (size_t rank = 0; static_cast<int64_t>(chosen.size()) < n; ++rank) {
+    for (int64_t c = 0; c < classes && static_cast<int64_t>(chosen.size()) < n; ++c) {
+      if (rank < by_class[c].size()) chosen.push_back(by_class[c][rank].second);
+    }
+  }
+  std::sort(chosen.begin(), chosen.end());  // the set's own order
+  auto index = at::empty({n}, at::kLong);
+  std::copy(chosen.begin(), chosen.end(), index.data_ptr<int64_t>());
+  Dataset subset;
+  subset.images = set.images.index_select(0, index).contiguous();
+  subset.labels = set.labels.index_select(0, index).contiguous();
+  subset.num_classes = classes;
+  return subset;
 }
 
 DatasetPair load_dataset(const DatasetSpec& spec) {

@@ -1,6 +1,7 @@
 // The paper's CIFAR networks, as defined in kuangliu/pytorch-cifar: ResNet-18/34, VGG-16 (BN),
-// DenseNet-121 and GoogLeNet. Each is body -> global average pool -> linear, so any input
-// size from the model's minimum up works; on 32x32 inputs the global pool is exactly the
+// DenseNet-121 and GoogLeNet; and the CIFAR ResNets of He et al. 2016, resnet8..resnet56.
+// Each ends in a global average pool and a linear layer, so any input size from the model's
+// minimum up works; on 32x32 inputs the global pool is exactly the
 // reference's fixed-size pool, and parameter counts equal the reference's
 // (scripts/model_param_counts.py).
 #include <torch/nn/modules/activation.h>
@@ -9,6 +10,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
+#include <ATen/TensorIndexing.h>
 
 #include <array>
 #include <string>
@@ -147,6 +149,91 @@ Body resnet_body(int64_t channels, const std::array<int, 4>& blocks) {
     layers->push_back("layer" + std::to_string(stage + 1), blocks_of_stage);
   }
   return {layers, in};
+}
+
+// --- ResNet for CIFAR (He et al. 2016, section 4.2) ------------------------------------------
+
+/// BasicBlock with the paper's option A shortcut: relu(bn2(conv2(relu(bn1(conv1(x))))) +
+/// shortcut(x)), where the shortcut is the identity, or, when the block halves the size and
+/// doubles the channels, x subsampled with stride 2 and zero-padded with planes/4 channels on
+/// each side (no parameters). Sizes stay in step for odd sizes too: ceil(H/2) both ways.
+class ShortcutABlockImpl : public torch::nn::Module {
+ public:
+  ShortcutABlockImpl(int64_t in, int64_t planes, int64_t stride)
+      : project_(stride != 1 || in != planes), pad_((planes - in) / 2) {
+    using torch::nn::Conv2dOptions;
+    conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(in, planes, 3).stride(stride).padding(1).bias(false)));
+    bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
+    conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(planes, planes, 3).padding(1).bias(false)));
+    bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
+    stride_ = stride;
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto h = bn1(conv1(x));
+    auto out = bn2(conv2(torch::relu_(h)));
+    if (project_) {
+      using torch::indexing::None;
+      using torch::indexing::Slice;
+      const auto sub = x.index({Slice(), Slice(), Slice(None, None, stride_), Slice(None, None, stride_)});
+      out += torch::constant_pad_nd(sub, {0, 0, 0, 0, pad_, pad_}, 0);
+    } else {
+      out += x;
+    }
+    return torch::relu_(out);
+  }
+
+ private:
+  bool project_;
+  int64_t pad_, stride_ = 1;
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+};
+TORCH_MODULE(ShortcutABlock);
+
+/// resnet(6n+2): 3x3 conv 16 -> BN -> ReLU, three stages of n blocks with 16, 32, 64
+/// channels (the first block of stages 2 and 3 with stride 2), global average pool, linear.
+/// Parameter names are those of the usual PyTorch definition (conv1, bn1, layerS.B.conv1, ...,
+/// linear). Stride-2 3x3 convs map any size >= 1 to a size >= 1: min_size 1.
+class CifarResNet : public ZooModel {
+ public:
+  CifarResNet(const ModelInfo& info, const InputSpec& in, int blocks) : ZooModel(info, in) {
+    using torch::nn::Conv2dOptions;
+    conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(in.channels, 16, 3).padding(1).bias(false)));
+    bn1 = register_module("bn1", torch::nn::BatchNorm2d(16));
+    int64_t planes_in = 16;
+    for (int stage = 0; stage < 3; ++stage) {
+      const int64_t planes = int64_t{16} << stage;
+      Chain layer;
+      for (int b = 0; b < blocks; ++b) {
+        layer->push_back(ShortcutABlock(planes_in, planes, stage > 0 && b == 0 ? 2 : 1));
+        planes_in = planes;
+      }
+      layers.push_back(register_module("layer" + std::to_string(stage + 1), layer));
+    }
+    linear = register_module("linear", torch::nn::Linear(planes_in, in.classes));
+  }
+
+ protected:
+  torch::Tensor logits(const torch::Tensor& images) override {
+    auto x = bn1(conv1(images));
+    torch::relu_(x);
+    for (auto& layer : layers) x = layer->forward(x);
+    return linear(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
+  }
+
+ private:
+  torch::nn::Conv2d conv1{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr};
+  std::vector<Chain> layers;
+  torch::nn::Linear linear{nullptr};
+};
+
+Entry cifar_resnet(int depth) {
+  const int blocks = (depth - 2) / 6;
+  return {{"resnet" + std::to_string(depth), 1, false},
+          [blocks](const ModelInfo& info, const InputSpec& in) -> std::shared_ptr<Classifier> {
+            return std::make_shared<CifarResNet>(info, in, blocks);
+          }};
 }
 
 // --- VGG -------------------------------------------------------------------------------------
@@ -294,6 +381,12 @@ std::vector<Entry> cifar_models() {
       pooled({"densenet121", 8, false},
              [](int64_t c) { return densenet_body(c, {6, 12, 24, 16}, 32, 0.5); }),
       pooled({"googlenet", 1, false}, googlenet_body),
+      cifar_resnet(8),
+      cifar_resnet(14),
+      cifar_resnet(20),
+      cifar_resnet(32),
+      cifar_resnet(44),
+      cifar_resnet(56),
   };
 }
 

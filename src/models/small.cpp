@@ -1,4 +1,6 @@
-// The registry, the input checks every model shares, and the two small models (mlp, cnn).
+// The registry, the input checks every model shares, and the small models (mlp, cnn, and
+// their BatchNorm variants mlp-bn, cnn-bn).
+#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
@@ -69,39 +71,54 @@ torch::Tensor ZooModel::forward(torch::Tensor images) {
 namespace {
 
 /// mlp: flatten -> linear 256 -> ReLU -> linear 256 -> ReLU -> linear classes.
+/// mlp-bn: the same with BatchNorm after each hidden linear layer (linear -> BN -> ReLU); a
+/// layer followed by BatchNorm has no bias (BatchNorm's own shift takes its place), so its
+/// weights are scale-invariant.
 class MLP : public ZooModel {
  public:
   static constexpr int64_t kHidden = 256;
 
-  MLP(const ModelInfo& info, const InputSpec& in) : ZooModel(info, in) {
-    fc1 = register_module("fc1", torch::nn::Linear(in.channels * in.height * in.width, kHidden));
-    fc2 = register_module("fc2", torch::nn::Linear(kHidden, kHidden));
+  MLP(const ModelInfo& info, const InputSpec& in, bool batchnorm) : ZooModel(info, in) {
+    using torch::nn::LinearOptions;
+    const int64_t features = in.channels * in.height * in.width;
+    fc1 = register_module("fc1", torch::nn::Linear(LinearOptions(features, kHidden).bias(!batchnorm)));
+    if (batchnorm) bn1 = register_module("bn1", torch::nn::BatchNorm1d(kHidden));
+    fc2 = register_module("fc2", torch::nn::Linear(LinearOptions(kHidden, kHidden).bias(!batchnorm)));
+    if (batchnorm) bn2 = register_module("bn2", torch::nn::BatchNorm1d(kHidden));
     fc3 = register_module("fc3", torch::nn::Linear(kHidden, in.classes));
   }
 
  protected:
   torch::Tensor logits(const torch::Tensor& images) override {
-    auto x = torch::relu(fc1(images.flatten(1)));
-    return fc3(torch::relu(fc2(x)));
+    auto x = torch::relu(normalised(bn1, fc1(images.flatten(1))));
+    return fc3(torch::relu(normalised(bn2, fc2(x))));
   }
 
  private:
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
+  torch::nn::BatchNorm1d bn1{nullptr}, bn2{nullptr};
 };
 
 /// cnn: conv 32 3x3 (padding 1) -> ReLU -> max-pool 2 -> conv 64 3x3 (padding 1) -> ReLU ->
-/// max-pool 2 -> flatten -> linear 128 -> ReLU -> linear classes. No BatchNorm: the small
-/// models are the plain case where weight decay acts on every weight as a regulariser (no
-/// scale-invariant layers, whose weight norm only sets an effective learning rate), and
-/// train() and eval() compute the same function; the CIFAR nets cover BatchNorm.
+/// max-pool 2 -> flatten -> linear 128 -> ReLU -> linear classes. No BatchNorm: the plain case
+/// where weight decay acts on every weight as a regulariser, and train() and eval() compute
+/// the same function.
+/// cnn-bn: the same with BatchNorm after each conv and the hidden linear layer (conv -> BN ->
+/// ReLU -> max-pool), those layers without bias: the case where weight decay mostly sets the
+/// effective learning rate of scale-invariant weights (lr / ||w||^2).
 class CNN : public ZooModel {
  public:
-  CNN(const ModelInfo& info, const InputSpec& in) : ZooModel(info, in) {
+  CNN(const ModelInfo& info, const InputSpec& in, bool batchnorm) : ZooModel(info, in) {
     using torch::nn::Conv2dOptions;
-    conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(in.channels, 32, 3).padding(1)));
-    conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(32, 64, 3).padding(1)));
+    using torch::nn::LinearOptions;
+    conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(in.channels, 32, 3).padding(1).bias(!batchnorm)));
+    if (batchnorm) bn1 = register_module("bn1", torch::nn::BatchNorm2d(32));
+    conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(32, 64, 3).padding(1).bias(!batchnorm)));
+    if (batchnorm) bn2 = register_module("bn2", torch::nn::BatchNorm2d(64));
     // Two floor-mode 2x2 pools: H -> H/2 -> H/4 (hence min_size 4).
-    fc1 = register_module("fc1", torch::nn::Linear(64 * (in.height / 4) * (in.width / 4), 128));
+    const int64_t features = 64 * (in.height / 4) * (in.width / 4);
+    fc1 = register_module("fc1", torch::nn::Linear(LinearOptions(features, 128).bias(!batchnorm)));
+    if (batchnorm) bn3 = register_module("bn3", torch::nn::BatchNorm1d(128));
     fc2 = register_module("fc2", torch::nn::Linear(128, in.classes));
   }
 
@@ -109,20 +126,22 @@ class CNN : public ZooModel {
   torch::Tensor logits(const torch::Tensor& images) override {
     // relu(max_pool(x)) == max_pool(relu(x)) (ReLU is monotone), on 4x fewer elements: the
     // ReLU and its backward over the full-size maps cost more than the convolutions here.
-    auto x = torch::relu(torch::max_pool2d(conv1(images), 2));
-    x = torch::relu(torch::max_pool2d(conv2(x), 2));
-    return fc2(torch::relu(fc1(x.flatten(1))));
+    auto x = torch::relu(torch::max_pool2d(normalised(bn1, conv1(images)), 2));
+    x = torch::relu(torch::max_pool2d(normalised(bn2, conv2(x)), 2));
+    return fc2(torch::relu(normalised(bn3, fc1(x.flatten(1)))));
   }
 
  private:
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  torch::nn::BatchNorm1d bn3{nullptr};
 };
 
 template <typename Model>
-Factory factory() {
-  return [](const ModelInfo& info, const InputSpec& in) -> std::shared_ptr<Classifier> {
-    return std::make_shared<Model>(info, in);
+Factory factory(bool batchnorm) {
+  return [batchnorm](const ModelInfo& info, const InputSpec& in) -> std::shared_ptr<Classifier> {
+    return std::make_shared<Model>(info, in, batchnorm);
   };
 }
 
@@ -150,7 +169,10 @@ const Entry& find_entry(const std::string& name, const char* caller) {
 }  // namespace
 
 std::vector<Entry> small_models() {
-  return {{{"mlp", 1, true}, factory<MLP>()}, {{"cnn", 4, true}, factory<CNN>()}};
+  return {{{"mlp", 1, true}, factory<MLP>(false)},
+          {{"cnn", 4, true}, factory<CNN>(false)},
+          {{"mlp-bn", 1, true}, factory<MLP>(true)},
+          {{"cnn-bn", 4, true}, factory<CNN>(true)}};
 }
 
 }  // namespace detail

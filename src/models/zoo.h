@@ -37,6 +37,12 @@ class ZooModel : public Classifier {
   InputSpec input_;
 };
 
+/// bn(x), or x where the model has no such BatchNorm layer (an empty holder).
+template <typename Norm>
+torch::Tensor normalised(Norm& bn, const torch::Tensor& x) {
+  return bn ? bn(x) : x;
+}
+
 using Factory = std::function<std::shared_ptr<Classifier>(const ModelInfo&, const InputSpec&)>;
 
 struct Entry {
@@ -44,9 +50,10 @@ struct Entry {
   Factory make;
 };
 
-/// mlp, cnn (small.cpp).
+/// mlp, cnn, mlp-bn, cnn-bn (small.cpp).
 std::vector<Entry> small_models();
-/// resnet18, resnet34, vgg16, densenet121, googlenet (cifar.cpp).
+/// resnet18, resnet34, vgg16, densenet121, googlenet, and He et al.'s resnet8..resnet56
+/// (cifar.cpp).
 std::vector<Entry> cifar_models();
 
 }  // namespace detail

@@ -203,6 +203,7 @@ void check(const std::string& key, const TrainConfig& c) {
   if (key == "synthetic-channels") positive(c.synthetic_channels);
   if (key == "synthetic-classes") positive(c.synthetic_classes);
   if (key == "threads" && c.threads < 0) bad_value(key, std::to_string(c.threads), "0 (every core) or more");
+  if (key == "train-subset" && c.train_subset < 0) bad_value(key, std::to_string(c.train_subset), "0 (the whole training set) or a number of samples");
   if (key == "limit-batches" && c.limit_batches < 0) bad_value(key, std::to_string(c.limit_batches), "0 (no limit) or more");
   if (key == "lr" && c.lr) non_negative(*c.lr);
   if (key == "weight-decay" && c.weight_decay) non_negative(*c.weight_decay);
@@ -227,9 +228,11 @@ const std::vector<Entry>& table() {
       entry("synthetic-size", "synthetic dataset: image height = width", &TrainConfig::synthetic_size),
       entry("synthetic-channels", "synthetic dataset: channels", &TrainConfig::synthetic_channels),
       entry("synthetic-classes", "synthetic dataset: classes", &TrainConfig::synthetic_classes),
+      entry("train-subset", "train on a class-balanced subset of N training samples (0: all); the same subset for every seed", &TrainConfig::train_subset),
+      entry("subset-seed", "which class-balanced subset --train-subset takes (independent of --seed)", &TrainConfig::subset_seed),
       entry("augment", "random crop (padding 4) and flip; default: on for CIFAR", &TrainConfig::augment),
       entry("workers", "threads preparing batches", &TrainConfig::workers),
-      entry("model", "mlp | cnn | resnet18 | resnet34 | vgg16 | densenet121 | googlenet", &TrainConfig::model),
+      entry("model", "mlp | cnn | mlp-bn | cnn-bn | resnet8 | resnet14 | resnet20 | resnet32 | resnet44 | resnet56 | resnet18 | resnet34 | vgg16 | densenet121 | googlenet", &TrainConfig::model),
       entry("optimizer", "sgd | sgdw | sgds | adam | adamw | adams | amsgrad | amsgrads | adai | adais", &TrainConfig::optimizer),
       entry("lr", "learning rate (default: 0.1 SGD family, 1e-3 Adam family, 0.5 Adai family)", &TrainConfig::lr),
       entry("weight-decay", "weight decay lambda (default 5e-4; adamw: 5e-4/lr, the paper's convention)", &TrainConfig::weight_decay),

@@ -189,7 +189,14 @@ RunSummary run_training(const TrainConfig& requested) {
   configure_allocator();
   dist::Group group(dist::group_options(config));  // [dist] rendezvous (no-op for one process)
   torch::manual_seed(config.seed);
-  const data::DatasetPair data = data::load_dataset(dataset_spec(config));
+  data::DatasetPair data = data::load_dataset(dataset_spec(config));
+  if (config.train_subset > 0) {  // the same samples whatever the seed (subset-seed picks them)
+    try {
+      data.train = data::balanced_subset(data.train, config.train_subset, config.subset_seed);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("--train-subset: ") + e.what());
+    }
+  }
   const auto& shape = data.train.images.sizes();  // [N, C, H, W]
   auto model = models::make_model(
       config.model, {shape[1], shape[2], shape[3], data.train.num_classes});

@@ -60,6 +60,13 @@ inline constexpr char kDefaultFashionMnistDir[] = "/usr/share/datasets/fashion-m
 /// The dataset names load_dataset accepts.
 std::vector<std::string> dataset_names();
 
+/// A class-balanced subset of `n` samples of `set`: each class gets n / classes of them (the
+/// first n mod classes classes one more; a class with too few gives its share to the
+/// others), chosen by a shuffle that depends only on `seed`, kept in the set's order. The
+/// same (set, n, seed) always gives the same subset. Throws std::invalid_argument naming n
+/// unless classes <= n <= set.size().
+Dataset balanced_subset(const Dataset& set, int64_t n, uint64_t seed);
+
 /// Loads both splits. Throws DataError (missing files say which command installs them or
 /// which files are expected in data_dir) or std::invalid_argument for an unknown name.
 DatasetPair load_dataset(const DatasetSpec& spec);

@@ -29,6 +29,8 @@ struct TrainConfig {
   int64_t synthetic_size = 28;
   int64_t synthetic_channels = 1;
   int64_t synthetic_classes = 10;
+  int64_t train_subset = 0;  ///< > 0: train on a class-balanced subset of this many samples
+  uint64_t subset_seed = 0;  ///< which subset (independent of `seed`)
   std::optional<bool> augment;  ///< unset: the dataset's default (on for CIFAR)
   int64_t workers = 2;          ///< data threads
   // model and optimizer
