@@ -15,10 +15,11 @@
 
 #include "cli_support.h"
 #include "support.h"
-#include "swd/dist/data_parallel.h"
+#include "swd/parallel/data_parallel.h"
 #include "swd/train/config.h"
+#include "swd/train/trainer.h"
 
-namespace sd = swd::dist;
+namespace sd = swd::parallel;
 namespace so = swd::optim;
 using swd_test::max_rel_error;
 
@@ -339,7 +340,7 @@ TEST(DataParallel, ConfigKeys) {
     EXPECT_FALSE(saved.contains(key)) << key;  // a launch setting, not part of the run
   }
   EXPECT_FALSE(st::config_key_is_launch("accumulate"));
-  const auto options = sd::group_options(c);
+  const auto options = st::group_options(c);
   EXPECT_EQ(options.world_size, 2);
   EXPECT_EQ(options.master_port, 29500);
   EXPECT_EQ(options.timeout.count(), 2500);

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "swd/dist/data_parallel.h"
+#include "swd/parallel/data_parallel.h"
 
 namespace swd {
 namespace cli {
@@ -140,14 +140,14 @@ int launch_local_workers(const train::TrainConfig& config) {
     throw train::ConfigError("--nproc " + std::to_string(n) + " starts its own ranks; give it "
                              "without --rank/--world-size (those join a multi-machine run)");
   }
-  dist::check_batch_split(config.batch_size, n, config.accumulate);
+  parallel::check_batch_split(config.batch_size, n, config.accumulate);
 
   std::vector<std::string> base = own_arguments();
   if (config.threads == 0) {  // share the cores instead of each worker taking them all
     const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
     base.insert(base.end(), {"--threads", std::to_string(std::max<int64_t>(1, cores / n))});
   }
-  const int port = dist::free_port("127.0.0.1");
+  const int port = parallel::free_port("127.0.0.1");
   base.insert(base.end(), {"--nproc", "1", "--world-size", std::to_string(n), "--master-addr",
                            "127.0.0.1", "--master-port", std::to_string(port)});
 

@@ -3,8 +3,8 @@
 
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
-#include "swd/dist/data_parallel.h"
-#include "swd/dist/group.h"
+#include "swd/parallel/data_parallel.h"
+#include "swd/parallel/group.h"
 #include "swd/models/models.h"
 #include "swd/optim/adai.h"
 #include "swd/optim/adam.h"

@@ -13,7 +13,7 @@
 
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
-#include "swd/dist/data_parallel.h"
+#include "swd/parallel/data_parallel.h"
 #include "swd/models/models.h"
 #include "swd/runtime.h"
 #include "swd/schedule/scaling.h"
@@ -106,7 +106,7 @@ struct Evaluation {
   double error = 0;
 };
 
-Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader, dist::Group& group) {
+Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader, parallel::Group& group) {
   torch::NoGradGuard no_grad;
   model.eval();
   loader.start_epoch(0);
@@ -150,6 +150,16 @@ TrainConfig resume_config(const std::string& out_dir,
   return config;
 }
 
+parallel::GroupOptions group_options(const TrainConfig& config) {
+  parallel::GroupOptions o;
+  o.rank = config.rank;
+  o.world_size = config.world_size;
+  o.master_addr = config.master_addr;
+  o.master_port = config.master_port;
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000.0));
+  return o;
+}
+
 RunSummary run_training(const TrainConfig& requested) {
   // --- Configuration and output folder ----------------------------------------------------
   TrainConfig config = requested;
@@ -171,7 +181,7 @@ RunSummary run_training(const TrainConfig& requested) {
   hyper.weight_decay = scaled.weight_decay;
   // [dist] the global batch splits into world-size x accumulate micro-batches; rank 0 alone
   // writes into the run folder.
-  dist::check_batch_split(config.batch_size, config.world_size, config.accumulate);
+  parallel::check_batch_split(config.batch_size, config.world_size, config.accumulate);
   const bool writes_files = config.rank == 0;
   if (writes_files) check_folder(config);
   const fs::path out(config.out);
@@ -187,7 +197,7 @@ RunSummary run_training(const TrainConfig& requested) {
   // --- Threads, seed, data, model ---------------------------------------------------------
   configure_threads(static_cast<int>(config.threads));
   configure_allocator();
-  dist::Group group(dist::group_options(config));  // [dist] rendezvous (no-op for one process)
+  parallel::Group group(group_options(config));  // [dist] rendezvous (no-op for one process)
   torch::manual_seed(config.seed);
   data::DatasetPair data = data::load_dataset(dataset_spec(config));
   if (config.train_subset > 0) {  // the same samples whatever the seed (subset-seed picks them)
@@ -259,7 +269,7 @@ RunSummary run_training(const TrainConfig& requested) {
     state = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
   }
   state.config_json = config_json;
-  dist::broadcast_state(group, *model);  // [dist] every rank starts from rank 0's model
+  parallel::broadcast_state(group, *model);  // [dist] every rank starts from rank 0's model
   if (writes_files) {
     write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
   }
@@ -267,8 +277,8 @@ RunSummary run_training(const TrainConfig& requested) {
   // --- Epochs --------------------------------------------------------------------------------
   Progress progress(writes_files ? Progress::mode_from(config.progress, stdout) : Progress::Mode::None,
                     config.epochs);
-  dist::StepReader steps_of(train_loader, data.train.images.size(0), config.accumulate);  // [dist]
-  dist::GradientReducer reducer(group, model->parameters());                             // [dist]
+  parallel::StepReader steps_of(train_loader, data.train.images.size(0), config.accumulate);  // [dist]
+  parallel::GradientReducer reducer(group, model->parameters());                             // [dist]
   const int64_t full_batches = steps_of.steps_per_epoch();
   const int64_t batches = config.limit_batches > 0 ? std::min(full_batches, config.limit_batches)
                                                    : full_batches;
@@ -353,7 +363,7 @@ RunSummary run_training(const TrainConfig& requested) {
       }
       stop_if_asked(agreed[4] != 0);
     }
-    dist::broadcast_buffers(group, *model);  // [dist] evaluate rank 0's model (BatchNorm stats)
+    parallel::broadcast_buffers(group, *model);  // [dist] evaluate rank 0's model (BatchNorm stats)
     const Evaluation test = evaluate(*model, test_loader, group);
     add_elapsed();
 

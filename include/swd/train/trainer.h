@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "swd/parallel/group.h"
 #include "swd/train/config.h"
 #include "swd/train/metrics.h"
 
@@ -36,6 +37,10 @@ struct RunSummary {
   int64_t best_epoch = 0;
   double final_test_error = 1;
 };
+
+/// The process group a training configuration asks for (rank, world-size, master-addr,
+/// master-port, dist-timeout).
+parallel::GroupOptions group_options(const TrainConfig& config);
 
 /// Trains one run. Throws ConfigError / std::invalid_argument (bad configuration),
 /// data::DataError (missing or malformed data), std::runtime_error (files), StopRequested

@@ -1,6 +1,6 @@
-// Data parallelism on top of dist::Group: state broadcast, micro-batch steps, bucketed
+// Data parallelism on top of parallel::Group: state broadcast, micro-batch steps, bucketed
 // gradient reduction. The arithmetic is derived in data_parallel.h.
-#include "swd/dist/data_parallel.h"
+#include "swd/parallel/data_parallel.h"
 
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros_like.h>
@@ -9,10 +9,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "swd/train/config.h"
 
 namespace swd {
-namespace dist {
+namespace parallel {
 
 void check_batch_split(int64_t batch_size, int64_t world_size, int64_t accumulate) {
   if (world_size < 1 || accumulate < 1) {
@@ -27,16 +26,6 @@ void check_batch_split(int64_t batch_size, int64_t world_size, int64_t accumulat
         std::to_string(parts) + " (the global batch is split into equal micro-batches of " +
         "batch-size / (world-size x accumulate) samples)");
   }
-}
-
-GroupOptions group_options(const train::TrainConfig& config) {
-  GroupOptions o;
-  o.rank = config.rank;
-  o.world_size = config.world_size;
-  o.master_addr = config.master_addr;
-  o.master_port = config.master_port;
-  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000.0));
-  return o;
 }
 
 void broadcast_state(Group& group, torch::nn::Module& module) {
@@ -155,5 +144,5 @@ void GradientReducer::reduce(Reduction reduction) {
   }
 }
 
-}  // namespace dist
+}  // namespace parallel
 }  // namespace swd

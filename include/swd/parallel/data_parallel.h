@@ -20,13 +20,10 @@
 #include <vector>
 
 #include "swd/data/loader.h"
-#include "swd/dist/group.h"
+#include "swd/parallel/group.h"
 
 namespace swd {
-namespace train {
-struct TrainConfig;
-}
-namespace dist {
+namespace parallel {
 
 /// Bucket size of the gradient allreduce and of broadcasts.
 constexpr int64_t kDefaultBucketBytes = int64_t{4} << 20;
@@ -34,10 +31,6 @@ constexpr int64_t kDefaultBucketBytes = int64_t{4} << 20;
 /// Throws std::invalid_argument unless `batch_size` splits into world_size x accumulate equal
 /// micro-batches; the message names the three numbers.
 void check_batch_split(int64_t batch_size, int64_t world_size, int64_t accumulate);
-
-/// The group a training configuration asks for (rank, world-size, master-addr, master-port,
-/// dist-timeout).
-GroupOptions group_options(const train::TrainConfig& config);
 
 /// Rank 0's parameters and buffers, copied into `module` on every rank (start of training).
 void broadcast_state(Group& group, torch::nn::Module& module);
@@ -92,5 +85,5 @@ class GradientReducer {
   std::vector<std::vector<size_t>> buckets_;  ///< indices into params_
 };
 
-}  // namespace dist
+}  // namespace parallel
 }  // namespace swd

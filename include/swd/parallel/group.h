@@ -19,7 +19,7 @@
 #include <vector>
 
 namespace swd {
-namespace dist {
+namespace parallel {
 
 /// A failed rendezvous or collective (a rank died, hung, or could not be reached).
 class DistError : public std::runtime_error {
@@ -81,5 +81,5 @@ class Group {
 /// A TCP port that was free on `host` a moment ago (bound with port 0, then released).
 int free_port(const std::string& host = "127.0.0.1");
 
-}  // namespace dist
+}  // namespace parallel
 }  // namespace swd

@@ -1,6 +1,6 @@
 // The process group: c10d TCPStore/FileStore rendezvous and ProcessGroupGloo collectives.
 // The only translation unit that includes the c10d and Gloo headers.
-#include "swd/dist/group.h"
+#include "swd/parallel/group.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -21,7 +21,7 @@
 #include <sstream>
 
 namespace swd {
-namespace dist {
+namespace parallel {
 
 namespace {
 
@@ -226,5 +226,5 @@ int free_port(const std::string& host) {
   return s.local().second;
 }
 
-}  // namespace dist
+}  // namespace parallel
 }  // namespace swd
