@@ -5,7 +5,8 @@
 #
 #   scripts/reproduce.sh CLAIM [--quick] [--cifar] [more swd sweep options]
 #
-#   CLAIM     1, 2, 3 or 4: the configs docs/reproduction/configs/claimCLAIM-*.toml
+#   CLAIM     1, 2, 3 or 4: the configs docs/reproduction/configs/claimCLAIM-*.toml;
+#             pilot: docs/reproduction/configs/pilot-*.toml (the search for the regime)
 #   --quick   2 batches an epoch and 2 epochs a run (claim 3 keeps its lengths): checks the
 #             whole pipeline in minutes; results go to runs/reproduction-quick/ only, the
 #             committed results are left alone
@@ -17,11 +18,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: scripts/reproduce.sh 1|2|3|4 [--quick] [--cifar] [swd sweep options]" >&2; exit 2; }
+usage() { echo "usage: scripts/reproduce.sh 1|2|3|4|pilot [--quick] [--cifar] [swd sweep options]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 claim=$1
 shift
-case "$claim" in 1|2|3|4) ;; *) usage ;; esac
+case "$claim" in 1|2|3|4) prefix=claim$claim ;; pilot) prefix=pilot ;; *) usage ;; esac
 
 quick=0
 configs=docs/reproduction/configs
@@ -35,8 +36,8 @@ for arg in "$@"; do
 done
 
 shopt -s nullglob
-configs_found=("$configs"/claim"$claim"-*.toml)
-[ ${#configs_found[@]} -ge 1 ] || { echo "reproduce: no $configs/claim$claim-*.toml" >&2; exit 2; }
+configs_found=("$configs"/"$prefix"-*.toml)
+[ ${#configs_found[@]} -ge 1 ] || { echo "reproduce: no $configs/$prefix-*.toml" >&2; exit 2; }
 swd=${SWD_BUILD_DIR:-build}/swd
 [ -x "$swd" ] || scripts/build.sh
 if [ $quick -eq 1 ]; then
@@ -50,6 +51,14 @@ for config in "${configs_found[@]}"; do
   name=$(basename "$config" .toml)
   [ "$configs" = docs/reproduction/configs ] || name=cifar/$name
   if [ $quick -eq 1 ]; then out=runs/reproduction-quick/$name; else out=runs/reproduction/$name; fi
+
+  # Committed runs count as finished: seed the sweep folder with them, so that on a new
+  # machine a rerun only trains what is not committed yet.
+  committed=docs/reproduction/results/$name
+  if [ $quick -eq 0 ] && [ -d "$committed/runs" ] && [ ! -e "$out/runs.csv" ]; then
+    mkdir -p "$out"
+    cp -r "$committed/runs" "$out/"
+  fi
 
   start=$(date +%s)
   # A run that fails (a diverged learning rate, say) is a result too: report what finished and
@@ -79,6 +88,15 @@ command: scripts/reproduce.sh $claim $*"
     cp "$out/runs.csv" "$out/summary.csv" "$out/report.md" "$out/time.txt" "$out/sweep.json" "$dest/"
     if [ -s "$out/failed.txt" ]; then cp "$out/failed.txt" "$dest/"; fi
     if [ -d "$out/figures" ]; then cp -r "$out/figures" "$dest/"; fi
+    # Every run's own record, without checkpoints: enough for `swd report $dest` to rewrite
+    # report.md and summary.csv, and for anyone to retrain a run from its config.json.
+    for run_dir in "$out"/runs/*/; do
+      run=$(basename "$run_dir")
+      mkdir -p "$dest/runs/$run"
+      for f in config.json metrics.csv run.json exit.json; do
+        if [ -f "$run_dir/$f" ]; then cp "$run_dir/$f" "$dest/runs/$run/"; fi
+      done
+    done
     echo "reproduce: results in $dest"
   fi
 done
