@@ -10,10 +10,12 @@ namespace cli {
 void add_train_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 /// The sweep and report subcommands, once parsed; each returns the exit status.
 int run_sweep();
 int run_report();
+int run_export();
 
 /// Runs the parsed subcommand; returns the process exit status.
 int run_selected(CLI::App& app);

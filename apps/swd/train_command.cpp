@@ -84,6 +84,7 @@ int run_selected(CLI::App& app) {
   if (app.got_subcommand("train")) return run_train();
   if (app.got_subcommand("sweep")) return run_sweep();
   if (app.got_subcommand("report")) return run_report();
+  if (app.got_subcommand("export")) return run_export();
   return 2;
 }
 

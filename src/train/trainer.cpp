@@ -22,6 +22,7 @@
 #include "swd/train/files.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/progress.h"
+#include "swd/train/weights.h"
 #include "stop_signals.h"
 
 namespace swd {
@@ -389,11 +390,15 @@ RunSummary run_training(const TrainConfig& requested) {
     // The next epoch's start is checkpointed first, then the metrics row appended: after a
     // crash between the two, resuming rewrites metrics.csv from the checkpoint, so no row is
     // lost or doubled.
+    bool best = true;  // the lowest test error so far (the first of equals)
+    for (const auto& earlier : state.metrics) best = best && m.test_error < earlier.test_error;
     state.metrics.push_back(m);
     state.position.epoch = epoch + 1;
     state.position.batches_done = 0;
     state.partial = EpochTotals{};
-    if (writes_files) {  // [dist] rank 0 only
+    if (writes_files) {  // [dist] rank 0 only; the weights first: a crash redoes the epoch
+      save_weights((out / "model.pt").string(), config.model, *model);
+      if (best) save_weights((out / "best.pt").string(), config.model, *model);
       save_checkpoint(checkpoint_path, *model, *optimizer, state);
       append_line_durably(metrics_path, metrics_csv_row(m));
     }

@@ -1,7 +1,7 @@
 #pragma once
 // `swd train` as a library call: resolve the configuration, load the data, build the model
 // and optimizer, train with the schedules, evaluate every epoch, and write config.json,
-// metrics.csv and checkpoint.pt into the run's folder.
+// metrics.csv, checkpoint.pt, model.pt and best.pt (weights.h) into the run's folder.
 
 #include <cstdint>
 #include <stdexcept>
