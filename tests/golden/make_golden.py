@@ -13,7 +13,7 @@ import math
 
 import torch
 
-torch.set_default_dtype(torch.float64)
+DTYPE = torch.float64  # explicit, so that importing this module changes no global default
 
 STEPS = 120
 LR_DROP_STEP = 60          # after this many steps group 0's lr is multiplied by LR_DROP
@@ -29,8 +29,8 @@ CUBIC = 0.1
 
 def problem():
     gen = torch.Generator().manual_seed(20201123)
-    init = {k: torch.randn(s, generator=gen) for k, s in SHAPES.items()}
-    targets = [{k: torch.randn(SHAPES[k], generator=gen) * 0.5 for k in CURVATURE}
+    init = {k: torch.randn(s, generator=gen, dtype=DTYPE) for k, s in SHAPES.items()}
+    targets = [{k: torch.randn(SHAPES[k], generator=gen, dtype=DTYPE) * 0.5 for k in CURVATURE}
                for _ in range(STEPS)]
     return init, targets
 
@@ -221,7 +221,7 @@ def self_check(init, targets, results):
         ours = results[name][str(STEPS)]
         theirs = run_torch(name, init, targets)
         for k in ours:
-            a, b = torch.tensor(ours[k]), torch.tensor(theirs[k])
+            a, b = torch.tensor(ours[k], dtype=DTYPE), torch.tensor(theirs[k], dtype=DTYPE)
             err = ((a - b).abs() / b.abs().clamp(min=1e-12)).max().item()
             assert err < 1e-12, f"{name}/{k}: transcription differs from torch.optim ({err})"
 
