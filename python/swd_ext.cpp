@@ -62,8 +62,9 @@ std::unique_ptr<torch::optim::OptimizerOptions> make_options(const Numbers& numb
 template <typename Optimizer>
 std::unique_ptr<so::OptimizerBase> make_optimizer(
     std::vector<torch::optim::OptimizerParamGroup> groups) {
-  const auto& first = static_cast<const typename Optimizer::options_type&>(groups[0].options());
-  return std::make_unique<Optimizer>(std::move(groups), first);
+  // A copy: the groups are moved into the optimizer, and the defaults outlive them.
+  const auto defaults = static_cast<const typename Optimizer::options_type&>(groups[0].options());
+  return std::make_unique<Optimizer>(std::move(groups), defaults);
 }
 
 using OptionsMaker = std::unique_ptr<torch::optim::OptimizerOptions> (*)(const Numbers&,

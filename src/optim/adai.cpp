@@ -99,8 +99,9 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
   const double beta0 = std::get<0>(o.betas());
   const double beta2 = std::get<1>(o.betas());
   const double bias_correction2 = 1 - std::pow(beta2, state.step());
-  // vbar = 0 (every gradient so far zero): vhat/vbar taken as 0, as in update().
-  const double safe_vbar = scalars.vbar > 0 ? scalars.vbar : 1.0;
+  // vbar = 0 (every gradient so far zero): vhat/vbar taken as 0, as in update(); a NaN vbar
+  // stays NaN, as there.
+  const double safe_vbar = scalars.vbar <= 0 ? 1.0 : scalars.vbar;
   AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adai_fused_update", [&] {
     using T = scalar_t;
     const T l2 = scalars.l2, decay = scalars.decay_factor, neg_lr = -o.lr();

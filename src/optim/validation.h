@@ -1,9 +1,12 @@
 #pragma once
 // Construction-time checks shared by the optimizer families.
 
+#include <charconv>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 namespace swd {
 namespace optim {
@@ -16,9 +19,14 @@ void require(bool ok, const char* optimizer, const char* name, const T& value,
              const char* expected, const std::string& where) {
   if (ok) return;
   std::ostringstream message;
-  message.precision(17);
-  message << optimizer << ": invalid " << name << " " << value << " in " << where
-          << " (expected " << expected << ")";
+  message << optimizer << ": invalid " << name << " ";
+  if constexpr (std::is_floating_point_v<T>) {  // the shortest text that reads back the same
+    char text[64];
+    message << std::string_view(text, std::to_chars(text, text + sizeof text, value).ptr - text);
+  } else {
+    message << value;
+  }
+  message << " in " << where << " (expected " << expected << ")";
   throw std::invalid_argument(message.str());
 }
 
