@@ -2,7 +2,6 @@
 own state), param_groups edited by schedulers, by hand and by add_param_group, closures,
 zero_grad, bad arguments, vbar, and what happens with NaN and all-zero gradients."""
 import io
-import math
 
 import pytest
 import torch
