@@ -188,3 +188,11 @@ def test_closure_and_zero_grad():
     train_step(net, ours, 0)
     ours.zero_grad(set_to_none=False)
     assert all(p.grad is not None and not p.grad.any() for p in net.parameters())
+
+
+def test_a_profiler_sees_the_step():
+    net = model()
+    optimizer = so.AdamS(net.parameters())
+    with torch.profiler.profile() as profile:
+        train_step(net, optimizer, 0)
+    assert "Optimizer.step#AdamS.step" in [event.name for event in profile.events()]
