@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev zlib1g-dev
   dataset-fashion-mnist python3-torch gnuplot-nox
+  pybind11-dev python3-dev python3-pytest
 )
 
 # scripts/install-deps.sh sanitizers: also what scripts/sanitize.sh and scripts/fuzz.sh need.
