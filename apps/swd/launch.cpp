@@ -126,9 +126,13 @@ void start(Worker& w, const std::vector<std::string>& args) {
   }
 }
 
+/// Sends `sig` to every running worker, then SIGCONT: a stopped worker (kill -STOP) would
+/// otherwise hold the signal pending until the SIGKILL of the grace period.
 void signal_all(std::vector<Worker>& workers, int sig) {
   for (const auto& w : workers) {
-    if (w.running) ::kill(w.pid, sig);
+    if (!w.running) continue;
+    ::kill(w.pid, sig);
+    ::kill(w.pid, SIGCONT);
   }
 }
 

@@ -73,9 +73,14 @@ int run_train() {
     return 3;
   }
   if (config.rank != 0) return 0;  // rank 0 reports the run
-  std::printf("done: best test error %.2f%% (epoch %lld), final test error %.2f%%  -> %s\n",
+  const std::string skipped =
+      summary.skipped_steps == 0
+          ? ""
+          : "; " + std::to_string(summary.skipped_steps) +
+                " steps skipped (non-finite loss or gradient; see skipped_steps in metrics.csv)";
+  std::printf("done: best test error %.2f%% (epoch %lld), final test error %.2f%%%s  -> %s\n",
               100 * summary.best_test_error, static_cast<long long>(summary.best_epoch),
-              100 * summary.final_test_error, summary.out_dir.c_str());
+              100 * summary.final_test_error, skipped.c_str(), summary.out_dir.c_str());
   return 0;
 }
 }  // namespace

@@ -142,17 +142,23 @@ DatasetPair make_synthetic(const DatasetSpec& spec) {
   require_at_least("synthetic_channels", spec.synthetic_channels, 1);
   require_at_least("synthetic_size", spec.synthetic_size, 1);
   require_at_least("synthetic_classes", spec.synthetic_classes, 1);
+  // The largest float tensor made below (prototypes or noise): at most 2^30 values (4 GiB),
+  // checked before anything is allocated.
+  constexpr int64_t kMaxValues = int64_t{1} << 30;
   int64_t elements = 0;
   const int64_t largest =
       std::max({spec.synthetic_train, spec.synthetic_test, spec.synthetic_classes});
   if (__builtin_mul_overflow(largest, spec.synthetic_channels, &elements) ||
       __builtin_mul_overflow(elements, spec.synthetic_size, &elements) ||
-      __builtin_mul_overflow(elements, spec.synthetic_size, &elements) ||
-      elements > (int64_t{1} << 40)) {
-    throw std::invalid_argument("synthetic dataset: " + std::to_string(largest) + " images of " +
-                                std::to_string(spec.synthetic_channels) + "x" +
-                                std::to_string(spec.synthetic_size) + "x" +
-                                std::to_string(spec.synthetic_size) + " is too large");
+      __builtin_mul_overflow(elements, spec.synthetic_size, &elements) || elements > kMaxValues) {
+    const char* which = largest == spec.synthetic_classes ? "--synthetic-classes"
+                        : largest == spec.synthetic_train ? "--synthetic-train"
+                                                          : "--synthetic-test";
+    throw std::invalid_argument(
+        "synthetic dataset too large: " + std::string(which) + " " + std::to_string(largest) +
+        " images of " + std::to_string(spec.synthetic_channels) + "x" +
+        std::to_string(spec.synthetic_size) + "x" + std::to_string(spec.synthetic_size) +
+        " (--synthetic-channels, --synthetic-size) exceed 2^30 values; make one of them smaller");
   }
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(spec.seed);
   const at::Tensor prototypes = at::randint(

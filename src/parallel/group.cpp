@@ -16,9 +16,12 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/comm.hpp>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 namespace swd {
 namespace parallel {
@@ -140,8 +143,22 @@ struct Group::Impl {
     }
   }
 
-  void join() {
-    const auto& o = options;
+  /// The store and process group of a rendezvous, made on a thread of their own: LibTorch's
+  /// TCPStore can wait without a timeout (a stopped rank 0, a port that accepts and never
+  /// answers) and adds its timeouts up (connect, then wait for the workers).
+  struct Rendezvous {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    std::exception_ptr error;
+    c10::intrusive_ptr<c10d::Store> store;
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  };
+
+  static void rendezvous(const GroupOptions& o, Rendezvous& out) {
+    c10::intrusive_ptr<c10d::Store> store;
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+    std::exception_ptr error;
     try {
       if (o.store_file.empty()) {
         c10d::TCPStoreOptions store_options;
@@ -159,24 +176,59 @@ struct Group::Impl {
       pg_options->devices.push_back(make_device(o.master_addr));
       pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(o.rank),
                                                        static_cast<int>(o.world_size), pg_options);
-    } catch (const std::invalid_argument&) {
-      throw;
-    } catch (const std::exception& e) {
-      const std::string where = o.store_file.empty()
-                                    ? o.master_addr + ":" + std::to_string(o.master_port)
-                                    : "file " + o.store_file;
-      const std::string hint = o.rank == 0 ? "not every rank joined" : "rank 0 did not answer";
-      throw DistError(who() + ": rendezvous at " + where + " failed: " + message_of(e) + " (" +
-                      hint + " within the timeout of " + seconds(o.timeout) +
-                      "; every rank must start within it)");
+    } catch (...) {
+      error = std::current_exception();
     }
+    std::lock_guard<std::mutex> lock(out.mutex);
+    out.store = store;
+    out.pg = pg;
+    out.error = error;
+    out.done = true;
+    out.cv.notify_all();
+  }
+
+  void join() {
+    const auto& o = options;
+    const std::string where = o.store_file.empty()
+                                  ? o.master_addr + ":" + std::to_string(o.master_port)
+                                  : "file " + o.store_file;
+    const std::string hint = o.rank == 0 ? "not every rank joined" : "rank 0 did not answer";
+    auto fail = [&](const std::string& why) {
+      throw DistError(who() + ": rendezvous at " + where + " failed: " + why + " (" + hint +
+                      " within the timeout of " + seconds(o.timeout) +
+                      "; every rank must start within it)");
+    };
+    // The whole rendezvous ends within the timeout plus this margin (docs/DISTRIBUTED.md).
+    constexpr auto kMargin = std::chrono::seconds(1);
+    auto state = std::make_shared<Rendezvous>();
+    std::thread([state, o] { rendezvous(o, *state); }).detach();  // may outlive a failure
+    std::unique_lock<std::mutex> lock(state->mutex);
+    if (!state->cv.wait_for(lock, o.timeout + kMargin, [&] { return state->done; })) {
+      fail("no answer within " + seconds(o.timeout + kMargin));
+    }
+    if (state->error) {
+      try {
+        std::rethrow_exception(state->error);
+      } catch (const std::invalid_argument&) {
+        throw;
+      } catch (const std::exception& e) {
+        fail(message_of(e));
+      }
+    }
+    store = state->store;
+    pg = state->pg;
   }
 };
 
 Group::Group(const GroupOptions& options) : impl_(std::make_unique<Impl>()) {
   validate(options);
   impl_->options = options;
-  if (options.world_size > 1) impl_->join();
+  if (options.world_size > 1) {
+    // LibTorch's distributed code logs its own view of a failure (2-4 lines) before ours:
+    // failures are reported once, by the DistError.
+    FLAGS_minloglevel = std::max(FLAGS_minloglevel, 3);
+    impl_->join();
+  }
 }
 
 Group::~Group() = default;

@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "swd/train/config.h"
+#include "../train/config_text.h"
 
 namespace swd {
 namespace sweep {
@@ -57,19 +58,17 @@ Json toml_to_json(const toml::node& node, const std::string& where) {
 Json read_document(const std::string& path) {
   const auto dot = path.rfind('.');
   const std::string ext = dot == std::string::npos ? "" : path.substr(dot);
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot read sweep file " + path);
-  if (ext == ".json") {
-    try {
-      return Json::parse(in);
-    } catch (const std::exception& e) {
-      throw ConfigError("sweep file " + path + " is not valid JSON: " + e.what());
-    }
-  }
-  if (ext != ".toml") {
-    throw ConfigError("sweep file " + path + ": unknown extension '" + ext +
+  if (ext != ".json" && ext != ".toml") {
+    throw ConfigError("sweep file " + path + ": unknown extension '" + train::detail::cut(ext) +
                       "' (expected .toml or .json)");
   }
+  // A regular file of at most 1 MiB, JSON nested at most 8 deep, no key twice.
+  const std::string text = train::detail::read_config_text(path, "sweep file " + path);
+  if (ext == ".json") {
+    train::detail::parse_config_json(text, "sweep file " + path);  // the checks above
+    return Json::parse(text);  // keeps the file's order
+  }
+  std::istringstream in(text);
   try {
     return toml_to_json(toml::parse(in, path), path);
   } catch (const toml::parse_error& e) {

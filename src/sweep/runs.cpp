@@ -2,6 +2,7 @@
 #include "swd/sweep/runs.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -66,7 +67,12 @@ RunFolderState inspect_run(const std::string& sweep_dir, const RunPlan& run) {
   const int64_t done = static_cast<int64_t>(state.epochs.size());
   const bool complete = done == run.epochs && state.epochs.back().epoch == run.epochs;
 
-  if (saved && identity_of(*saved) != identity_of(Json::parse(run_json(run)))) {
+  if (!saved && fs::exists(dir / "run.json", error)) {  // there, but not a JSON document
+    state.action = RunAction::Blocked;
+    state.reason = "its run.json cannot be read (not valid JSON); move the folder away to run "
+                   "it again";
+  } else if (saved && (!saved->is_object() ||
+                       identity_of(*saved) != identity_of(Json::parse(run_json(run))))) {
     state.action = RunAction::Blocked;
     state.reason = "its run.json holds other settings than this sweep gives it; move the "
                    "folder away to run it again";
@@ -149,7 +155,7 @@ std::string runs_csv(const SweepSpec& spec, const std::vector<RunPlan>& runs,
       for (double v : {last.test_error, best->test_error}) row.push_back(shortest_number(v));
       row.push_back(std::to_string(best->epoch));
       for (double v : {last.train_loss, last.grad_norm, last.weight_norm, seconds}) {
-        row.push_back(shortest_number(v));
+        row.push_back(std::isnan(v) ? "" : shortest_number(v));  // undefined: every step skipped
       }
     }
     std::string overrides;

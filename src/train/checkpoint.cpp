@@ -74,6 +74,50 @@ std::map<std::string, torch::Tensor> model_tensors(const torch::nn::Module& mode
   return out;
 }
 
+/// An optional number as JSON (null when absent), and back (absent when null or missing:
+/// checkpoints written before the key existed).
+Json optional_json(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+std::optional<double> optional_from(const Json& doc, const char* key) {
+  if (doc.contains(key) && doc.at(key).is_number()) return doc.at(key).get<double>();
+  return std::nullopt;
+}
+
+/// Everything but the tensors, from the checkpoint's JSON record.
+CheckpointInfo info_of(const std::string& json) {
+  CheckpointInfo info;
+  try {
+    const Json doc = Json::parse(json);
+    if (doc.at("format") != kFormat || doc.at("version") != kVersion) {
+      throw std::runtime_error("it is not an swd checkpoint of version " + std::to_string(kVersion));
+    }
+    const auto& p = doc.at("position");
+    info.position = {p.at("epoch").get<int64_t>(), p.at("batches_done").get<int64_t>(),
+                     p.at("steps_done").get<int64_t>()};
+    const auto& t = doc.at("partial");
+    info.partial = {t.at("loss_sum").get<double>(), t.at("grad_norm_sum").get<double>(),
+                    t.at("grad_norm_sq_sum").get<double>(), t.at("seconds").get<double>(),
+                    t.at("wrong").get<int64_t>(), t.at("seen").get<int64_t>(),
+                    t.at("steps").get<int64_t>(), t.at("skipped").get<int64_t>(),
+                    optional_from(t, "sqrt_vbar"), optional_from(t, "decay_per_step")};
+    info.metrics = parse_metrics_csv(doc.at("metrics_csv").get<std::string>());
+    info.config_json = doc.at("config_json").get<std::string>();
+  } catch (const Json::exception& e) {
+    throw std::runtime_error(std::string("its record is malformed (") + e.what() + ")");
+  }
+  const auto& pos = info.position;
+  if (pos.epoch < 0 || pos.batches_done < 0 || pos.steps_done < 0 ||
+      static_cast<size_t>(pos.epoch) != info.metrics.size()) {
+    throw std::runtime_error("it is inconsistent (its position and its metrics disagree)");
+  }
+  return info;
+}
+
+std::runtime_error cannot_resume(const std::string& path, const std::exception& e) {
+  std::string what = e.what();
+  return std::runtime_error("cannot resume from checkpoint " + path + ": " +
+                            what.substr(0, what.find('\n')));  // LibTorch adds a stack trace
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model,
@@ -87,7 +131,9 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
       {"position", {{"epoch", p.epoch}, {"batches_done", p.batches_done}, {"steps_done", p.steps_done}}},
       {"partial", {{"loss_sum", t.loss_sum}, {"grad_norm_sum", t.grad_norm_sum},
                    {"grad_norm_sq_sum", t.grad_norm_sq_sum}, {"seconds", t.seconds},
-                   {"wrong", t.wrong}, {"seen", t.seen}, {"steps", t.steps}, {"skipped", t.skipped}}},
+                   {"wrong", t.wrong}, {"seen", t.seen}, {"steps", t.steps}, {"skipped", t.skipped},
+                   {"sqrt_vbar", optional_json(t.sqrt_vbar)},
+                   {"decay_per_step", optional_json(t.decay_per_step)}}},
       {"metrics_csv", metrics_csv(info.metrics)},
       {"config_json", info.config_json},
   };
@@ -104,30 +150,8 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
   CheckpointInfo info;
   try {
     const TensorFile file = decode_tensor_file(read_file(path));
-    Json doc;
-    try {
-      doc = Json::parse(file.json);
-      if (doc.at("format") != kFormat || doc.at("version") != kVersion) {
-        throw std::runtime_error("it is not an swd checkpoint of version " + std::to_string(kVersion));
-      }
-      const auto& p = doc.at("position");
-      info.position = {p.at("epoch").get<int64_t>(), p.at("batches_done").get<int64_t>(),
-                       p.at("steps_done").get<int64_t>()};
-      const auto& t = doc.at("partial");
-      info.partial = {t.at("loss_sum").get<double>(), t.at("grad_norm_sum").get<double>(),
-                      t.at("grad_norm_sq_sum").get<double>(), t.at("seconds").get<double>(),
-                      t.at("wrong").get<int64_t>(), t.at("seen").get<int64_t>(),
-                      t.at("steps").get<int64_t>(), t.at("skipped").get<int64_t>()};
-      info.metrics = parse_metrics_csv(doc.at("metrics_csv").get<std::string>());
-      info.config_json = doc.at("config_json").get<std::string>();
-    } catch (const Json::exception& e) {
-      throw std::runtime_error(std::string("its record is malformed (") + e.what() + ")");
-    }
-    const auto& pos = info.position;
-    if (pos.epoch < 0 || pos.batches_done < 0 || pos.steps_done < 0 ||
-        static_cast<size_t>(pos.epoch) != info.metrics.size()) {
-      throw std::runtime_error("it is inconsistent (its position and its metrics disagree)");
-    }
+    info = info_of(file.json);
+    const Json doc = Json::parse(file.json);
     // The model: every parameter and buffer by name, with the same shape and dtype.
     const auto wanted = model_tensors(model);
     size_t model_entries = 0;
@@ -164,11 +188,17 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
     }
     generator.set_state(rng->second);
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    throw std::runtime_error("cannot resume from checkpoint " + path + ": " +
-                             what.substr(0, what.find('\n')));  // LibTorch adds a stack trace
+    throw cannot_resume(path, e);
   }
   return info;
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  try {
+    return info_of(decode_tensor_file(read_file(path)).json);
+  } catch (const std::exception& e) {
+    throw cannot_resume(path, e);
+  }
 }
 
 }  // namespace train

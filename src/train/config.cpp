@@ -3,29 +3,28 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <sstream>
-#include <toml++/toml.h>
+#include <thread>
+#include <type_traits>
 
 #include "swd/data/dataset.h"
 #include "swd/models/models.h"
 #include "swd/train/optimizer_factory.h"
+#include "config_text.h"
 
 namespace swd {
 namespace train {
 
-using Json = nlohmann::json;
+using detail::Json;
+using detail::json_to_text;
 
 namespace {
 
-const char* const kDerivedKey = "derived";
-
 [[noreturn]] void bad_value(const std::string& key, const std::string& value,
                             const std::string& expected) {
-  throw ConfigError("invalid value '" + value + "' for " + key + " (expected " + expected + ")");
+  throw ConfigError("invalid value '" + detail::cut(value) + "' for " + key + " (expected " +
+                    expected + ")");
 }
 
 // ---- text -> value, one overload per member type ---------------------------------------
@@ -52,10 +51,15 @@ void parse(const std::string& key, const std::string& text, int64_t& out) {
 }
 
 void parse(const std::string& key, const std::string& text, uint64_t& out) {
-  int64_t v = 0;
-  parse(key, text, v);
-  if (v < 0) bad_value(key, text, "a non-negative integer");
-  out = static_cast<uint64_t>(v);
+  // std::stoull accepts "-1" (as 2^64 - 1): only digits are taken.
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    try {
+      out = std::stoull(text);
+      return;
+    } catch (const std::exception&) {
+    }
+  }
+  bad_value(key, text, "an integer 0..18446744073709551615");
 }
 
 void parse(const std::string& key, const std::string& text, bool& out) {
@@ -115,33 +119,13 @@ Json to_json(const std::optional<T>& v) {
   return v ? to_json(*v) : Json(nullptr);
 }
 
-/// A JSON or TOML scalar/array as the text the parsers above take.
-std::string json_to_text(const std::string& key, const Json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-  if (v.is_number()) {
-    std::ostringstream out;
-    out.precision(17);
-    out << v.get<double>();
-    return out.str();
-  }
-  if (v.is_array()) {
-    std::string text;
-    for (size_t i = 0; i < v.size(); ++i) text += (i ? "," : "") + json_to_text(key, v[i]);
-    return text;
-  }
-  throw ConfigError("invalid value for " + key + ": " + v.dump() +
-                    " (expected a number, string, boolean or list)");
-}
-
 // ---- the table ---------------------------------------------------------------------------
 struct Entry {
   std::string key;
   std::string help;
   bool flag = false;
   bool launch = false;  ///< a launch setting: not in config.json
+  bool list = false;    ///< takes a list (milestones, betas)
   std::function<void(TrainConfig&, const std::string&)> set;
   std::function<Json(const TrainConfig&)> get;
 };
@@ -152,6 +136,8 @@ Entry entry(const char* key, const char* help, T TrainConfig::*member) {
   e.key = key;
   e.help = help;
   e.flag = std::is_same_v<T, bool>;
+  e.list = std::is_same_v<T, std::vector<double>> ||
+           std::is_same_v<T, std::optional<std::tuple<double, double>>>;
   e.set = [key = std::string(key), member](TrainConfig& c, const std::string& text) {
     parse(key, text, c.*member);
   };
@@ -176,14 +162,25 @@ void require_choice(const std::string& key, const std::string& value,
   bad_value(key, value, "one of " + list);
 }
 
-/// Range and choice checks after parsing; each names the key.
-void check(const std::string& key, const TrainConfig& c) {
+/// At most 4 x the cores: more threads than that only slow a run down (issue: 1000 threads
+/// made a 1 s run take 56 s).
+int64_t max_threads() {
+  return 4 * std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()));
+}
+
+/// Range and choice checks after parsing; each names the key and the value as given (`text`).
+void check(const std::string& key, const TrainConfig& c, const std::string& text) {
+  auto fail = [&](const std::string& expected) { bad_value(key, text, expected); };
   auto positive = [&](int64_t v) {
-    if (v <= 0) bad_value(key, std::to_string(v), "a positive integer");
+    if (v <= 0) fail("a positive integer");
+  };
+  auto in_range = [&](int64_t v, int64_t lowest, int64_t limit, const std::string& what) {
+    if (v < lowest || v > limit) fail(std::to_string(lowest) + ".." + std::to_string(limit) + what);
   };
   auto non_negative = [&](double v) {
-    if (!(v >= 0)) bad_value(key, json_to_text(key, Json(v)), "a number >= 0");
+    if (!(v >= 0)) fail("a number >= 0");
   };
+  const std::string cores = "at most 4 x the " + std::to_string(max_threads() / 4) + " cores";
   if (key == "dataset") require_choice(key, c.dataset, data::dataset_names());
   if (key == "model") require_choice(key, c.model, models::model_names());
   if (key == "optimizer") require_choice(key, c.optimizer, optimizer_names());
@@ -191,32 +188,36 @@ void check(const std::string& key, const TrainConfig& c) {
   if (key == "wd-schedule") require_choice(key, c.wd_schedule, {"constant", "step", "cosine"});
   if (key == "progress") require_choice(key, c.progress, {"auto", "bar", "line", "none"});
   if (key == "on-nonfinite") require_choice(key, c.on_nonfinite, {"stop", "skip"});
-  if (key == "checkpoint-every" && c.checkpoint_every < 0) bad_value(key, std::to_string(c.checkpoint_every), "0 (epoch ends only) or more");
+  if (key == "checkpoint-every" && c.checkpoint_every < 0) fail("0 (epoch ends only) or more");
   if (key == "scale-rule") require_choice(key, c.scale_rule, {"none", "lr", "wd"});
   if (key == "base-batch-size") positive(c.base_batch_size);
   if (key == "epochs") positive(c.epochs);
   if (key == "batch-size") positive(c.batch_size);
-  if (key == "workers") positive(c.workers);
-  if (key == "synthetic-train") positive(c.synthetic_train);
-  if (key == "synthetic-test") positive(c.synthetic_test);
-  if (key == "synthetic-size") positive(c.synthetic_size);
-  if (key == "synthetic-channels") positive(c.synthetic_channels);
-  if (key == "synthetic-classes") positive(c.synthetic_classes);
-  if (key == "threads" && c.threads < 0) bad_value(key, std::to_string(c.threads), "0 (every core) or more");
-  if (key == "train-subset" && c.train_subset < 0) bad_value(key, std::to_string(c.train_subset), "0 (the whole training set) or a number of samples");
-  if (key == "limit-batches" && c.limit_batches < 0) bad_value(key, std::to_string(c.limit_batches), "0 (no limit) or more");
+  if (key == "workers") in_range(c.workers, 1, max_threads(), " (" + cores + ")");
+  // Synthetic data: bounded per setting here, and in total where it is made (datasets.cpp).
+  if (key == "synthetic-train") in_range(c.synthetic_train, 1, 10'000'000, " samples");
+  if (key == "synthetic-test") in_range(c.synthetic_test, 1, 10'000'000, " samples");
+  if (key == "synthetic-size") in_range(c.synthetic_size, 1, 4096, " pixels");
+  if (key == "synthetic-channels") in_range(c.synthetic_channels, 1, 1024, " channels");
+  if (key == "synthetic-classes") in_range(c.synthetic_classes, 1, 100'000, " classes");
+  if (key == "threads") in_range(c.threads, 0, max_threads(), " (0: every core; " + cores + ")");
+  if (key == "train-subset" && c.train_subset < 0) fail("0 (the whole training set) or a number of samples");
+  if (key == "limit-batches" && c.limit_batches < 0) fail("0 (no limit) or more");
   if (key == "lr" && c.lr) non_negative(*c.lr);
   if (key == "weight-decay" && c.weight_decay) non_negative(*c.weight_decay);
   if (key == "momentum" && c.momentum) non_negative(*c.momentum);
   if (key == "eps" && c.eps) non_negative(*c.eps);
   if (key == "warmup-epochs") non_negative(c.warmup_epochs);
   if (key == "accumulate") positive(c.accumulate);
-  if (key == "nproc") positive(c.nproc);
+  if (key == "nproc") in_range(c.nproc, 1, max_threads(), " processes (" + cores + ")");
   if (key == "world-size") positive(c.world_size);
-  if (key == "rank" && c.rank < 0) bad_value(key, std::to_string(c.rank), "0 or more (and < world-size)");
-  if (key == "master-port" && (c.master_port < 0 || c.master_port > 65535)) bad_value(key, std::to_string(c.master_port), "a port 1..65535");
-  if (key == "dist-timeout" && !(c.dist_timeout > 0)) bad_value(key, json_to_text(key, Json(c.dist_timeout)), "seconds > 0");
-  if (key == "gamma" && !(c.gamma > 0)) bad_value(key, json_to_text(key, Json(c.gamma)), "a number > 0");
+  if (key == "rank" && c.rank < 0) fail("0 or more (and < world-size)");
+  if (key == "master-port" && (c.master_port < 0 || c.master_port > 65535)) fail("a port 1..65535");
+  // Checked here, before it becomes milliseconds (1e16 s overflowed to a negative timeout).
+  if (key == "dist-timeout" && !(c.dist_timeout > 0 && c.dist_timeout <= 86400)) {
+    fail("seconds > 0, at most 86400 (a day)");
+  }
+  if (key == "gamma" && !(c.gamma > 0)) fail("a number > 0");
 }
 
 const std::vector<Entry>& table() {
@@ -271,49 +272,6 @@ const std::vector<Entry>& table() {
   return entries;
 }
 
-/// TOML 1.0 allows non-ASCII characters only inside strings and comments, and toml++ 3.3
-/// reaches __builtin_unreachable (undefined behaviour) on some of them elsewhere (U+00A1..,
-/// found by fuzz/fuzz_config). Refuse them outside strings and comments before parsing.
-void reject_non_ascii_outside_strings(const std::string& text, const std::string& path) {
-  enum class In { Code, Comment, Basic, Literal, MultiBasic, MultiLiteral } in = In::Code;
-  int line = 1;
-  auto starts = [&](size_t i, const char* token) { return text.compare(i, 3, token) == 0; };
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\n') ++line;
-    switch (in) {
-      case In::Code:
-        if (c == '#') in = In::Comment;
-        else if (starts(i, "\"\"\"")) in = In::MultiBasic, i += 2;
-        else if (starts(i, "'''")) in = In::MultiLiteral, i += 2;
-        else if (c == '"') in = In::Basic;
-        else if (c == '\'') in = In::Literal;
-        else if (static_cast<unsigned char>(c) >= 0x80) {
-          throw ConfigError("config file " + path + " is not valid TOML: a non-ASCII character "
-                            "outside a string or comment on line " + std::to_string(line));
-        }
-        break;
-      case In::Comment:
-        if (c == '\n') in = In::Code;
-        break;
-      case In::Basic:
-        if (c == '\\') ++i;
-        else if (c == '"' || c == '\n') in = In::Code;
-        break;
-      case In::Literal:
-        if (c == '\'' || c == '\n') in = In::Code;
-        break;
-      case In::MultiBasic:
-        if (c == '\\') ++i;
-        else if (starts(i, "\"\"\"")) in = In::Code, i += 2;
-        break;
-      case In::MultiLiteral:
-        if (starts(i, "'''")) in = In::Code, i += 2;
-        break;
-    }
-  }
-}
-
 std::string normalise(std::string key) {
   for (auto& ch : key) {
     if (ch == '_') ch = '-';
@@ -326,10 +284,15 @@ const Entry& find(const std::string& raw_key) {
   for (const auto& e : table()) {
     if (e.key == key) return e;
   }
-  throw ConfigError("unknown configuration key '" + raw_key + "'");
+  throw ConfigError("unknown configuration key '" + detail::cut(raw_key) + "'");
 }
 
 }  // namespace
+
+namespace detail {
+bool config_key_takes_list(const std::string& key) { return find(key).list; }
+std::string canonical_key(const std::string& raw_key) { return find(raw_key).key; }
+}  // namespace detail
 
 std::vector<std::string> config_keys() {
   std::vector<std::string> keys;
@@ -344,73 +307,7 @@ bool config_key_is_launch(const std::string& key) { return find(key).launch; }
 void set_config_value(TrainConfig& config, const std::string& key, const std::string& value) {
   const auto& e = find(key);
   e.set(config, value);
-  check(e.key, config);
-}
-
-void apply_config_file(TrainConfig& config, const std::string& path) {
-  for (const auto& [key, text] : read_config_file(path)) set_config_value(config, key, text);
-}
-
-std::vector<std::pair<std::string, std::string>> read_config_file(const std::string& path) {
-  std::vector<std::pair<std::string, std::string>> entries;
-  TrainConfig scratch;  // each entry is checked as it is read
-  auto add = [&](const std::string& key, const Json& value) {
-    if (key == kDerivedKey) return;
-    const std::string text = json_to_text(key, value);
-    set_config_value(scratch, key, text);
-    entries.emplace_back(key, text);
-  };
-  const auto dot = path.rfind('.');
-  const std::string ext = dot == std::string::npos ? "" : path.substr(dot);
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot read config file " + path);
-  if (ext == ".json") {
-    Json doc;
-    try {
-      doc = Json::parse(in);
-    } catch (const std::exception& e) {
-      throw ConfigError("config file " + path + " is not valid JSON: " + e.what());
-    }
-    if (!doc.is_object()) throw ConfigError("config file " + path + " must hold a JSON object");
-    for (const auto& [key, value] : doc.items()) add(key, value);
-    return entries;
-  }
-  if (ext != ".toml") {
-    throw ConfigError("config file " + path + ": unknown extension '" + ext +
-                      "' (expected .toml or .json)");
-  }
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  reject_non_ascii_outside_strings(text, path);
-  toml::table doc;
-  try {
-    doc = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << "config file " << path << " is not valid TOML: " << e.description() << " (line "
-        << e.source().begin.line << ")";
-    throw ConfigError(msg.str());
-  }
-  for (const auto& [raw_key, node] : doc) {
-    const std::string key(raw_key.str());
-    Json value;
-    if (auto s = node.value<std::string>(); s && node.is_string()) value = *s;
-    else if (node.is_boolean()) value = *node.value<bool>();
-    else if (node.is_integer()) value = *node.value<int64_t>();
-    else if (node.is_floating_point()) value = *node.value<double>();
-    else if (const auto* arr = node.as_array()) {
-      value = Json::array();
-      for (const auto& item : *arr) {
-        if (item.is_integer()) value.push_back(*item.value<int64_t>());
-        else if (item.is_floating_point()) value.push_back(*item.value<double>());
-        else throw ConfigError("invalid value for " + key + " in " + path + " (expected a list of numbers)");
-      }
-    } else {
-      throw ConfigError("invalid value for " + key + " in " + path +
-                        " (expected a number, string, boolean or list)");
-    }
-    add(key, value);
-  }
-  return entries;
+  check(e.key, config, value);
 }
 
 std::string config_to_json(const TrainConfig& config) {
@@ -423,14 +320,12 @@ std::string config_to_json(const TrainConfig& config) {
 
 TrainConfig config_from_json(const std::string& text) {
   TrainConfig config;
-  Json doc;
-  try {
-    doc = Json::parse(text);
-  } catch (const std::exception& e) {
-    throw ConfigError(std::string("configuration is not valid JSON: ") + e.what());
-  }
+  const Json doc = detail::parse_config_json(text, "configuration");
+  if (!doc.is_object()) throw ConfigError("configuration must be a JSON object");
   for (const auto& [key, value] : doc.items()) {
-    if (key != kDerivedKey) set_config_value(config, key, json_to_text(key, value));
+    if (key != detail::kDerivedKey) {
+      set_config_value(config, key, json_to_text(key, value, detail::config_key_takes_list(key)));
+    }
   }
   return config;
 }

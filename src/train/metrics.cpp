@@ -1,6 +1,7 @@
 #include "swd/train/metrics.h"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,19 +16,30 @@ std::string number(double v) {
   return out.str();
 }
 std::string optional_number(const std::optional<double>& v) { return v ? number(*v) : ""; }
+/// A mean over no samples or steps is undefined (NaN here): an empty cell, as is a value a
+/// blown-up model made NaN (a test loss of infinite logits).
+std::string mean_number(double v) { return std::isnan(v) ? "" : number(v); }
+double mean_from(const std::string& cell) {
+  return cell.empty() ? std::numeric_limits<double>::quiet_NaN() : std::stod(cell);
+}
+// The header before skipped_steps was added (still read: checkpoints and runs made then).
+constexpr const char* kHeader13 =
+    "epoch,lr,weight_decay,train_loss,train_error,test_loss,test_error,grad_norm,"
+    "grad_norm_sq,weight_norm,sqrt_vbar,decay_per_step,seconds";
 }  // namespace
 
 std::string metrics_csv_header() {
-  return "epoch,lr,weight_decay,train_loss,train_error,test_loss,test_error,grad_norm,"
-         "grad_norm_sq,weight_norm,sqrt_vbar,decay_per_step,seconds";
+  return std::string(kHeader13) + ",skipped_steps";  // new columns go last: readers by position
 }
 
 std::string metrics_csv_row(const EpochMetrics& m) {
-  return std::to_string(m.epoch) + "," + number(m.lr) + "," + number(m.weight_decay) + "," +
-         number(m.train_loss) + "," + number(m.train_error) + "," + number(m.test_loss) + "," +
-         number(m.test_error) + "," + number(m.grad_norm) + "," + number(m.grad_norm_sq) + "," +
-         number(m.weight_norm) + "," + optional_number(m.sqrt_vbar) + "," +
-         optional_number(m.decay_per_step) + "," + number(m.seconds);
+  return std::to_string(m.epoch) + "," + mean_number(m.lr) + "," + mean_number(m.weight_decay) +
+         "," + mean_number(m.train_loss) + "," + mean_number(m.train_error) + "," +
+         mean_number(m.test_loss) + "," + mean_number(m.test_error) + "," +
+         mean_number(m.grad_norm) + "," + mean_number(m.grad_norm_sq) + "," +
+         mean_number(m.weight_norm) + "," +
+         optional_number(m.sqrt_vbar) + "," + optional_number(m.decay_per_step) + "," +
+         number(m.seconds) + "," + std::to_string(m.skipped_steps);
 }
 
 std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
@@ -40,9 +52,10 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   std::vector<EpochMetrics> rows;
-  if (!std::getline(in, line) || line != metrics_csv_header()) {
-    throw std::runtime_error("metrics: unexpected header '" + line + "'");
+  if (!std::getline(in, line) || (line != metrics_csv_header() && line != kHeader13)) {
+    throw std::runtime_error("metrics: unexpected header '" + line.substr(0, 200) + "'");
   }
+  const size_t columns = line == kHeader13 ? 13 : 14;
   int line_number = 1;
   while (std::getline(in, line)) {
     ++line_number;
@@ -52,19 +65,21 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text) {
     std::string cell;
     while (std::getline(cells_in, cell, ',')) cells.push_back(cell);
     if (!line.empty() && line.back() == ',') cells.emplace_back();
-    if (cells.size() != 13) {
+    if (cells.size() != columns) {
       throw std::runtime_error("metrics: line " + std::to_string(line_number) + " has " +
-                               std::to_string(cells.size()) + " cells, expected 13");
+                               std::to_string(cells.size()) + " cells, expected " +
+                               std::to_string(columns));
     }
     try {
       EpochMetrics m;
       m.epoch = std::stoll(cells[0]);
-      double* plain[] = {&m.lr, &m.weight_decay, &m.train_loss, &m.train_error, &m.test_loss,
-                         &m.test_error, &m.grad_norm, &m.grad_norm_sq, &m.weight_norm};
-      for (size_t i = 0; i < 9; ++i) *plain[i] = std::stod(cells[i + 1]);
+      double* values[] = {&m.lr,        &m.weight_decay, &m.train_loss,   &m.train_error, &m.test_loss,
+                          &m.test_error, &m.grad_norm,    &m.grad_norm_sq, &m.weight_norm};
+      for (size_t i = 0; i < 9; ++i) *values[i] = mean_from(cells[i + 1]);
       if (!cells[10].empty()) m.sqrt_vbar = std::stod(cells[10]);
       if (!cells[11].empty()) m.decay_per_step = std::stod(cells[11]);
       m.seconds = std::stod(cells[12]);
+      if (columns == 14) m.skipped_steps = std::stoll(cells[13]);
       rows.push_back(m);
     } catch (const std::logic_error&) {
       throw std::runtime_error("metrics: line " + std::to_string(line_number) +

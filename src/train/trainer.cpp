@@ -9,7 +9,10 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <limits>
+#include <new>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
@@ -23,6 +26,8 @@
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/progress.h"
 #include "swd/train/weights.h"
+#include "resume_check.h"
+#include "run_lock.h"
 #include "stop_signals.h"
 
 namespace swd {
@@ -31,11 +36,6 @@ namespace train {
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::vector<std::string> kResumeMayChange = {
-    "epochs",           "threads", "workers", "progress", "limit-batches",
-    "checkpoint-every", "out",     "resume",
-    "accumulate"};  // [dist] the same global batch, split differently
 
 std::string default_out_dir(const std::string& optimizer) {
   const std::time_t now = std::time(nullptr);
@@ -102,6 +102,21 @@ std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& params
   return grads;
 }
 
+/// make(), with an allocation failure turned into one line naming `what` was being made.
+template <typename F>
+auto allocating(const std::string& what, F&& make) -> decltype(make()) {
+  try {
+    return make();
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("out of memory while making " + what);
+  } catch (const c10::Error& e) {
+    const std::string message = e.what_without_backtrace();
+    if (message.find("alloc") == std::string::npos) throw;
+    throw std::runtime_error("out of memory while making " + what + " (" +
+                             message.substr(0, message.find('\n')) + ")");
+  }
+}
+
 struct Evaluation {
   double loss = 0;
   double error = 0;
@@ -139,11 +154,10 @@ TrainConfig resume_config(const std::string& out_dir,
   for (const auto& [key, value] : overrides) set_config_value(config, key, value);
   const auto now = nlohmann::json::parse(config_to_json(config));
   for (const auto& [key, value] : now.items()) {
-    const bool may_change =
-        std::find(kResumeMayChange.begin(), kResumeMayChange.end(), key) != kResumeMayChange.end();
-    if (!may_change && saved.contains(key) && saved[key] != value) {
-      throw ConfigError("cannot change " + key + " when resuming (saved " + saved[key].dump() +
-                        ", given " + value.dump() + ")");
+    if (!resume_may_change(key) && saved.contains(key) && saved[key] != value) {
+      throw ConfigError("cannot change " + key + " when resuming (saved " +
+                        saved[key].dump().substr(0, 80) + ", given " +
+                        value.dump().substr(0, 80) + ")");
     }
   }
   config.out = out_dir;
@@ -184,7 +198,11 @@ RunSummary run_training(const TrainConfig& requested) {
   // writes into the run folder.
   parallel::check_batch_split(config.batch_size, config.world_size, config.accumulate);
   const bool writes_files = config.rank == 0;
-  if (writes_files) check_folder(config);
+  std::optional<RunFolderLock> lock;  // one trainer per run folder, held until the end
+  if (writes_files) {
+    lock.emplace(config.out);
+    check_folder(config);
+  }
   const fs::path out(config.out);
   TrainConfig saved_form = config;
   saved_form.resume = false;
@@ -194,13 +212,21 @@ RunSummary run_training(const TrainConfig& requested) {
                            {"world_size", config.world_size},  // [dist]
                            {"micro_batch", config.batch_size / (config.world_size * config.accumulate)}};
   const std::string config_json = saved_json.dump(2);
+  const std::string checkpoint_path = (out / "checkpoint.pt").string();
+  const std::string metrics_path = (out / "metrics.csv").string();
+  const bool resuming = config.resume && fs::exists(checkpoint_path);
+  // The checkpoint is the source of truth: its own copy of the settings must agree.
+  if (writes_files && resuming) {
+    check_resume_against_checkpoint(checkpoint_path, config_json, config.epochs);
+  }
 
   // --- Threads, seed, data, model ---------------------------------------------------------
   configure_threads(static_cast<int>(config.threads));
   configure_allocator();
   parallel::Group group(group_options(config));  // [dist] rendezvous (no-op for one process)
   torch::manual_seed(config.seed);
-  data::DatasetPair data = data::load_dataset(dataset_spec(config));
+  data::DatasetPair data = allocating("the " + config.dataset + " dataset",
+                                      [&] { return data::load_dataset(dataset_spec(config)); });
   if (config.train_subset > 0) {  // the same samples whatever the seed (subset-seed picks them)
     try {
       data.train = data::balanced_subset(data.train, config.train_subset, config.subset_seed);
@@ -209,8 +235,9 @@ RunSummary run_training(const TrainConfig& requested) {
     }
   }
   const auto& shape = data.train.images.sizes();  // [N, C, H, W]
-  auto model = models::make_model(
-      config.model, {shape[1], shape[2], shape[3], data.train.num_classes});
+  auto model = allocating("the model " + config.model, [&] {
+    return models::make_model(config.model, {shape[1], shape[2], shape[3], data.train.num_classes});
+  });
 
   // --- Optimizer: decay / no-decay groups are built in make_optimizer_for ------------------
   auto optimizer = make_optimizer_for(config.optimizer, hyper, *model, config.no_decay_bias_norm);
@@ -263,10 +290,8 @@ RunSummary run_training(const TrainConfig& requested) {
   }
 
   // --- Resume ------------------------------------------------------------------------------
-  const std::string checkpoint_path = (out / "checkpoint.pt").string();
-  const std::string metrics_path = (out / "metrics.csv").string();
   CheckpointInfo state;  // position in the data, the epoch's running totals, finished epochs
-  if (config.resume && fs::exists(checkpoint_path)) {
+  if (resuming) {
     state = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
   }
   state.config_json = config_json;
@@ -286,9 +311,17 @@ RunSummary run_training(const TrainConfig& requested) {
   const bool skip_nonfinite = config.on_nonfinite == "skip";
   const auto params = model->parameters();
   StopSignals signals;
+  // The last step's sqrt(vbar) and decay per step, kept in the totals so that a checkpoint
+  // carries them to a resumed process that may take no step before the epoch's row.
+  auto note_last_step = [&] {
+    EpochTotals& totals = state.partial;
+    if (optimizer->vbar().defined()) totals.sqrt_vbar = std::sqrt(optimizer->vbar().item<double>());
+    if (const auto d = optimizer->decay_per_step(0)) totals.decay_per_step = d;
+  };
   // All ranks stop at the same step (`asked` is agreed over the group); rank 0 checkpoints.
   auto stop_if_asked = [&](bool asked) {
     if (!asked) return;
+    note_last_step();
     if (writes_files) save_checkpoint(checkpoint_path, *model, *optimizer, state);
     const int signal = StopSignals::received() != 0 ? StopSignals::received() : SIGTERM;
     throw StopRequested(signal, "stopped by signal " + std::to_string(signal) +
@@ -350,7 +383,10 @@ RunSummary run_training(const TrainConfig& requested) {
                              " at batch " + std::to_string(step->index + 1) + " of epoch " +
                              std::to_string(epoch + 1) + " (training batch " +
                              std::to_string(state.position.steps_done + 1) +
-                             "); the last good checkpoint is " + checkpoint_path +
+                             "); " +
+                             (fs::exists(checkpoint_path)
+                                  ? "the last good checkpoint is " + checkpoint_path
+                                  : std::string("no checkpoint was written yet")) +
                              " (--on-nonfinite skip skips such steps)");
       }
       ++state.position.batches_done;
@@ -360,7 +396,9 @@ RunSummary run_training(const TrainConfig& requested) {
       add_elapsed();
       if (writes_files && config.checkpoint_every > 0 &&
           state.position.steps_done % config.checkpoint_every == 0) {
+        note_last_step();
         save_checkpoint(checkpoint_path, *model, *optimizer, state);
+        kill_after_checkpoint_if_asked(state.position.steps_done);
       }
       stop_if_asked(agreed[4] != 0);
     }
@@ -372,16 +410,21 @@ RunSummary run_training(const TrainConfig& requested) {
     m.epoch = epoch + 1;
     m.lr = optimizer->group_hyper(0).lr;
     m.weight_decay = optimizer->group_hyper(0).weight_decay;
-    m.train_loss = totals.loss_sum / std::max<int64_t>(totals.seen, 1);
-    m.train_error = static_cast<double>(totals.wrong) / std::max<int64_t>(totals.seen, 1);
+    // Means over no samples or steps (every step skipped) are undefined: NaN, an empty cell.
+    const double undefined = std::numeric_limits<double>::quiet_NaN();
+    const double seen = static_cast<double>(totals.seen), steps = static_cast<double>(totals.steps);
+    m.train_loss = totals.seen > 0 ? totals.loss_sum / seen : undefined;
+    m.train_error = totals.seen > 0 ? static_cast<double>(totals.wrong) / seen : undefined;
     m.test_loss = test.loss;
     m.test_error = test.error;
-    m.grad_norm = totals.grad_norm_sum / std::max<int64_t>(totals.steps, 1);
-    m.grad_norm_sq = totals.grad_norm_sq_sum / std::max<int64_t>(totals.steps, 1);
+    m.grad_norm = totals.steps > 0 ? totals.grad_norm_sum / steps : undefined;
+    m.grad_norm_sq = totals.steps > 0 ? totals.grad_norm_sq_sum / steps : undefined;
     m.weight_norm = global_norm(params);
-    if (optimizer->vbar().defined()) m.sqrt_vbar = std::sqrt(optimizer->vbar().item<double>());
-    m.decay_per_step = optimizer->decay_per_step(0);
+    note_last_step();
+    m.sqrt_vbar = totals.sqrt_vbar;
+    m.decay_per_step = totals.decay_per_step;
     m.seconds = totals.seconds;
+    m.skipped_steps = totals.skipped;
     if (totals.skipped > 0) {
       progress.message("epoch " + std::to_string(epoch + 1) + ": skipped " +
                        std::to_string(totals.skipped) + " steps with a non-finite loss or gradient");
@@ -409,6 +452,7 @@ RunSummary run_training(const TrainConfig& requested) {
   RunSummary summary;
   summary.out_dir = config.out;
   summary.epochs = state.metrics;
+  for (const auto& m : summary.epochs) summary.skipped_steps += m.skipped_steps;
   for (const auto& m : summary.epochs) {
     if (summary.best_epoch == 0 || m.test_error < summary.best_test_error) {
       summary.best_test_error = m.test_error;

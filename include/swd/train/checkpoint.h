@@ -9,6 +9,7 @@
 #include <torch/nn/module.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct EpochTotals {
   int64_t seen = 0;          ///< samples
   int64_t steps = 0;         ///< optimizer steps taken
   int64_t skipped = 0;       ///< steps skipped for a non-finite loss or gradient
+  std::optional<double> sqrt_vbar;       ///< after the last step taken, for the metrics row
+  std::optional<double> decay_per_step;  ///< (kept here: a resume may take no step before it)
 };
 
 struct CheckpointInfo {
@@ -52,6 +55,10 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
 /// model or optimizer; then nothing has been changed.
 CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model,
                                optim::OptimizerBase& optimizer);
+
+/// The checkpoint's position, totals, metrics and configuration alone (checked as above),
+/// without a model or optimizer: what a resume is compared against first.
+CheckpointInfo read_checkpoint_info(const std::string& path);
 
 }  // namespace train
 }  // namespace swd

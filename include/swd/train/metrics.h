@@ -13,6 +13,8 @@ struct EpochMetrics {
   int64_t epoch = 0;              ///< 1-based
   double lr = 0;                  ///< group 0's learning rate at the epoch's last step
   double weight_decay = 0;        ///< group 0's weight decay at the epoch's last step
+  // A mean over no samples or steps (every step of the epoch skipped) is NaN here and an
+  // empty cell in metrics.csv: train_loss, train_error, grad_norm, grad_norm_sq.
   double train_loss = 0;          ///< mean over the epoch's samples
   double train_error = 0;         ///< fraction misclassified during the epoch
   double test_loss = 0;
@@ -23,6 +25,7 @@ struct EpochMetrics {
   std::optional<double> sqrt_vbar;       ///< last step's sqrt(vbar) where the optimizer has one
   std::optional<double> decay_per_step;  ///< last step's multiplicative decay eta*lambda*eta_eff/eta
   double seconds = 0;             ///< wall time of the epoch (training and evaluation)
+  int64_t skipped_steps = 0;      ///< steps skipped for a non-finite loss or gradient
 };
 
 /// The header line of metrics.csv.
@@ -31,7 +34,7 @@ std::string metrics_csv_header();
 std::string metrics_csv_row(const EpochMetrics& m);
 /// Header plus rows, each line ending in a newline.
 std::string metrics_csv(const std::vector<EpochMetrics>& rows);
-/// Parses metrics_csv's output. Throws std::runtime_error naming the line on bad input.
+/// Parses metrics_csv's output (and the 13 columns written before skipped_steps). Throws std::runtime_error naming the line on bad input.
 std::vector<EpochMetrics> parse_metrics_csv(const std::string& text);
 
 }  // namespace train

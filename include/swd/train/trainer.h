@@ -36,6 +36,7 @@ struct RunSummary {
   double best_test_error = 1;
   int64_t best_epoch = 0;
   double final_test_error = 1;
+  int64_t skipped_steps = 0;  ///< over every epoch: steps skipped for a non-finite loss/gradient
 };
 
 /// The process group a training configuration asks for (rank, world-size, master-addr,
