@@ -118,7 +118,8 @@ TEST(CliDist, OnlyRankZeroWritesAndResumeContinuesExactly) {
   ASSERT_EQ(run_swd(args + dir + "/split --epochs 1").status, 0);
   std::set<std::string> files;
   for (const auto& f : fs::directory_iterator(dir + "/split")) files.insert(f.path().filename());
-  EXPECT_EQ(files, (std::set<std::string>{"checkpoint.pt", "config.json", "metrics.csv"}));
+  // (.swd-lock: rank 0's lock on the folder, docs/TRAINING.md)
+  EXPECT_EQ(files, (std::set<std::string>{".swd-lock", "checkpoint.pt", "config.json", "metrics.csv"}));
   const auto saved = nlohmann::json::parse(slurp(dir + "/split/config.json"));
   EXPECT_FALSE(saved.contains("rank"));  // launch settings are not part of the run
   EXPECT_FALSE(saved.contains("master-port"));
