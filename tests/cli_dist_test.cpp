@@ -119,7 +119,8 @@ TEST(CliDist, OnlyRankZeroWritesAndResumeContinuesExactly) {
   std::set<std::string> files;
   for (const auto& f : fs::directory_iterator(dir + "/split")) files.insert(f.path().filename());
   // (.swd-lock: rank 0's lock on the folder, docs/TRAINING.md)
-  EXPECT_EQ(files, (std::set<std::string>{".swd-lock", "checkpoint.pt", "config.json", "metrics.csv"}));
+  EXPECT_EQ(files, (std::set<std::string>{".swd-lock", "best.pt", "checkpoint.pt", "config.json",
+                                          "metrics.csv", "model.pt"}));
   const auto saved = nlohmann::json::parse(slurp(dir + "/split/config.json"));
   EXPECT_FALSE(saved.contains("rank"));  // launch settings are not part of the run
   EXPECT_FALSE(saved.contains("master-port"));
