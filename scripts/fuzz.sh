@@ -20,7 +20,7 @@ cmake --build "$build" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
-for target in fuzz_idx fuzz_cifar fuzz_config fuzz_checkpoint; do
+for target in fuzz_idx fuzz_cifar fuzz_config fuzz_checkpoint fuzz_report; do
   work="$build/corpus/$target"
   mkdir -p "$work" "$build/crashes"
   cp -n fuzz/corpus/"$target"/* "$work"/ 2>/dev/null || true
