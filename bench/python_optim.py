@@ -9,11 +9,16 @@ passes, a host read of vbar, as swd_optim.AdamS), and torch.optim.AdamW with for
 and foreach=True. Cases are interleaved round by round; each figure is the median over the
 rounds of a round's mean step time, and the ratios come from these medians.
 
+--clock cpu times with the process's CPU time (every thread's) instead of the wall clock: on
+a machine shared with other work it counts only this process's own, which with one thread is
+its step time on an idle machine, give or take contention for caches and memory.
+
 The Python call overhead is what a step costs when no parameter has a gradient (no kernel
 runs), on the MLP: swd.optim.AdamS.step() in full, and its crossing into C++ alone
 (the extension's step with the groups already converted).
 
     PYTHONPATH=build/python /usr/bin/python3 bench/python_optim.py [--threads N] [--rounds R]
+                                                                   [--clock wall|cpu]
 """
 import argparse
 import os
@@ -51,16 +56,20 @@ def parameter_set(name):
     return params, grads
 
 
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCK["wall"]
+
+
 def time_rounds(runs, steps, rounds):
     """{label: median over rounds of seconds per call}; runs: {label: callable}."""
     samples = {label: [] for label in runs}
     for r in range(rounds + 1):  # round 0 warms up (state allocation, caches)
         for label, run in runs.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(steps):
                 run()
             if r > 0:
-                samples[label].append((time.perf_counter() - start) / steps)
+                samples[label].append((clock() - start) / steps)
     return {label: statistics.median(s) for label, s in samples.items()}
 
 
@@ -91,10 +100,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--clock", choices=sorted(CLOCK), default="wall")
     args = ap.parse_args()
+    global clock
+    clock = CLOCK[args.clock]
     torch.set_num_threads(args.threads)
     print(f"python_optim: torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{args.rounds} rounds (median of per-round means)")
+          f"{args.rounds} rounds (median of per-round means), {args.clock} clock")
     results = {}
     for model, steps in (("resnet18", 3), ("mlp", 200)):
         times, tensors, elements = step_times(model, steps, args.rounds)
