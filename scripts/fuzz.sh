@@ -12,7 +12,7 @@ scripts/install-deps.sh sanitizers
 sanitizers="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
       -DSWD_FUZZ=ON -DSWD_BUILD_TESTS=OFF -DSWD_BUILD_BENCH=OFF -DSWD_BUILD_EXAMPLES=OFF \
-      -DSWD_BUILD_APPS=OFF \
+      -DSWD_BUILD_APPS=OFF -DSWD_BUILD_PYTHON=OFF \
       -DCMAKE_CXX_FLAGS="$sanitizers -fsanitize=fuzzer-no-link" \
       -DCMAKE_EXE_LINKER_FLAGS="$sanitizers" >/dev/null
 cmake --build "$build" -j "$(nproc)"

@@ -9,8 +9,9 @@ build=${SWD_ASAN_BUILD_DIR:-build-asan}
 export CCACHE_BASEDIR="$PWD"
 scripts/install-deps.sh sanitizers
 sanitizers="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+# No Python package: an instrumented extension cannot load into the uninstrumented python3.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-      -DSWD_BUILD_BENCH=OFF -DSWD_BUILD_EXAMPLES=OFF \
+      -DSWD_BUILD_BENCH=OFF -DSWD_BUILD_EXAMPLES=OFF -DSWD_BUILD_PYTHON=OFF \
       -DCMAKE_CXX_FLAGS="$sanitizers" -DCMAKE_EXE_LINKER_FLAGS="$sanitizers" >/dev/null
 cmake --build "$build" -j "$(nproc)"
 # LibTorch keeps some allocations until exit on purpose: leak checking is off. Everything else
