@@ -1,11 +1,10 @@
 #pragma once
 // Construction-time checks shared by the optimizer families.
 
-#include <charconv>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <type_traits>
 
 namespace swd {
@@ -20,9 +19,15 @@ void require(bool ok, const char* optimizer, const char* name, const T& value,
   if (ok) return;
   std::ostringstream message;
   message << optimizer << ": invalid " << name << " ";
-  if constexpr (std::is_floating_point_v<T>) {  // the shortest text that reads back the same
-    char text[64];
-    message << std::string_view(text, std::to_chars(text, text + sizeof text, value).ptr - text);
+  if constexpr (std::is_floating_point_v<T>) {  // %g with the fewest digits that read back
+    std::ostringstream text;
+    for (int digits = 1; digits <= 17; ++digits) {
+      text.str("");
+      text.precision(digits);
+      text << value;
+      if (static_cast<T>(std::strtod(text.str().c_str(), nullptr)) == value) break;
+    }
+    message << text.str();
   } else {
     message << value;
   }
