@@ -189,7 +189,7 @@ struct Case {
 
 std::vector<Case> make_cases() {
   std::vector<Case> cases;
-  // The paper's CIFAR settings (method.md §3).
+  // The paper's CIFAR settings (the paper, arXiv 2011.11152; docs/REPRODUCTION.md).
   const auto sgd = so::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4);
   const auto adam = so::AdamOptions(1e-3).weight_decay(5e-4);
   const auto adamw = so::AdamOptions(1e-3).weight_decay(0.5);

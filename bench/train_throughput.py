@@ -67,7 +67,7 @@ class CNN(nn.Module):  # swd's cnn: conv32 -> pool -> relu -> conv64 -> pool -> 
 
 
 class AdamS(torch.optim.Optimizer):
-    """Adam with stable weight decay (method.md section 2), structured like swd_optim.AdamS:
+    """Adam with stable weight decay (docs/OPTIMIZERS.md), structured like swd_optim.AdamS:
     pass 1 updates the moments and sums vhat; pass 2 decays by lr*wd/sqrt(vbar) and steps."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=5e-4):

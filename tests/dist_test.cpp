@@ -192,7 +192,7 @@ TEST(DataParallel, AccumulatedMicroBatchesEqualOneStepAndDecayOnce) {
     const auto want = single_process(problem, kind);
     const auto got = single_process(problem, kind, /*accumulate=*/4);
     expect_same(got, want, kTol, "accumulate 4 x 4 vs 16");
-    // The idle parameter moved by weight decay alone, once per step (method.md §2):
+    // The idle parameter moved by weight decay alone, once per step (docs/OPTIMIZERS.md):
     // SGDS theta *= 1 - eta*lambda/(1-mu); AdamS theta *= 1 - eta*lambda/sqrt(vbar_t).
     double factor = 1;
     for (int t = 0; t < steps; ++t) {

@@ -63,11 +63,14 @@ TEST(Identities, StableWithoutWeightDecayIsL2WithoutWeightDecay) {
         return std::make_unique<so::SGD>(all_groups(p), so::SGDOptions(0.05).momentum(0.9));
       });
   expect_same_trajectory(
-      [](Problem& p) { return std::make_unique<so::AdamS>(all_groups(p), so::AdamOptions(1e-2)); },
+      [](Problem& p) {
+        return std::make_unique<so::AdamS>(all_groups(p), so::AdamOptions(1e-2).weight_decay(0));
+      },
       [](Problem& p) { return std::make_unique<so::Adam>(all_groups(p), so::AdamOptions(1e-2)); });
   expect_same_trajectory(
       [](Problem& p) {
-        return std::make_unique<so::AdamS>(all_groups(p), so::AdamOptions(1e-2).amsgrad(true));
+        return std::make_unique<so::AdamS>(all_groups(p),
+                                           so::AdamOptions(1e-2).amsgrad(true).weight_decay(0));
       },
       [](Problem& p) {
         return std::make_unique<so::Adam>(all_groups(p), so::AdamOptions(1e-2).amsgrad(true));

@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <fstream>
+#include <type_traits>
 
 namespace swd_test {
 
@@ -41,10 +43,21 @@ void Problem::set_gradients(int t) {
   const double cubic = g["cubic"].get<double>();
   torch::NoGradGuard no_grad;
   for (const auto& [name, a] : g["curvature"].items()) {
+    const auto start = starts_.find(name);
+    if (start != starts_.end() && t < start->second) continue;
     auto& p = params.at(name);
     const auto& x = targets_.at(t - 1).at(name);
     p.mutable_grad() = (p - x).mul(a.get<double>()) + p.pow(3).mul(cubic);
+    if (grad_decay_ != 1.0) p.mutable_grad().mul_(std::pow(grad_decay_, t - 1));
   }
+}
+
+void Problem::use_scenario(const Json& scenario) {
+  starts_.clear();
+  if (scenario.contains("starts")) {
+    for (const auto& [name, step] : scenario["starts"].items()) starts_[name] = step.get<int>();
+  }
+  grad_decay_ = scenario.value("grad_decay", 1.0);
 }
 
 std::vector<torch::Tensor> Problem::group_params(size_t g) {
@@ -62,6 +75,15 @@ std::vector<torch::optim::OptimizerParamGroup> groups_with(const Json& scenario,
     const auto& hyper = scenario["groups"][i];
     auto options = std::make_unique<Options>(base);
     options->lr(hyper["lr"].get<double>()).weight_decay(hyper["weight_decay"].get<double>());
+    if constexpr (!std::is_same_v<Options, swd::optim::SGDOptions>) {  // a group's own options
+      if (hyper.contains("betas")) {
+        options->betas({hyper["betas"][0].get<double>(), hyper["betas"][1].get<double>()});
+      }
+      if (hyper.contains("eps")) options->eps(hyper["eps"].get<double>());
+    }
+    if constexpr (std::is_same_v<Options, swd::optim::AdamOptions>) {
+      if (hyper.contains("amsgrad")) options->amsgrad(hyper["amsgrad"].get<bool>());
+    }
     groups.emplace_back(problem.group_params(i), std::move(options));
   }
   return groups;
@@ -74,6 +96,7 @@ std::unique_ptr<torch::optim::Optimizer> make_swd_optimizer(const Json& scenario
   const auto& o = scenario["options"];
   const so::Decay decay = so::decay_from_string(scenario["decay"].get<std::string>());
   const std::string family = scenario["family"];
+  problem.use_scenario(scenario);
   if (family == "sgd") {
     auto base = so::SGDOptions(1.0)
                     .momentum(o["momentum"].get<double>())

@@ -27,17 +27,23 @@ torch::Tensor tensor_from(const Json& values, const Json& shape);
 struct Problem {
   std::map<std::string, torch::Tensor> params;  // A, b, C, frozen (float64, requires grad)
   std::vector<std::vector<std::string>> groups;  // names per group
-  /// Sets p.grad = a * (p - x_t) + c * p^3 for every parameter but "frozen" (step t from 1).
+  /// Sets p.grad = (a * (p - x_t) + c * p^3) * grad_decay^(t-1) for every parameter but
+  /// "frozen" (step t from 1) whose first step (`starts`, default 1) has come.
   void set_gradients(int t);
+  /// A golden scenario's "starts" and "grad_decay" (make_swd_optimizer applies them).
+  void use_scenario(const Json& scenario);
   std::vector<torch::Tensor> group_params(size_t g);
   explicit Problem(torch::Dtype dtype = torch::kFloat64);
 
  private:
   std::vector<std::map<std::string, torch::Tensor>> targets_;
+  std::map<std::string, int> starts_;
+  double grad_decay_ = 1.0;
 };
 
-/// The options and decay mode of a golden scenario, as an swd optimizer over `problem`, on
-/// the fused path (the default) or the reference path.
+/// The options and decay mode of a golden scenario (each group's own options where it sets
+/// them), as an swd optimizer over `problem`, on the fused path (the default) or the reference
+/// path. Also applies the scenario's gradient schedule to `problem` (use_scenario).
 std::unique_ptr<torch::optim::Optimizer> make_swd_optimizer(const Json& scenario,
                                                             Problem& problem, bool fused = true);
 

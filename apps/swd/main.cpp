@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "swd/errors.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"swd: weight decay done right -- train, sweep and report"};
@@ -25,9 +26,7 @@ int main(int argc, char** argv) {
   try {
     return swd::cli::run_selected(app);
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    what = what.substr(0, what.find('\n'));  // LibTorch messages carry a stack trace
-    std::fprintf(stderr, "swd: error: %s\n", what.c_str());
+    std::fprintf(stderr, "swd: error: %s\n", swd::message_of(e).c_str());
     return 2;
   }
 }

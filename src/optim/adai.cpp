@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "fused_loop.h"
 #include "validation.h"
@@ -72,7 +73,8 @@ void Adai::update(torch::Tensor& param, const torch::Tensor& grad,
 
 // ---- Fused path -----------------------------------------------------------------------------
 // Pass 1 reads only the gradient: the running sum of v gives sum(vhat) for the global vbar
-// before v is updated. Pass 2 updates v, the inertia, m and theta in one pass.
+// before v is updated. Pass 2 updates v, the inertia, m and theta in one pass, summing v as it
+// stores it (the next step's running sum, see fused_loop.h).
 
 void Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
                          const torch::optim::OptimizerOptions& options,
@@ -85,7 +87,7 @@ void Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
     state.exp_avg_sq_sum(0.0);
   }
   state.step(state.step() + 1);
-  TORCH_CHECK(scalars.with_vbar, "Adai needs the global vbar at every step");
+  if (!scalars.with_vbar) throw std::logic_error("Adai needs the global vbar at every step");
   fused::add_vhat_sum_from_running_sum(loops, param, grad, scalars.l2, std::get<1>(o.betas()),
                                        state);
 }
@@ -108,15 +110,16 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
     const T b2 = beta2, one_minus_b2 = 1 - beta2, bc2 = bias_correction2;
     const T vbar = safe_vbar, neg_beta0 = -beta0, max_beta1 = 1 - o.eps();
     const T smallest_normal = std::numeric_limits<T>::min();
-    // method.md §2 Adai: g += lambda*theta (L2); theta *= 1 - eta*lambda (AdaiS);
-    // v = b2*v + (1-b2)*g*g; beta1 = clamp(1 - beta0 * (v/(1-b2^t)) / vbar, 0, 1-eps);
+    // docs/OPTIMIZERS.md, Adai (the paper, arXiv 2011.11152): g += lambda*theta (L2);
+    // theta *= 1 - eta*lambda (AdaiS); v = b2*v + (1-b2)*g*g;
+    // beta1 = clamp(1 - beta0 * (v/(1-b2^t)) / vbar, 0, 1-eps);
     // prod *= beta1; m = beta1*m + (1-beta1)*g; theta -= eta * m/(1-prod), in update()'s order.
     // prod falls towards 0 over training, through the subnormal numbers, where arithmetic is
     // many times slower on x86 CPUs; below the smallest normal number it is stored as 0
     // instead: 1 - prod is exactly 1 long before (for prod < 2^-54, float64 included), so theta
     // and m are the same as without the flush. (The reference path keeps the subnormals.)
-    loops.add(
-        param.numel(),
+    fused::add_pass_keeping_running_sum(
+        loops, param.numel(),
         [=](T& p, const T& g, T& m, T& v, T& prod) {
           const T gl = g + l2 * p;
           p = p * decay;
@@ -126,8 +129,9 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
           prod = prod < smallest_normal ? T(0) : prod;
           m = m * beta1 + (T(1) - beta1) * gl;
           p = p + neg_lr * (m / (T(1) - prod));
+          return static_cast<double>(v);
         },
-        param.data_ptr<T>(), grad.data_ptr<T>(), state.exp_avg().data_ptr<T>(),
+        state, param.data_ptr<T>(), grad.data_ptr<T>(), state.exp_avg().data_ptr<T>(),
         state.exp_avg_sq().data_ptr<T>(), state.beta1_prod().data_ptr<T>());
   });
 }

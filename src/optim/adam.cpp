@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <type_traits>
 
 #include "fused_loop.h"
@@ -54,10 +55,11 @@ EffectiveScale Adam::effective_scale(const torch::optim::OptimizerOptions&,
   // the reference divides by zero; we apply no decay for that step (the Adam step is zero too).
   // (masked_fill rather than where: every operation here also runs on the meta device, which
   // the tests use to show that no value is read back to the host.)
-  TORCH_CHECK(vbar.defined(), "Stable decay needs the global vbar");
+  if (!vbar.defined()) throw std::logic_error("Stable decay needs the global vbar");
   if (vbar.device().is_cpu()) {  // the same two IEEE operations on the host: no tensor ops
     const double v = vbar.item<double>();
-    return {v <= 0 ? 0.0 : 1.0 / std::sqrt(v), {}};  // as masked_fill below (NaN stays NaN)
+    // as masked_fill below (NaN stays NaN)
+    return {v <= 0 ? 0.0 : 1.0 / std::sqrt(v), {}, std::sqrt(v)};
   }
   return {1.0, vbar.sqrt().reciprocal().masked_fill(vbar <= 0, 0.0)};
 }
@@ -77,7 +79,8 @@ void Adam::update(torch::Tensor& param, const torch::Tensor&,
 
 // ---- Fused path -----------------------------------------------------------------------------
 // Without AMSGrad, pass 1 reads only the gradient: the running sum of v gives sum(vhat) before
-// v itself is updated, and pass 2 does everything else in one pass. With AMSGrad and vbar
+// v itself is updated, and pass 2 does everything else in one pass, summing v as it stores it
+// (the next step's running sum, see fused_loop.h). With AMSGrad and vbar
 // needed, pass 1 updates v and vmax (sum(vmax) needs them) and pass 2 the rest.
 
 namespace {
@@ -113,7 +116,7 @@ void Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
     const T l2 = scalars.l2;
     const T* g = grad.data_ptr<T>();
     const T* p = param.data_ptr<T>();
-    // method.md §2 AMSGrad: v = b2*v + (1-b2)*g*g; vmax = max(vmax, v); sums vmax
+    // docs/OPTIMIZERS.md, AMSGrad: v = b2*v + (1-b2)*g*g; vmax = max(vmax, v); sums vmax
     state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());
     const T b2 = beta2, one_minus_b2 = 1 - beta2;
     auto moments = [=](const T& gl, T& v, T& vmax) {
@@ -155,8 +158,9 @@ void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
     const T b1 = beta1, one_minus_b1 = 1 - beta1, b2 = beta2, one_minus_b2 = 1 - beta2;
     const T sqrt_bc2 = std::sqrt(bias_correction2), eps = o.eps();
     const T neg_step = -o.lr() / bias_correction1;
-    // method.md §2 Adam: g += lambda*theta (L2); theta *= decay factor (Decoupled, Stable);
-    // m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; vmax = max(vmax, v) (AMSGrad);
+    // docs/OPTIMIZERS.md, Adam (the paper, arXiv 2011.11152): g += lambda*theta (L2);
+    // theta *= decay factor (Decoupled, Stable); m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;
+    // vmax = max(vmax, v) (AMSGrad);
     // theta -= eta/(1-b1^t) * m / (sqrt(v or vmax)/sqrt(1-b2^t) + eps), in torch's order.
     auto moments_and_step = [=](T& p, const T& g, T& m, T& v, T& vmax, auto amsgrad,
                                 auto update_v) {
@@ -169,6 +173,7 @@ void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
       }
       const T denom = std::sqrt(decltype(amsgrad)::value ? vmax : v) / sqrt_bc2 + eps;
       p = p + neg_step * m / denom;
+      return static_cast<double>(v);
     };
     using Yes = std::true_type;
     using No = std::false_type;
@@ -176,10 +181,14 @@ void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
     const T* g = grad.data_ptr<T>();
     T* m = state.exp_avg().data_ptr<T>();
     const int64_t n = param.numel();
-    if (!o.amsgrad()) {
-      loops.add(
-          n, [=](T& p, const T& g, T& m, T& v) { moments_and_step(p, g, m, v, v, No{}, Yes{}); },
-          p, g, m, state.exp_avg_sq().data_ptr<T>());
+    auto adam = [=](T& p, const T& g, T& m, T& v) {
+      return moments_and_step(p, g, m, v, v, No{}, Yes{});
+    };
+    if (!o.amsgrad() && scalars.with_vbar) {  // sum(v) as stored: the next step's running sum
+      fused::add_pass_keeping_running_sum(loops, n, adam, state, p, g, m,
+                                          state.exp_avg_sq().data_ptr<T>());
+    } else if (!o.amsgrad()) {
+      loops.add(n, adam, p, g, m, state.exp_avg_sq().data_ptr<T>());
     } else if (!moments_done) {
       loops.add(
           n,

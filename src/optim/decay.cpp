@@ -2,6 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+#include <limits>
+#include <sstream>
 #include <stdexcept>
 
 namespace swd {
@@ -41,19 +44,38 @@ void apply_weight_decay(at::Tensor& param, const DecayHyper& hyper,
     param.mul_(1 - hyper.lr * hyper.weight_decay);  // theta *= 1 - eta * lambda
     return;
   }
-  // Stable: theta *= 1 - eta * lambda * (eta_eff / eta)
+  // Stable: theta *= 1 - eta * lambda * (eta_eff / eta)   (docs/OPTIMIZERS.md; the paper,
+  // arXiv 2011.11152). A device factor below 0 becomes NaN (see decay.h).
   if (scale.device.defined()) {
-    param.mul_(scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1));
+    auto factor = scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1);
+    param.mul_(factor.masked_fill_(factor < 0, std::numeric_limits<double>::quiet_NaN()));
   } else {
     param.mul_(1 - hyper.lr * hyper.weight_decay * scale.host);
   }
+}
+
+void check_stable_factor(std::size_t group, const DecayHyper& hyper, const EffectiveScale& scale) {
+  if (hyper.decay != Decay::Stable || hyper.weight_decay == 0 || scale.device.defined()) return;
+  const double factor = 1 - hyper.lr * hyper.weight_decay * scale.host;
+  if (!(factor < 0)) return;  // [0, 1]; NaN (a NaN gradient) goes on to the weights, visibly
+  std::ostringstream message;
+  message.precision(6);
+  message << "stable weight decay: the decay factor 1 - lr*weight_decay*(eta_eff/eta) = "
+          << factor << " of parameter group " << group << " is below 0 (lr " << hyper.lr
+          << ", weight_decay " << hyper.weight_decay << ", eta_eff/eta " << scale.host;
+  if (!std::isnan(scale.sqrt_vbar)) message << " = 1/sqrt(vbar), sqrt(vbar) " << scale.sqrt_vbar;
+  message << "); expected lr*weight_decay*(eta_eff/eta) <= 1: the weights would change sign."
+          << " Lower lr or weight_decay, or warm the learning rate up";
+  throw StableDecayError(message.str());
 }
 
 double decay_factor(const DecayHyper& hyper, const EffectiveScale& scale) {
   if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return 1.0;
   if (hyper.decay == Decay::Decoupled) return 1 - hyper.lr * hyper.weight_decay;
   if (scale.device.defined()) {  // the same float64 operations as apply_weight_decay
-    TORCH_CHECK(scale.device.device().is_cpu(), "decay_factor reads a CPU scalar only");
+    if (!scale.device.device().is_cpu()) {
+      throw std::logic_error("decay_factor reads a CPU scalar only");
+    }
     return scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1).item<double>();
   }
   return 1 - hyper.lr * hyper.weight_decay * scale.host;

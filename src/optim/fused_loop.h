@@ -188,10 +188,15 @@ void add_sum_of_squares(Loops& loops, int64_t n, const T* grad, const T* param, 
 /// float64 sum of the elements of a tensor that is_flat_cpu_float accepts.
 double sum_elements(const at::Tensor& t);
 
-/// Stable Adam (without AMSGrad) and Adai: queues sum(vhat) over one parameter, read from the
-/// running sum of v that the state keeps (exp_avg_sq_sum), method.md §2:
+/// Stable Adam (without AMSGrad) and Adai: queues sum(vhat) over one parameter, predicted
+/// from the running sum of v that the state keeps (exp_avg_sq_sum), docs/OPTIMIZERS.md
+/// ("The global vbar") and the paper (arXiv 2011.11152):
 ///   sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2),  g with the L2 term l2 * theta;
 ///   sum(vhat_t) = sum(v_t) / (1 - b2^t).
+/// b2 and 1 - b2 are taken as the parameter's dtype rounds them, as the kernels update v with
+/// them. The running sum is the exact float64 sum of v as stored, written back by pass 2
+/// (add_pass_keeping_running_sum), so the prediction differs from the sum of the v the kernels
+/// store only by one step's rounding of each element, and the difference never accumulates.
 /// The finish updates the running sum and returns sum(vhat_t). Where the running sum is unknown
 /// (NaN: v was last changed by the reference path), it is first taken from v.
 template <typename State>
@@ -201,13 +206,30 @@ void add_vhat_sum_from_running_sum(Loops& loops, const at::Tensor& param,
   if (std::isnan(state.exp_avg_sq_sum())) state.exp_avg_sq_sum(sum_elements(state.exp_avg_sq()));
   const double bias_correction2 = 1 - std::pow(beta2, state.step());
   AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_fused_vhat_sum", [&] {
+    const double b2 = static_cast<scalar_t>(beta2);
+    const double one_minus_b2 = static_cast<scalar_t>(1 - beta2);
     add_sum_of_squares<scalar_t>(
         loops, param.numel(), grad.data_ptr<scalar_t>(), param.data_ptr<scalar_t>(), l2,
-        [&state, beta2, bias_correction2](double squares) {
-          state.exp_avg_sq_sum(beta2 * state.exp_avg_sq_sum() + (1 - beta2) * squares);
+        [&state, b2, one_minus_b2, bias_correction2](double squares) {
+          state.exp_avg_sq_sum(b2 * state.exp_avg_sq_sum() + one_minus_b2 * squares);
           return state.exp_avg_sq_sum() / bias_correction2;
         });
   });
+}
+
+/// Pass 2 of Stable Adam (without AMSGrad) and Adai: queues `kernel`, which updates v and
+/// returns v as stored, and afterwards sets the running sum to the float64 sum of those values
+/// (the same blocks and order as sum_elements, so the two agree bitwise).
+template <typename State, typename F, typename... T>
+void add_pass_keeping_running_sum(Loops& loops, int64_t n, const F& kernel, State& state,
+                                  T*... arrays) {
+  loops.add_sum(
+      n, kernel,
+      [&state](double sum_v) {
+        state.exp_avg_sq_sum(sum_v);
+        return 0.0;
+      },
+      arrays...);
 }
 
 }  // namespace fused

@@ -13,9 +13,14 @@
 namespace swd {
 namespace optim {
 
+void OptimizerBase::check_group_index(std::size_t index) const {
+  if (index < param_groups_.size()) return;
+  throw std::out_of_range("invalid parameter group index " + std::to_string(index) +
+                          " (expected < " + std::to_string(param_groups_.size()) + ")");
+}
+
 DecayHyper OptimizerBase::group_hyper(std::size_t index) const {
-  TORCH_CHECK(index < param_groups_.size(), "parameter group ", index, " out of range (",
-              param_groups_.size(), " groups)");
+  check_group_index(index);
   return hyper_of(param_groups_[index].options());
 }
 
@@ -30,8 +35,7 @@ std::optional<double> OptimizerBase::decay_per_step(std::size_t index) const {
 }
 
 void OptimizerBase::set_group_weight_decay(std::size_t index, double weight_decay) {
-  TORCH_CHECK(index < param_groups_.size(), "parameter group ", index, " out of range (",
-              param_groups_.size(), " groups)");
+  check_group_index(index);
   if (!(weight_decay >= 0)) {
     throw std::invalid_argument("invalid weight_decay " + std::to_string(weight_decay) +
                                 " for parameter group " + std::to_string(index) +
@@ -125,7 +129,7 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     if (want_vbar) elements += e.param->numel();
   }
   const double fused_vhat_sum = loops.run();  // fused parameters, in entry order (host)
-  // vbar = mean of vhat over every element of every parameter with a gradient (method.md §2).
+  // vbar = mean of vhat over every element of every parameter with a gradient (docs/OPTIMIZERS.md).
   vbar_ = torch::Tensor();
   double vbar_host = 0.0;  // read by the fused kernels (all parameters on the CPU then)
   if (want_vbar && elements > 0) {
@@ -139,6 +143,17 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     }
   }
 
+  // Every Stable group's decay factor is checked before pass 2 changes any parameter.
+  std::vector<EffectiveScale> scales(param_groups_.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    if (i > 0 && entries[i - 1].group == e.group) continue;  // once per group
+    const auto hyper = hyper_of(param_groups_[e.group].options());
+    if (hyper.decay != Decay::Stable || hyper.weight_decay == 0) continue;
+    scales[e.group] = effective_scale(param_groups_[e.group].options(), vbar_);
+    check_stable_factor(e.group, hyper, scales[e.group]);
+  }
+
   // Pass 2: weight decay on theta_{t-1}, then the family's step.
   for (std::size_t first = 0; first < entries.size();) {
     const std::size_t g = entries[first].group;
@@ -149,8 +164,7 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     }
     const auto& options = param_groups_[g].options();
     const auto hyper = hyper_of(options);
-    const bool stable = hyper.decay == Decay::Stable && hyper.weight_decay != 0;
-    const EffectiveScale scale = stable ? effective_scale(options, vbar_) : EffectiveScale{};
+    const EffectiveScale& scale = scales[g];
     FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, vbar_host};
     if (group_fused) scalars.decay_factor = decay_factor(hyper, scale);
     for (; first < last; ++first) {

@@ -3,6 +3,7 @@
 #include <ATen/core/ivalue.h>
 
 #include <stdexcept>
+#include <string>
 
 namespace swd {
 namespace optim {
@@ -45,8 +46,10 @@ bool read_value(torch::serialize::InputArchive& archive, const std::string& key,
 bool read_value(torch::serialize::InputArchive& archive, const std::string& key, Decay& v) {
   int64_t code = 0;
   if (!read_as(archive, key, code)) return false;
-  TORCH_CHECK(code >= 0 && code <= static_cast<int64_t>(Decay::Stable),
-              "saved optimizer options hold an unknown weight-decay mode ", code);
+  if (code < 0 || code > static_cast<int64_t>(Decay::Stable)) {
+    throw std::runtime_error("saved optimizer options hold an invalid weight-decay mode " +
+                             std::to_string(code) + " (expected 0, 1 or 2)");
+  }
   v = static_cast<Decay>(code);
   return true;
 }

@@ -83,7 +83,8 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
     T* p = param.data_ptr<T>();
     const T* g = grad.data_ptr<T>();
     if (o.momentum() == 0) {
-      // method.md §2 SGD: g += lambda*theta (L2); theta *= decay factor; theta -= eta*g
+      // docs/OPTIMIZERS.md, SGD (the paper, arXiv 2011.11152): g += lambda*theta (L2);
+      // theta *= decay factor; theta -= eta*g
       loops.add(
           param.numel(),
           [=](T& p, const T& g) {
@@ -94,7 +95,7 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
           p, g);
       return;
     }
-    // method.md §2 SGD with momentum: buf = mu*buf + (1-d)*g, or buf = g on the first step
+    // docs/OPTIMIZERS.md, SGD with momentum: buf = mu*buf + (1-d)*g, or buf = g on the first step
     // (written as 0*buf + 1*g over a zeroed buffer); u = g + mu*buf (Nesterov) or buf;
     // theta *= decay factor; theta -= eta*u.
     const T mu = first ? 0.0 : o.momentum();

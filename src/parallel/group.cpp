@@ -23,18 +23,12 @@
 #include <sstream>
 #include <thread>
 
+#include "swd/errors.h"
+
 namespace swd {
 namespace parallel {
 
 namespace {
-
-/// The first line of an exception's message, without LibTorch's backtrace.
-std::string message_of(const std::exception& e) {
-  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
-  std::string text = c10_error ? c10_error->what_without_backtrace() : e.what();
-  const auto newline = text.find('\n');
-  return newline == std::string::npos ? text : text.substr(0, newline);
-}
 
 std::string seconds(std::chrono::milliseconds t) {
   std::ostringstream out;

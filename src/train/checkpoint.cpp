@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "swd/errors.h"
 #include "swd/train/files.h"
 #include "tensor_file.h"
 
@@ -113,9 +114,7 @@ CheckpointInfo info_of(const std::string& json) {
 }
 
 std::runtime_error cannot_resume(const std::string& path, const std::exception& e) {
-  std::string what = e.what();
-  return std::runtime_error("cannot resume from checkpoint " + path + ": " +
-                            what.substr(0, what.find('\n')));  // LibTorch adds a stack trace
+  return std::runtime_error("cannot resume from checkpoint " + path + ": " + message_of(e));
 }
 
 }  // namespace

@@ -188,7 +188,8 @@ RunSummary run_training(const TrainConfig& requested) {
   config.momentum = hyper.momentum;
   config.betas = hyper.betas;
   config.eps = hyper.eps;
-  // Large batches: lr or weight decay scaled by k = batch / base batch (method.md claim 2).
+  // Large batches: lr or weight decay scaled by k = batch / base batch (the paper,
+  // arXiv 2011.11152; docs/REPRODUCTION.md, claim 2).
   const auto scaled = schedule::scale_hyperparameters(
       schedule::scale_rule_from_string(config.scale_rule), hyper.lr, hyper.weight_decay,
       config.base_batch_size, config.batch_size);

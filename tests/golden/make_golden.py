@@ -39,6 +39,18 @@ def gradient(name, p, x):
     return CURVATURE[name] * (p - x) + CUBIC * p.pow(3)
 
 
+def scenario_gradients(spec, params, targets, t):
+    """The gradients of step t (from 1) under a scenario: a parameter listed in "starts" gets
+    its first gradient at that step (none before), and "grad_decay" g scales every gradient by
+    g^(t-1), so that gradients shrink over time."""
+    starts = spec.get("starts", {})
+    grads = {n: gradient(n, params[n], targets[t - 1][n]) for n in CURVATURE
+             if t >= starts.get(n, 1)}
+    if "grad_decay" in spec:
+        grads = {n: g * spec["grad_decay"] ** (t - 1) for n, g in grads.items()}
+    return grads
+
+
 # --- Reference update rules (one step over all groups), transcribed from swd_optim and
 # --- torch.optim 1.13. Each takes groups = [{"params": {name: tensor}, hyper...}], grads.
 
@@ -146,14 +158,22 @@ ADAM_BASE = {"betas": [0.9, 0.999], "eps": 1e-8, "amsgrad": False}
 ADAI_BASE = {"betas": [0.1, 0.99], "eps": 1e-3}
 
 
-def scenario(family, decay, base, groups, **changes):
+def scenario(family, decay, base, groups, extra=None, **changes):
+    """extra: "starts" and "grad_decay" (see scenario_gradients). A group may also override
+    the shared options (betas, eps, amsgrad, ...)."""
     opts = dict(base, **changes)
-    return {"family": family, "decay": decay, "options": opts, "groups": groups}
+    return dict({"family": family, "decay": decay, "options": opts, "groups": groups},
+                **(extra or {}))
 
 
+LATE = {"starts": {"b": 5}}
+SHRINKING = {"grad_decay": 0.95}
 SGD_GROUPS = [{"lr": 0.05, "weight_decay": 0.05}, {"lr": 0.02, "weight_decay": 0.2}]
 ADAM_GROUPS = [{"lr": 0.01, "weight_decay": 0.05}, {"lr": 0.003, "weight_decay": 0.3}]
 ADAI_GROUPS = [{"lr": 0.05, "weight_decay": 0.05}, {"lr": 0.02, "weight_decay": 0.2}]
+MIXED_ADAM_GROUPS = [dict(ADAM_GROUPS[0]),
+                     dict(ADAM_GROUPS[1], betas=[0.8, 0.99], eps=1e-6, amsgrad=True)]
+WD0_GROUPS = [dict(ADAM_GROUPS[0]), dict(ADAM_GROUPS[1], weight_decay=0.0)]
 
 SCENARIOS = {
     "sgd": scenario("sgd", "l2", SGD_BASE, SGD_GROUPS),
@@ -171,6 +191,27 @@ SCENARIOS = {
                             eps=1e-6),
     "adai": scenario("adai", "l2", ADAI_BASE, ADAI_GROUPS),
     "adais": scenario("adai", "stable", ADAI_BASE, ADAI_GROUPS),
+    # "b" gets its first gradient at step 5: per-parameter step counts, bias corrections and
+    # first momentum buffers (buf = g, not (1-d)*g); vbar counts b's elements from step 5 on.
+    "sgds_late": scenario("sgd", "stable", SGD_BASE, SGD_GROUPS, LATE, dampening=0.3),
+    "adams_late": scenario("adam", "stable", ADAM_BASE, ADAM_GROUPS, LATE),
+    "amsgrads_late": scenario("adam", "stable", ADAM_BASE, ADAM_GROUPS, LATE, amsgrad=True),
+    "adai_late": scenario("adai", "l2", ADAI_BASE, ADAI_GROUPS, LATE),
+    "adais_late": scenario("adai", "stable", ADAI_BASE, ADAI_GROUPS, LATE),
+    # Groups with different betas, eps and amsgrad (each group uses its own in both passes).
+    "adam_mixed_groups": scenario("adam", "l2", ADAM_BASE, MIXED_ADAM_GROUPS),
+    "adams_mixed_groups": scenario("adam", "stable", ADAM_BASE, MIXED_ADAM_GROUPS),
+    # Gradients shrinking by 0.95 per step and b2 = 0.95: max(v) stays well above v (checked
+    # below).
+    "amsgrad_shrinking": scenario("adam", "l2", ADAM_BASE, ADAM_GROUPS, SHRINKING,
+                                  amsgrad=True, betas=[0.9, 0.95]),
+    "amsgrads_shrinking": scenario("adam", "stable", ADAM_BASE, ADAM_GROUPS, SHRINKING,
+                                   amsgrad=True, betas=[0.9, 0.95]),
+    # beta0 = 0.5: beta1 = 1 - beta0*vhat/vbar is clamped at 0 wherever vhat > 2*vbar.
+    "adai_clamp": scenario("adai", "l2", ADAI_BASE, ADAI_GROUPS, betas=[0.5, 0.99]),
+    "adais_clamp": scenario("adai", "stable", ADAI_BASE, ADAI_GROUPS, betas=[0.5, 0.99]),
+    # Group 1 without weight decay: not decayed, but its elements count in vbar.
+    "adams_wd0_group": scenario("adam", "stable", ADAM_BASE, WD0_GROUPS),
 }
 
 
@@ -180,8 +221,9 @@ def run(spec, init, targets):
               for hyper, names in zip(spec["groups"], GROUPS)]
     state, record = {}, {}
     for t in range(1, STEPS + 1):
-        grads = {n: gradient(n, params[n], targets[t - 1][n]) for n in CURVATURE}
+        grads = scenario_gradients(spec, params, targets, t)
         STEP[spec["family"]](groups, grads, state, spec["decay"])
+        observe(spec, groups, state)
         if t == LR_DROP_STEP:
             groups[0]["lr"] *= LR_DROP
         if t in RECORD:
@@ -189,9 +231,29 @@ def run(spec, init, targets):
     return record
 
 
+SEEN = {}   # scenario features the checks below require to be active
+
+
+def observe(spec, groups, state):
+    """Records, for the checks in main(), how far max(v) rose above v (AMSGrad) and how many
+    inertias were clamped at 0 (Adai) in this step."""
+    if spec["family"] == "adam" and spec["options"]["amsgrad"]:
+        ratio = max((st["vmax"] / st["v"]).max().item() for st in state.values())
+        SEEN["vmax_over_v"] = max(SEEN.get("vmax_over_v", 0), ratio)
+    if spec["family"] == "adai":
+        size = sum(st["v"].numel() for st in state.values())
+        vbar = sum((st["v"] / (1 - spec["options"]["betas"][1] ** st["step"])).sum()
+                   for st in state.values()) / size
+        b0, b2 = spec["options"]["betas"]
+        clamped = sum(int((1 - b0 * st["v"] / (1 - b2 ** st["step"]) / vbar <= 0).sum())
+                      for st in state.values())
+        SEEN["clamped"] = SEEN.get("clamped", 0) + clamped
+
+
 TORCH_TWINS = {  # scenario -> the torch.optim class whose trajectory must equal ours
     "sgd": (torch.optim.SGD, {}), "adam": (torch.optim.Adam, {}),
     "adamw": (torch.optim.AdamW, {}), "amsgrad": (torch.optim.Adam, {}),
+    "adam_mixed_groups": (torch.optim.Adam, {}), "amsgrad_shrinking": (torch.optim.Adam, {}),
 }
 
 
@@ -200,16 +262,16 @@ def run_torch(name, init, targets):
     cls, _ = TORCH_TWINS[name]
     spec = SCENARIOS[name]
     params = {k: v.clone().requires_grad_(True) for k, v in init.items()}
-    opts = {k: v for k, v in spec["options"].items()}
-    if "betas" in opts:
-        opts["betas"] = tuple(opts["betas"])
-    groups = [dict(opts, **hyper, params=[params[n] for n in names])
+    groups = [dict(spec["options"], **hyper, params=[params[n] for n in names])
               for hyper, names in zip(spec["groups"], GROUPS)]
+    for g in groups:
+        if "betas" in g:
+            g["betas"] = tuple(g["betas"])
     opt = cls(groups, lr=1.0)
     for t in range(1, STEPS + 1):
-        for n in CURVATURE:
-            with torch.no_grad():
-                params[n].grad = gradient(n, params[n], targets[t - 1][n])
+        with torch.no_grad():
+            for n, g in scenario_gradients(spec, params, targets, t).items():
+                params[n].grad = g
         opt.step()
         if t == LR_DROP_STEP:
             opt.param_groups[0]["lr"] *= LR_DROP
@@ -237,7 +299,14 @@ def main():
         "targets": [{k: v.flatten().tolist() for k, v in x.items()} for x in targets],
         "scenarios": {},
     }
-    results = {name: run(spec, init, targets) for name, spec in SCENARIOS.items()}
+    results = {}
+    for name, spec in SCENARIOS.items():
+        SEEN.clear()
+        results[name] = run(spec, init, targets)
+        if "shrinking" in name:
+            assert SEEN["vmax_over_v"] > 10, f"{name}: max(v) too close to v ({SEEN})"
+        if "clamp" in name:
+            assert SEEN["clamped"] > 100, f"{name}: too few inertias clamped at 0 ({SEEN})"
     self_check(init, targets, results)
     for name, spec in SCENARIOS.items():
         out["scenarios"][name] = dict(spec, trajectory=results[name])

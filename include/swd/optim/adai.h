@@ -4,7 +4,7 @@
 //   Decay::Stable / Decoupled = AdaiS (swd_optim.AdaiS): theta *= 1 - eta*lambda. Adai's
 //                               effective learning rate is eta, so the two coincide.
 // betas = (beta0, beta2); eps is the inertia bound (beta1 <= 1 - eps).
-// Update rules: method.md §2, "Adai family".
+// Update rules: docs/OPTIMIZERS.md and the paper (arXiv 2011.11152).
 
 #include <torch/optim/optimizer.h>
 
@@ -53,10 +53,11 @@ struct AdaiParamState : public ParamStateBase<AdaiParamState> {
   TORCH_ARG(int64_t, step) = 0;
   TORCH_ARG(torch::Tensor, exp_avg);
   TORCH_ARG(torch::Tensor, exp_avg_sq);
-  /// sum(exp_avg_sq) in float64, kept as a running sum by the fused path (method.md §2:
-  /// sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2)) so that vbar needs no pass over v.
-  /// NaN when not known (the reference path, AMSGrad, or an archive without it): then the
-  /// fused path recomputes it from exp_avg_sq.
+  /// sum(exp_avg_sq) in float64 as stored, kept by the fused path (docs/OPTIMIZERS.md, "The
+  /// global vbar on the fused path"): pass 1 predicts sum(v_t) = b2 * sum(v_(t-1)) +
+  /// (1 - b2) * sum(g_t^2) so that vbar needs no pass over v; pass 2 sums v as it stores it.
+  /// NaN when not known (the reference path, or an archive without it): then the fused path
+  /// recomputes it from exp_avg_sq.
   TORCH_ARG(double, exp_avg_sq_sum) = std::numeric_limits<double>::quiet_NaN();
   TORCH_ARG(torch::Tensor, beta1_prod);
 

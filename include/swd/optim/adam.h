@@ -3,7 +3,7 @@
 //   Decay::L2        = torch.optim.Adam(weight_decay=lambda)
 //   Decay::Decoupled = torch.optim.AdamW(weight_decay=lambda)
 //   Decay::Stable    = AdamS (swd_optim.AdamS), the paper's stable weight decay.
-// Update rules: method.md §2, "Adam family".
+// Update rules: docs/OPTIMIZERS.md and the paper (arXiv 2011.11152).
 
 #include <torch/optim/optimizer.h>
 
@@ -57,10 +57,11 @@ struct AdamParamState : public ParamStateBase<AdamParamState> {
   TORCH_ARG(int64_t, step) = 0;
   TORCH_ARG(torch::Tensor, exp_avg);
   TORCH_ARG(torch::Tensor, exp_avg_sq);
-  /// sum(exp_avg_sq) in float64, kept as a running sum by the fused path (method.md §2:
-  /// sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2)) so that vbar needs no pass over v.
-  /// NaN when not known (the reference path, AMSGrad, or an archive without it): then the
-  /// fused path recomputes it from exp_avg_sq.
+  /// sum(exp_avg_sq) in float64 as stored, kept by the fused path (docs/OPTIMIZERS.md, "The
+  /// global vbar on the fused path"): pass 1 predicts sum(v_t) = b2 * sum(v_(t-1)) +
+  /// (1 - b2) * sum(g_t^2) so that vbar needs no pass over v; pass 2 sums v as it stores it.
+  /// NaN when not known (the reference path, AMSGrad, or an archive without it): then the fused path
+  /// recomputes it from exp_avg_sq.
   TORCH_ARG(double, exp_avg_sq_sum) = std::numeric_limits<double>::quiet_NaN();
   TORCH_ARG(torch::Tensor, max_exp_avg_sq) = {};
 

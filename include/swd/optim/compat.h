@@ -10,6 +10,7 @@
 #include <torch/serialize/archive.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -45,8 +46,10 @@ void load_group_options(torch::serialize::InputArchive& archive,
       saved;
   torch::optim::detail::serialize<Options>(groups_archive, saved);
   auto& groups = optimizer.param_groups();
-  TORCH_CHECK(saved.size() == groups.size(), "loaded optimizer has ", saved.size(),
-              " parameter groups, this optimizer has ", groups.size());
+  if (saved.size() != groups.size()) {
+    throw std::runtime_error("the loaded optimizer has " + std::to_string(saved.size()) +
+                             " parameter groups, this one has " + std::to_string(groups.size()));
+  }
   for (size_t i = 0; i < saved.size(); ++i) groups[i].set_options(std::move(saved[i].second));
 }
 

@@ -1,10 +1,13 @@
 #pragma once
-// The three weight-decay modes of method.md section 2, each implemented once and shared by
-// every optimizer family (SGD, Adam, Adai). A family only supplies its effective-learning-rate
-// scale; the decay mode decides what to do with it.
+// The three weight-decay modes of docs/OPTIMIZERS.md (the paper, arXiv 2011.11152), each
+// implemented once and shared by every optimizer family (SGD, Adam, Adai). A family only
+// supplies its effective-learning-rate scale; the decay mode decides what to do with it.
 
 #include <ATen/Tensor.h>
 
+#include <cstddef>
+#include <limits>
+#include <stdexcept>
 #include <string>
 
 namespace swd {
@@ -34,7 +37,22 @@ struct DecayHyper {
 struct EffectiveScale {
   double host = 1.0;
   at::Tensor device;  ///< Used instead of `host` when defined.
+  /// The sqrt(vbar) that `host` is the reciprocal of (Adam), for messages; NaN otherwise.
+  double sqrt_vbar = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// A Stable step whose decay factor 1 - eta*lambda*(eta_eff/eta) fell below 0 (Adam: vbar
+/// below (eta*lambda)^2): theta would change sign and grow. The rule is in docs/OPTIMIZERS.md
+/// ("The stable decay factor"). Thrown by step() after pass 1 and before any parameter changes.
+class StableDecayError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Throws StableDecayError, naming the parameter group, lr, weight decay, eta_eff/eta and
+/// (Adam) sqrt(vbar), when the Stable factor of `hyper` with the host `scale` is below 0.
+/// Does nothing for other modes, for lambda = 0, or for a device scale (see apply_weight_decay).
+void check_stable_factor(std::size_t group, const DecayHyper& hyper, const EffectiveScale& scale);
 
 /// L2 mode: the gradient the moments see, g + lambda * theta. Other modes (or lambda = 0):
 /// the gradient itself, no copy.
@@ -47,6 +65,9 @@ double l2_coefficient(const DecayHyper& hyper);
 /// Decoupled mode: theta *= 1 - eta * lambda.
 /// Stable mode:    theta *= 1 - eta * lambda * scale   (scale = eta_eff / eta).
 /// L2 mode or lambda = 0: nothing. Applied to theta_{t-1}, before the family's step.
+/// A Stable factor below 0 is refused on the host by check_stable_factor; with a device scale
+/// (checking would wait for the device every step) it multiplies theta by NaN instead, so the
+/// failure shows in the loss rather than as weights that silently flip sign.
 void apply_weight_decay(at::Tensor& param, const DecayHyper& hyper,
                         const EffectiveScale& scale);
 /// The same rule for the fused kernels: the factor theta is multiplied by (1 in L2 mode or

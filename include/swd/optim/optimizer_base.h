@@ -4,7 +4,7 @@
 // gradient, in group order:
 //   pass 1  the family updates its state and moments (and reports sum(vhat) when the global
 //           vbar is needed: Stable Adam, Adai),
-//           vbar = sum of vhat over every element / number of elements      (method.md §2)
+//           vbar = sum of vhat over every element / number of elements      (docs/OPTIMIZERS.md)
 //   pass 2  the decay mode shrinks theta_{t-1} (decay.h), then the family takes its step.
 // Parameters without a gradient are skipped entirely: not counted in vbar, not decayed.
 //
@@ -142,6 +142,8 @@ class OptimizerBase : public torch::optim::Optimizer {
 
  private:
   torch::optim::OptimizerParamState& state_for(const torch::Tensor& param);
+  /// Throws std::out_of_range unless `index` names a parameter group.
+  void check_group_index(std::size_t index) const;
 
   torch::Tensor vbar_;
   std::size_t resolved_groups_ = 0;

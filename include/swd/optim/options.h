@@ -2,8 +2,7 @@
 // Options structs with chainable setters, like LibTorch's TORCH_ARG, that also remember which
 // fields the user set. A parameter group's options then inherit every field they leave unset
 // from the optimizer's defaults, as PyTorch's Python API does. (LibTorch 1.13 silently uses
-// the struct's own defaults instead: method.md section 5, "group options that silently fall
-// back to constructor defaults".)
+// the struct's own defaults instead: docs/OPTIMIZERS.md, "Group options".)
 
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>

@@ -3,7 +3,7 @@
 //   Decay::L2        = torch.optim.SGD(weight_decay=lambda)
 //   Decay::Decoupled = SGDW: theta *= 1 - eta*lambda
 //   Decay::Stable    = SGDS (swd_optim.SGDS): theta *= 1 - eta*lambda*(1-d)/(1-mu)
-// Update rules: method.md §2, "SGD family".
+// Update rules: docs/OPTIMIZERS.md and the paper (arXiv 2011.11152).
 
 #include <torch/optim/optimizer.h>
 

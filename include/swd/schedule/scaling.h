@@ -1,8 +1,9 @@
 #pragma once
 // Hyper-parameters for a batch size B from those tuned at a base batch size B0 (k = B / B0).
-// The paper's weight-decay linear scaling rule (method.md §1, claim 2) keeps the learning
-// rate and multiplies the weight decay by k; the classic learning-rate linear scaling rule
-// multiplies the learning rate by k. Both keep eta * lambda / B constant.
+// The paper's weight-decay linear scaling rule (arXiv 2011.11152; docs/REPRODUCTION.md,
+// claim 2) keeps the learning rate and multiplies the weight decay by k; the classic
+// learning-rate linear scaling rule multiplies the learning rate by k. Both keep
+// eta * lambda / B constant.
 
 #include <cstdint>
 #include <string>

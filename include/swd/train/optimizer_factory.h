@@ -45,7 +45,8 @@ struct OptimizerHyper {
 /// The defaults for `name` with every given value taken instead (unset = default). Defaults:
 /// lr 0.1 / 1e-3 / 0.5 (SGD / Adam / Adai families), momentum 0.9, betas (0.9, 0.999) Adam
 /// and (0.1, 0.99) Adai, eps 1e-8 Adam and 1e-3 Adai, weight decay 5e-4 -- except adamw,
-/// whose default is 5e-4 / lr so that its per-step decay equals the others' (method.md §3).
+/// whose default is 5e-4 / lr so that its per-step decay equals the others' (the paper,
+/// arXiv 2011.11152).
 OptimizerHyper resolve_hyper(const std::string& name, std::optional<double> lr,
                              std::optional<double> weight_decay, std::optional<double> momentum,
                              double dampening, bool nesterov,
