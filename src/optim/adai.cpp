@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "fused_loop.h"
+#include "multi_tensor.h"
 #include "validation.h"
 
 namespace swd {
@@ -134,6 +135,66 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
         state, param.data_ptr<T>(), grad.data_ptr<T>(), state.exp_avg().data_ptr<T>(),
         state.exp_avg_sq().data_ptr<T>(), state.beta1_prod().data_ptr<T>());
   });
+}
+
+// ---- Multi-tensor path: prepare() and update() over a group's parameters at once -----------
+
+torch::Tensor Adai::prepare_many(const std::vector<torch::Tensor>& params,
+                                 const std::vector<torch::Tensor>& grads,
+                                 const torch::optim::OptimizerOptions& options,
+                                 const std::vector<torch::optim::OptimizerParamState*>& states,
+                                 bool) {
+  const auto& o = options_of(options);
+  const double beta2 = std::get<1>(o.betas());
+  std::vector<torch::Tensor> v;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto& state = state_of(*states[i]);
+    if (!state.exp_avg().defined()) allocate_state(params[i], state);
+    state.step(state.step() + 1);
+    state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
+    v.push_back(state.exp_avg_sq());
+  }
+  at::_foreach_mul_(v, beta2);  // v = b2*v + (1-b2)*g*g
+  at::_foreach_addcmul_(v, grads, grads, 1 - beta2);
+  // sum(vhat), vhat = v / (1 - b2^t): one float64 reduction per parameter, in parameter order
+  torch::Tensor sum;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto s = v[i].sum(at::kDouble).div_(1 - std::pow(beta2, state_of(*states[i]).step()));
+    sum = sum.defined() ? sum.add(s) : s;
+  }
+  return sum;
+}
+
+void Adai::update_many(const std::vector<torch::Tensor>& params,
+                       const std::vector<torch::Tensor>& grads,
+                       const torch::optim::OptimizerOptions& options,
+                       const std::vector<torch::optim::OptimizerParamState*>& states,
+                       const torch::Tensor& vbar) {
+  const auto& o = options_of(options);
+  std::vector<torch::Tensor> m, v, prod;
+  std::vector<double> bc2;
+  for (auto* s : states) {
+    const auto& state = state_of(*s);
+    m.push_back(state.exp_avg());
+    v.push_back(state.exp_avg_sq());
+    prod.push_back(state.beta1_prod());
+    bc2.push_back(1 - std::pow(std::get<1>(o.betas()), state.step()));
+  }
+  // As update(): vbar <= 0 (every gradient so far zero) takes vhat/vbar = 0.
+  const auto safe_vbar = vbar.masked_fill(vbar <= 0, 1.0);
+  auto beta1 = at::_foreach_div(v, multi::scalars(bc2));  // vhat = v / (1 - b2^t)
+  multi::div_(beta1, safe_vbar);
+  at::_foreach_mul_(beta1, -std::get<0>(o.betas()));       // beta1 = clamp(1 - beta0 * vhat / vbar,
+  at::_foreach_add_(beta1, 1.0);                           //               0, 1 - eps)
+  for (auto& b : beta1) b.clamp_(0, 1 - o.eps());
+  at::_foreach_mul_(prod, beta1);                          // prod *= beta1
+  auto one_minus_beta1 = at::_foreach_neg(beta1);
+  at::_foreach_add_(one_minus_beta1, 1.0);
+  at::_foreach_mul_(m, beta1);                             // m = b1*m + (1-b1)*g
+  at::_foreach_addcmul_(m, one_minus_beta1, grads);
+  auto one_minus_prod = at::_foreach_neg(prod);
+  at::_foreach_add_(one_minus_prod, 1.0);
+  at::_foreach_add_(params, at::_foreach_div(m, one_minus_prod), -o.lr());  // theta -= eta*m/(1-prod)
 }
 
 }  // namespace optim

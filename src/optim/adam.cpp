@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "fused_loop.h"
+#include "multi_tensor.h"
 #include "validation.h"
 
 namespace swd {
@@ -205,6 +206,71 @@ void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
           p, g, m, state.max_exp_avg_sq().data_ptr<T>());
     }
   });
+}
+
+// ---- Multi-tensor path: prepare() and update() over a group's parameters at once -----------
+
+torch::Tensor Adam::prepare_many(const std::vector<torch::Tensor>& params,
+                                 const std::vector<torch::Tensor>& grads,
+                                 const torch::optim::OptimizerOptions& options,
+                                 const std::vector<torch::optim::OptimizerParamState*>& states,
+                                 bool want_vhat_sum) {
+  const auto& o = options_of(options);
+  const double beta1 = std::get<0>(o.betas());
+  const double beta2 = std::get<1>(o.betas());
+  std::vector<torch::Tensor> m, v, vmax;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto& state = state_of(*states[i]);
+    if (!state.exp_avg().defined()) {
+      state.exp_avg(torch::zeros_like(params[i], at::MemoryFormat::Preserve));
+      state.exp_avg_sq(torch::zeros_like(params[i], at::MemoryFormat::Preserve));
+    }
+    if (o.amsgrad() && !state.max_exp_avg_sq().defined()) {
+      state.max_exp_avg_sq(torch::zeros_like(params[i], at::MemoryFormat::Preserve));
+    }
+    state.step(state.step() + 1);
+    state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
+    m.push_back(state.exp_avg());
+    v.push_back(state.exp_avg_sq());
+    if (o.amsgrad()) vmax.push_back(state.max_exp_avg_sq());
+  }
+  at::_foreach_mul_(m, beta1);                       // m = b1*m + (1-b1)*g
+  at::_foreach_add_(m, grads, 1 - beta1);
+  at::_foreach_mul_(v, beta2);                       // v = b2*v + (1-b2)*g*g
+  at::_foreach_addcmul_(v, grads, grads, 1 - beta2);
+  if (o.amsgrad()) at::_foreach_maximum_(vmax, v);  // vmax = max(vmax, v)
+  if (!want_vhat_sum) return {};
+  // sum(vhat) with vhat = v / (1 - b2^t), or vmax / (1 - b2^t) with AMSGrad: one float64
+  // reduction per parameter (no _foreach_ op sums in float64), added in parameter order.
+  torch::Tensor sum;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& state = state_of(*states[i]);
+    auto s = (o.amsgrad() ? vmax[i] : v[i]).sum(at::kDouble).div_(1 - std::pow(beta2, state.step()));
+    sum = sum.defined() ? sum.add(s) : s;
+  }
+  return sum;
+}
+
+void Adam::update_many(const std::vector<torch::Tensor>& params,
+                       const std::vector<torch::Tensor>&,
+                       const torch::optim::OptimizerOptions& options,
+                       const std::vector<torch::optim::OptimizerParamState*>& states,
+                       const torch::Tensor&) {
+  const auto& o = options_of(options);
+  std::vector<torch::Tensor> m, v;
+  std::vector<double> sqrt_bc2, neg_step;
+  for (auto* s : states) {
+    const auto& state = state_of(*s);
+    m.push_back(state.exp_avg());
+    v.push_back(o.amsgrad() ? state.max_exp_avg_sq() : state.exp_avg_sq());
+    sqrt_bc2.push_back(std::sqrt(1 - std::pow(std::get<1>(o.betas()), state.step())));
+    neg_step.push_back(-o.lr() / (1 - std::pow(std::get<0>(o.betas()), state.step())));
+  }
+  // theta -= eta / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), as update() computes it.
+  auto denom = at::_foreach_sqrt(v);
+  at::_foreach_div_(denom, multi::scalars(sqrt_bc2));
+  at::_foreach_add_(denom, o.eps());
+  at::_foreach_addcdiv_(params, m, denom, multi::scalars(neg_step));
 }
 
 }  // namespace optim

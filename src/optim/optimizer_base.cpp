@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fused_loop.h"
+#include "multi_tensor.h"
 #include "swd/optim/compat.h"
 
 namespace swd {
@@ -65,8 +66,45 @@ struct Entry {
   torch::Tensor grad;  ///< reference path: after pass 1, the gradient with the L2 term
   torch::optim::OptimizerParamState* state;
   bool fused;
+  bool multi = false;  ///< the multi-tensor path
+};
+
+/// One group's multi-tensor entries as lists, in entry order.
+struct MultiRun {
+  std::vector<Entry*> entries;
+  std::vector<torch::Tensor> params, grads;
+  std::vector<torch::optim::OptimizerParamState*> states;
+  void add(Entry& e) {
+    entries.push_back(&e);
+    params.push_back(*e.param);
+    grads.push_back(e.grad);
+    states.push_back(e.state);
+  }
 };
 }  // namespace
+
+torch::Tensor OptimizerBase::prepare_many(
+    const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+    const torch::optim::OptimizerOptions& options,
+    const std::vector<torch::optim::OptimizerParamState*>& states, bool want_vhat_sum) {
+  torch::Tensor sum;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto s = prepare(params[i], grads[i], options, *states[i], want_vhat_sum);
+    if (want_vhat_sum) sum = sum.defined() ? sum.add(s) : s;
+  }
+  return sum;
+}
+
+void OptimizerBase::update_many(const std::vector<torch::Tensor>& params,
+                                const std::vector<torch::Tensor>& grads,
+                                const torch::optim::OptimizerOptions& options,
+                                const std::vector<torch::optim::OptimizerParamState*>& states,
+                                const torch::Tensor& vbar) {
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor param = params[i];
+    update(param, grads[i], options, *states[i], vbar);
+  }
+}
 
 torch::Tensor OptimizerBase::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
@@ -98,6 +136,7 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     }
   }
   fused_parameters_ = 0;
+  multi_tensor_parameters_ = 0;
   if (entries.empty()) {  // no parameter has a gradient: nothing to do
     vbar_ = torch::Tensor();
     return loss;
@@ -107,6 +146,10 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
               fused::is_flat_cpu_float(*e.param) && fused::same_layout(e.grad, *e.param) &&
               state_layout_matches(*e.state, *e.param);
     if (e.fused) ++fused_parameters_;
+    e.multi = !e.fused && (unfused_path_ == UnfusedPath::MultiTensor ||
+                           (e.param->device().is_cuda() &&
+                            fused_enabled(param_groups_[e.group].options())));
+    if (e.multi) ++multi_tensor_parameters_;
   }
   const bool any_fused = fused_parameters_ > 0;
 
@@ -121,12 +164,27 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     if (e.fused) {
       const FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, 0.0};
       fused_prepare(*e.param, e.grad, options, *e.state, scalars, loops);
+    } else if (e.multi) {  // below, a group at a time
     } else {
       e.grad = gradient_with_l2(e.grad, *e.param, hyper);
       auto sum = prepare(*e.param, e.grad, options, *e.state, want_vbar);
       if (want_vbar) vhat_sum = vhat_sum.defined() ? vhat_sum.add(sum.to(vhat_sum.device())) : sum;
     }
     if (want_vbar) elements += e.param->numel();
+  }
+  // The multi-tensor parameters, a group at a time: the same pass with _foreach_ ops.
+  for (std::size_t first = 0; first < entries.size();) {
+    MultiRun run;
+    const std::size_t g = entries[first].group;
+    for (; first < entries.size() && entries[first].group == g; ++first) {
+      if (entries[first].multi) run.add(entries[first]);
+    }
+    if (run.entries.empty()) continue;
+    const auto& options = param_groups_[g].options();
+    run.grads = multi::gradients_with_l2(run.grads, run.params, hyper_of(options));
+    for (std::size_t i = 0; i < run.entries.size(); ++i) run.entries[i]->grad = run.grads[i];
+    auto sum = prepare_many(run.params, run.grads, options, run.states, want_vbar);
+    if (want_vbar) vhat_sum = vhat_sum.defined() ? vhat_sum.add(sum.to(vhat_sum.device())) : sum;
   }
   const double fused_vhat_sum = loops.run();  // fused parameters, in entry order (host)
   // vbar = mean of vhat over every element of every parameter with a gradient (docs/OPTIMIZERS.md).
@@ -167,14 +225,21 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     const EffectiveScale& scale = scales[g];
     FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, vbar_host};
     if (group_fused) scalars.decay_factor = decay_factor(hyper, scale);
+    MultiRun run;  // this group's multi-tensor parameters
     for (; first < last; ++first) {
       auto& e = entries[first];
       if (e.fused) {
         fused_update(*e.param, e.grad, options, *e.state, scalars, loops);
+      } else if (e.multi) {
+        run.add(e);
       } else {
         apply_weight_decay(*e.param, hyper, scale);
         update(*e.param, e.grad, options, *e.state, vbar_);
       }
+    }
+    if (!run.entries.empty()) {
+      multi::apply_weight_decay(run.params, hyper, scale);
+      update_many(run.params, run.grads, options, run.states, vbar_);
     }
   }
   loops.run();  // the fused parameters' pass 2

@@ -5,6 +5,7 @@
 #include <ATen/Dispatch.h>
 
 #include "fused_loop.h"
+#include "multi_tensor.h"
 #include "validation.h"
 
 namespace swd {
@@ -122,6 +123,44 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
       step(std::false_type{});
     }
   });
+}
+
+// ---- Multi-tensor path: update() over a group's parameters at once (multi_tensor.h) --------
+
+torch::Tensor SGD::prepare_many(const std::vector<torch::Tensor>&, const std::vector<torch::Tensor>&,
+                                const torch::optim::OptimizerOptions&,
+                                const std::vector<torch::optim::OptimizerParamState*>&, bool) {
+  return {};  // as prepare
+}
+
+void SGD::update_many(const std::vector<torch::Tensor>& params,
+                      const std::vector<torch::Tensor>& grads,
+                      const torch::optim::OptimizerOptions& options,
+                      const std::vector<torch::optim::OptimizerParamState*>& states,
+                      const torch::Tensor&) {
+  const auto& o = options_of(options);
+  if (o.momentum() == 0) {
+    at::_foreach_add_(params, grads, -o.lr());  // theta -= eta * g
+    return;
+  }
+  // First step buf = g; later buf = mu*buf + (1-d)*g. Nesterov: u = g + mu*buf.
+  std::vector<torch::Tensor> buffers, later_buffers, later_grads;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto& state = state_of(*states[i]);
+    if (!state.momentum_buffer().defined()) {
+      state.momentum_buffer(grads[i].clone().detach());
+    } else {
+      later_buffers.push_back(state.momentum_buffer());
+      later_grads.push_back(grads[i]);
+    }
+    buffers.push_back(state.momentum_buffer());
+  }
+  if (!later_buffers.empty()) {
+    at::_foreach_mul_(later_buffers, o.momentum());
+    at::_foreach_add_(later_buffers, later_grads, 1 - o.dampening());
+  }
+  const auto direction = o.nesterov() ? at::_foreach_add(grads, buffers, o.momentum()) : buffers;
+  at::_foreach_add_(params, direction, -o.lr());  // theta -= eta * u
 }
 
 }  // namespace optim

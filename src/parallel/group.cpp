@@ -1,5 +1,6 @@
-// The process group: c10d TCPStore/FileStore rendezvous and ProcessGroupGloo collectives.
-// The only translation unit that includes the c10d and Gloo headers.
+// The process group: c10d TCPStore/FileStore rendezvous and ProcessGroupGloo collectives, and
+// ProcessGroupNCCL for CUDA tensors where LibTorch has it (SWD_HAVE_NCCL, found at configure
+// time by src/CMakeLists.txt). The only translation unit that includes the c10d headers.
 #include "swd/parallel/group.h"
 
 #include <arpa/inet.h>
@@ -14,7 +15,11 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/csrc/distributed/c10d/comm.hpp>
+#include <torch/cuda.h>
+#ifdef SWD_HAVE_NCCL
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <condition_variable>
 #include <cstdlib>
@@ -87,6 +92,39 @@ std::shared_ptr<::gloo::transport::Device> make_device(const std::string& host) 
   return c10d::ProcessGroupGloo::createDeviceForHostname(probe.local().first);
 }
 
+/// Consecutive tensors of one dtype and device, about `bucket_bytes` each (at least one).
+std::vector<std::vector<at::Tensor>> buckets_of(const std::vector<at::Tensor>& tensors,
+                                                int64_t bucket_bytes) {
+  std::vector<std::vector<at::Tensor>> buckets;
+  int64_t bytes = 0;
+  for (const auto& t : tensors) {
+    const int64_t size = t.numel() * static_cast<int64_t>(t.element_size());
+    if (buckets.empty() || bytes + size > bucket_bytes ||
+        buckets.back().front().scalar_type() != t.scalar_type() ||
+        buckets.back().front().device() != t.device()) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(t);
+    bytes += size;
+  }
+  return buckets;
+}
+
+/// The tensors of a bucket side by side in one buffer, and back.
+at::Tensor flatten(const std::vector<at::Tensor>& bucket) {
+  std::vector<at::Tensor> flat;
+  for (const auto& t : bucket) flat.push_back(t.reshape({-1}));
+  return at::cat(flat);
+}
+void unflatten_into(const at::Tensor& buffer, const std::vector<at::Tensor>& bucket) {
+  int64_t offset = 0;
+  for (const auto& t : bucket) {
+    t.copy_(buffer.narrow(0, offset, t.numel()).view(t.sizes()));
+    offset += t.numel();
+  }
+}
+
 void validate(const GroupOptions& o) {
   if (o.world_size < 1) {
     throw std::invalid_argument("world size " + std::to_string(o.world_size) + " must be >= 1");
@@ -113,6 +151,9 @@ struct Group::Impl {
   GroupOptions options;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+#ifdef SWD_HAVE_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;  ///< for CUDA tensors
+#endif
   std::string broken;  ///< the first failure; non-empty: no more collectives
 
   std::string who() const {
@@ -124,6 +165,19 @@ struct Group::Impl {
              " (a rank stopped, crashed or did not answer within the timeout of " +
              seconds(options.timeout) + ")";
     throw DistError(broken);
+  }
+
+  /// Broadcast of one buffer from rank 0, with NCCL for a CUDA buffer where there is NCCL.
+  void broadcast_one(std::vector<at::Tensor>& buffer) {
+    c10d::BroadcastOptions options;
+    options.rootRank = 0;
+#ifdef SWD_HAVE_NCCL
+    if (nccl && buffer.front().is_cuda()) {
+      nccl->broadcast(buffer, options)->wait();
+      return;
+    }
+#endif
+    pg->broadcast(buffer, options)->wait();
   }
 
   /// Runs `launch_and_wait` for a collective, turning any failure into DistError.
@@ -211,6 +265,19 @@ struct Group::Impl {
     }
     store = state->store;
     pg = state->pg;
+#ifdef SWD_HAVE_NCCL
+    if (torch::cuda::is_available()) {  // its own keys in the store: a prefix
+      try {
+        auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
+        nccl_options->timeout = o.timeout;
+        nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+            c10::make_intrusive<c10d::PrefixStore>("nccl", store), static_cast<int>(o.rank),
+            static_cast<int>(o.world_size), nccl_options);
+      } catch (const std::exception& e) {
+        fail("NCCL: " + message_of(e));
+      }
+    }
+#endif
   }
 };
 
@@ -236,7 +303,11 @@ void Group::broadcast(const std::vector<at::Tensor>& tensors, int64_t bucket_byt
   if (world_size() == 1 || tensors.empty()) return;
   impl_->collective(what, [&] {
     at::NoGradGuard no_grad;  // parameters are leaves that require grad
-    c10d::broadcast_coalesced(impl_->pg, tensors, static_cast<size_t>(bucket_bytes), 0);
+    for (const auto& bucket : buckets_of(tensors, bucket_bytes)) {  // one broadcast per bucket
+      std::vector<at::Tensor> buffer = {flatten(bucket)};
+      impl_->broadcast_one(buffer);
+      if (impl_->options.rank != 0) unflatten_into(buffer.front(), bucket);
+    }
   });
 }
 
@@ -244,10 +315,27 @@ void Group::allreduce_sum(std::vector<std::vector<at::Tensor>>& buckets, const s
   if (world_size() == 1) return;
   impl_->collective(what, [&] {
     std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+#ifdef SWD_HAVE_NCCL  // CUDA buckets: one NCCL allreduce of the flattened bucket each
+    std::vector<std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>*>> flat;
+    flat.reserve(buckets.size());
     for (auto& bucket : buckets) {
-      if (!bucket.empty()) pending.push_back(impl_->pg->allreduce_coalesced(bucket));
+      if (!bucket.empty() && impl_->nccl && bucket.front().is_cuda()) {
+        flat.push_back({{flatten(bucket)}, &bucket});
+        pending.push_back(impl_->nccl->allreduce(flat.back().first));
+      }
+    }
+#endif
+    for (auto& bucket : buckets) {
+      if (bucket.empty()) continue;
+#ifdef SWD_HAVE_NCCL
+      if (impl_->nccl && bucket.front().is_cuda()) continue;
+#endif
+      pending.push_back(impl_->pg->allreduce_coalesced(bucket));
     }
     for (auto& work : pending) work->wait();
+#ifdef SWD_HAVE_NCCL
+    for (auto& [buffer, bucket] : flat) unflatten_into(buffer.front(), *bucket);
+#endif
   });
 }
 

@@ -10,6 +10,7 @@
 
 #include "swd/data/dataset.h"
 #include "swd/models/models.h"
+#include "swd/train/device.h"
 #include "swd/train/optimizer_factory.h"
 #include "config_text.h"
 
@@ -187,6 +188,8 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "lr-schedule") require_choice(key, c.lr_schedule, {"constant", "step", "cosine"});
   if (key == "wd-schedule") require_choice(key, c.wd_schedule, {"constant", "step", "cosine"});
   if (key == "progress") require_choice(key, c.progress, {"auto", "bar", "line", "none"});
+  if (key == "device") check_device_spec(c.device);
+  if (key == "precision") require_choice(key, c.precision, {"fp32", "bf16"});
   if (key == "on-nonfinite") require_choice(key, c.on_nonfinite, {"stop", "skip"});
   if (key == "checkpoint-every" && c.checkpoint_every < 0) fail("0 (epoch ends only) or more");
   if (key == "scale-rule") require_choice(key, c.scale_rule, {"none", "lr", "wd"});
@@ -259,6 +262,8 @@ const std::vector<Entry>& table() {
       entry("limit-batches", "stop each epoch after N batches (0: whole epoch)", &TrainConfig::limit_batches),
       entry("progress", "auto | bar | line | none", &TrainConfig::progress),
       entry("checkpoint-every", "also checkpoint every N training batches (0: at epoch ends only)", &TrainConfig::checkpoint_every),
+      entry("device", "auto | cpu | cuda | cuda:N (auto: the first CUDA device if any, else the CPU)", &TrainConfig::device),
+      entry("precision", "fp32 | bf16 (bf16 autocast for the forward pass; weights and optimizer state stay fp32)", &TrainConfig::precision),
       entry("on-nonfinite", "stop | skip: what a non-finite loss or gradient does", &TrainConfig::on_nonfinite),
       // data parallelism and accumulation (docs/DISTRIBUTED.md)
       entry("accumulate", "micro-batches per optimizer step (batch-size stays the global batch)", &TrainConfig::accumulate),

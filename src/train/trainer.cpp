@@ -22,6 +22,7 @@
 #include "swd/schedule/scaling.h"
 #include "swd/schedule/schedule.h"
 #include "swd/train/checkpoint.h"
+#include "swd/train/device.h"
 #include "swd/train/files.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/progress.h"
@@ -84,16 +85,42 @@ data::DatasetSpec dataset_spec(const TrainConfig& c) {
   return spec;
 }
 
-/// The L2 norm over every gradient (the loss's only: weight decay never enters .grad).
-/// sqrt(sum over tensors of ||t||^2), accumulated in float64 without temporaries.
-double global_norm(const std::vector<torch::Tensor>& tensors) {
+/// The squared L2 norm over every tensor, sum over tensors of ||t||^2, accumulated in float64
+/// without temporaries, as a 0-dim tensor on the tensors' device (0 when none is defined).
+torch::Tensor global_norm_sq(const std::vector<torch::Tensor>& tensors, const c10::Device& device) {
   torch::Tensor sum_sq;
   for (const auto& t : tensors) {
     if (!t.defined()) continue;
     auto sq = at::linalg_vector_norm(t.detach(), 2, c10::nullopt, false, at::kDouble).square();
     sum_sq = sum_sq.defined() ? sum_sq.add_(sq) : sq;
   }
-  return sum_sq.defined() ? std::sqrt(sum_sq.item<double>()) : 0.0;
+  return sum_sq.defined() ? sum_sq : torch::zeros({}, torch::dtype(torch::kDouble).device(device));
+}
+
+/// sqrt(sum over tensors of ||t||^2): the L2 norm over every gradient (the loss's only:
+/// weight decay never enters .grad), or over the weights.
+double global_norm(const std::vector<torch::Tensor>& tensors, const c10::Device& device) {
+  return std::sqrt(global_norm_sq(tensors, device).item<double>());
+}
+
+/// Values of 0-dim tensors on one device, read back to the host in one copy (a GPU is
+/// synchronised once, not once per value).
+std::vector<double> read_back(const std::vector<torch::Tensor>& values) {
+  std::vector<torch::Tensor> as_double;
+  for (const auto& v : values) as_double.push_back(v.to(torch::kDouble));
+  const auto host = torch::stack(as_double).cpu();
+  return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+}
+
+/// The forward pass: `precision` (fp32 | bf16 autocast) on `device`; float32 logits.
+torch::Tensor forward(models::Classifier& model, const torch::Tensor& data,
+                      const c10::Device& device, const std::string& precision) {
+  torch::Tensor logits;
+  {
+    AutocastGuard autocast(device, precision);
+    logits = model.forward(data);
+  }
+  return logits.to(torch::kFloat);  // the loss in float32 (a no-op under fp32)
 }
 
 std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& params) {
@@ -122,22 +149,29 @@ struct Evaluation {
   double error = 0;
 };
 
-Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader, parallel::Group& group) {
+Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader, parallel::Group& group,
+                    const c10::Device& device, const std::string& precision) {
   torch::NoGradGuard no_grad;
   model.eval();
   loader.start_epoch(0);
-  double loss_sum = 0;
-  int64_t wrong = 0, seen = 0;
-  while (auto batch = loader.next()) {
-    auto logits = model.forward(batch->data);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, batch->target,
-                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    wrong += logits.argmax(1).ne(batch->target).sum().item<int64_t>();
-    seen += batch->target.size(0);
+  // Summed on the device, read back once at the end.
+  auto loss_total = torch::zeros({}, torch::dtype(torch::kDouble).device(device));
+  auto wrong_total = torch::zeros({}, torch::dtype(torch::kLong).device(device));
+  int64_t seen = 0;
+  while (auto next = loader.next()) {
+    const auto batch = to_device(*next, device);
+    auto logits = forward(model, batch.data, device, precision);
+    loss_total.add_(torch::nn::functional::cross_entropy(
+                        logits, batch.target,
+                        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                        .to(torch::kDouble));
+    wrong_total.add_(logits.argmax(1).ne(batch.target).sum());
+    seen += batch.target.size(0);
   }
   model.train();
+  const auto host = read_back({loss_total, wrong_total});
+  const double loss_sum = host[0];
+  const int64_t wrong = static_cast<int64_t>(host[1]);
   // [dist] each rank evaluated its shard of the test set: add the counts up
   const auto total = group.sum({loss_sum, static_cast<double>(wrong), static_cast<double>(seen)},
                                "evaluation counts");
@@ -204,6 +238,9 @@ RunSummary run_training(const TrainConfig& requested) {
     lock.emplace(config.out);
     check_folder(config);
   }
+  // The device, once: [dist] ranks of one machine take cuda:<rank> (device.h).
+  const c10::Device device = resolve_device(config.device, config.rank);
+  check_precision(config.precision, device);
   const fs::path out(config.out);
   TrainConfig saved_form = config;
   saved_form.resume = false;
@@ -211,7 +248,8 @@ RunSummary run_training(const TrainConfig& requested) {
   saved_json["derived"] = {{"scale_k", scaled.k}, {"lr", scaled.lr},
                            {"weight_decay", scaled.weight_decay},
                            {"world_size", config.world_size},  // [dist]
-                           {"micro_batch", config.batch_size / (config.world_size * config.accumulate)}};
+                           {"micro_batch", config.batch_size / (config.world_size * config.accumulate)},
+                           {"device", device.str()}, {"device_name", device_name(device)}};
   const std::string config_json = saved_json.dump(2);
   const std::string checkpoint_path = (out / "checkpoint.pt").string();
   const std::string metrics_path = (out / "metrics.csv").string();
@@ -239,6 +277,7 @@ RunSummary run_training(const TrainConfig& requested) {
   auto model = allocating("the model " + config.model, [&] {
     return models::make_model(config.model, {shape[1], shape[2], shape[3], data.train.num_classes});
   });
+  model->to(device);  // initialised on the CPU: the same weights on every device
 
   // --- Optimizer: decay / no-decay groups are built in make_optimizer_for ------------------
   auto optimizer = make_optimizer_for(config.optimizer, hyper, *model, config.no_decay_bias_norm);
@@ -271,6 +310,7 @@ RunSummary run_training(const TrainConfig& requested) {
   train_options.std = data.std;
   train_options.seed = config.seed;
   train_options.workers = config.workers;
+  pin_batches_for(device, train_options);  // CUDA: pinned batches, copied without blocking
   if (config.augment.value_or(data.augment_by_default)) {
     train_options.crop_padding = 4;
     train_options.horizontal_flip = true;
@@ -347,21 +387,28 @@ RunSummary run_training(const TrainConfig& requested) {
       if (step->index >= batches) break;
       apply_schedules(static_cast<double>(epoch) + static_cast<double>(step->index) / batches);
       optimizer->zero_grad();
-      double loss_sum = 0;  // this rank's, over its micro-batches
-      int64_t wrong = 0, seen = 0;
-      for (const auto& batch : step->micro) {  // [dist] this rank's micro-batches of the step
-        const int64_t b = batch.target.size(0);
+      // This rank's sums over its micro-batches, kept on the device and read back once per
+      // step, with the gradient norm (the non-finite rule needs them before the step).
+      auto loss_total = torch::zeros({}, torch::dtype(torch::kDouble).device(device));
+      auto wrong_total = torch::zeros({}, torch::dtype(torch::kLong).device(device));
+      int64_t seen = 0;
+      for (const auto& micro : step->micro) {  // [dist] this rank's micro-batches of the step
+        const int64_t b = micro.target.size(0);
         if (b == 0) continue;  // a short last batch leaves some ranks nothing
-        auto logits = model->forward(batch.data);
+        const auto batch = to_device(micro, device);
+        auto logits = forward(*model, batch.data, device, config.precision);
         auto loss = torch::nn::functional::cross_entropy(logits, batch.target);
-        const double share = step->share(batch);  // n_micro / n_global (data_parallel.h)
+        const double share = step->share(micro);  // n_micro / n_global (data_parallel.h)
         (share == 1.0 ? loss : loss * share).backward();
-        loss_sum += loss.item<double>() * b;
-        wrong += logits.argmax(1).ne(batch.target).sum().item<int64_t>();
+        loss_total.add_(loss.detach().to(torch::kDouble).mul(static_cast<double>(b)));
+        wrong_total.add_(logits.argmax(1).ne(batch.target).sum());
         seen += b;
       }
       reducer.reduce();  // [dist] sum over ranks: the gradient of the global batch's mean loss
-      const double g = global_norm(gradients_of(params));
+      const auto host = read_back({loss_total, wrong_total, global_norm_sq(gradients_of(params), device)});
+      const double loss_sum = host[0];
+      const int64_t wrong = static_cast<int64_t>(host[1]);
+      const double g = std::sqrt(host[2]);
       // Every rank agrees on the step's totals, on a non-finite loss anywhere and on a stop
       // signal anywhere (one small sum; nothing to send with one process).
       const auto agreed = group.sum({loss_sum, static_cast<double>(wrong), static_cast<double>(seen),
@@ -404,7 +451,7 @@ RunSummary run_training(const TrainConfig& requested) {
       stop_if_asked(agreed[4] != 0);
     }
     parallel::broadcast_buffers(group, *model);  // [dist] evaluate rank 0's model (BatchNorm stats)
-    const Evaluation test = evaluate(*model, test_loader, group);
+    const Evaluation test = evaluate(*model, test_loader, group, device, config.precision);
     add_elapsed();
 
     EpochMetrics m;
@@ -420,7 +467,7 @@ RunSummary run_training(const TrainConfig& requested) {
     m.test_error = test.error;
     m.grad_norm = totals.steps > 0 ? totals.grad_norm_sum / steps : undefined;
     m.grad_norm_sq = totals.steps > 0 ? totals.grad_norm_sq_sum / steps : undefined;
-    m.weight_norm = global_norm(params);
+    m.weight_norm = global_norm(params, device);
     note_last_step();
     m.sqrt_vbar = totals.sqrt_vbar;
     m.decay_per_step = totals.decay_per_step;

@@ -14,7 +14,12 @@
 //    when the group's `fused` option is on, every parameter with a gradient in this step is on
 //    the CPU, and the parameter, its gradient and its state are float32/float64 tensors that
 //    fill their memory in one common layout;
-//  - reference (everything else, CUDA included, or `fused(false)`): op-by-op tensor operations
+//  - multi-tensor (the default on CUDA: the group's `fused` option on and a parameter on a
+//    CUDA device): the reference path's operations over all of a group's parameters at once,
+//    with ATen's _foreach_ ops (prepare_many / update_many; src/optim/multi_tensor.cpp), one
+//    kernel launch per operation and group instead of one per parameter. It reads nothing
+//    back to the host either;
+//  - reference (everything else, or `fused(false)`): op-by-op tensor operations
 //    (prepare / apply_weight_decay / update), the readable statement of the method. It reads
 //    nothing back to the host: vbar stays a device scalar.
 
@@ -24,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "swd/optim/decay.h"
 #include "swd/optim/state_record.h"
@@ -56,9 +62,20 @@ struct FusedScalars {
   double vbar = 0;          ///< its value (pass 2 only)
 };
 
+/// Which path the parameters that the fused CPU kernels do not take go (optimizer_base.h):
+/// Auto (the default): multi-tensor on CUDA where the group's `fused` option is on, else
+/// reference. MultiTensor: multi-tensor for all of them, CPU included (to test it against the
+/// reference path there). The fused CPU kernels keep the parameters they apply to in both.
+enum class UnfusedPath { Auto, MultiTensor };
+
 class OptimizerBase : public torch::optim::Optimizer {
  public:
   using torch::optim::Optimizer::Optimizer;
+
+  /// Selects the path of the parameters the fused kernels do not take (UnfusedPath).
+  void set_unfused_path(UnfusedPath path) noexcept { unfused_path_ = path; }
+  /// How many parameters the last step updated on the multi-tensor path.
+  std::size_t multi_tensor_parameters() const noexcept { return multi_tensor_parameters_; }
 
   /// One optimization step (closure: re-evaluates the loss with grad mode on, as in LibTorch).
   torch::Tensor step(LossClosure closure = nullptr) final;
@@ -114,6 +131,22 @@ class OptimizerBase : public torch::optim::Optimizer {
                       const torch::optim::OptimizerOptions& options,
                       torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) = 0;
 
+  /// Multi-tensor path: pass 1 (as prepare) for parameters of one group at once; sum(vhat)
+  /// over them as a 0-dim float64 tensor when `want_vhat_sum`. The default calls prepare for
+  /// each parameter.
+  virtual torch::Tensor prepare_many(const std::vector<torch::Tensor>& params,
+                                     const std::vector<torch::Tensor>& grads,
+                                     const torch::optim::OptimizerOptions& options,
+                                     const std::vector<torch::optim::OptimizerParamState*>& states,
+                                     bool want_vhat_sum);
+  /// Multi-tensor path: pass 2's step (as update, after the decay) for parameters of one
+  /// group at once. The default calls update for each parameter.
+  virtual void update_many(const std::vector<torch::Tensor>& params,
+                           const std::vector<torch::Tensor>& grads,
+                           const torch::optim::OptimizerOptions& options,
+                           const std::vector<torch::optim::OptimizerParamState*>& states,
+                           const torch::Tensor& vbar);
+
   /// Fused path. Whether the group's options ask for it.
   virtual bool fused_enabled(const torch::optim::OptimizerOptions& options) const = 0;
   /// Whether every state tensor already allocated has `param`'s dtype, device and layout.
@@ -148,6 +181,8 @@ class OptimizerBase : public torch::optim::Optimizer {
   torch::Tensor vbar_;
   std::size_t resolved_groups_ = 0;
   std::size_t fused_parameters_ = 0;
+  std::size_t multi_tensor_parameters_ = 0;
+  UnfusedPath unfused_path_ = UnfusedPath::Auto;
 };
 
 }  // namespace optim

@@ -71,6 +71,16 @@ class SGD : public FamilyOptimizer<SGDOptions, SGDParamState> {
   void update(torch::Tensor& param, const torch::Tensor& grad,
               const torch::optim::OptimizerOptions& options,
               torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
+  torch::Tensor prepare_many(const std::vector<torch::Tensor>& params,
+                             const std::vector<torch::Tensor>& grads,
+                             const torch::optim::OptimizerOptions& options,
+                             const std::vector<torch::optim::OptimizerParamState*>& states,
+                             bool want_vhat_sum) override;
+  void update_many(const std::vector<torch::Tensor>& params,
+                   const std::vector<torch::Tensor>& grads,
+                   const torch::optim::OptimizerOptions& options,
+                   const std::vector<torch::optim::OptimizerParamState*>& states,
+                   const torch::Tensor& vbar) override;
   void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
                      const torch::optim::OptimizerOptions& options,
                      torch::optim::OptimizerParamState& state, const FusedScalars& scalars,

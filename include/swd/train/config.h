@@ -65,6 +65,8 @@ struct TrainConfig {
   int64_t checkpoint_every = 0;  ///< > 0: also checkpoint every N training batches
   std::string on_nonfinite = "stop";  ///< stop | skip: a non-finite loss or gradient
   std::string progress = "auto";  ///< auto | bar | line | none
+  std::string device = "auto";     ///< auto | cpu | cuda | cuda:N (train/device.h)
+  std::string precision = "fp32";  ///< fp32 | bf16: bf16 autocast in the forward pass
   // ---- data parallelism and gradient accumulation (docs/DISTRIBUTED.md) ----
   int64_t accumulate = 1;  ///< micro-batches per optimizer step; batch_size stays the global batch
   // Launch settings: how this process joins the run. Not written to config.json and not

@@ -1,0 +1,52 @@
+#include "multi_tensor.h"
+
+#include <ATen/ATen.h>
+
+namespace swd {
+namespace optim {
+namespace multi {
+
+std::vector<at::Scalar> scalars(const std::vector<double>& values) {
+  return std::vector<at::Scalar>(values.begin(), values.end());
+}
+
+namespace {
+Tensors expanded(const Tensors& like, const at::Tensor& scalar) {
+  TORCH_CHECK(scalar.dim() == 0, "multi-tensor path: expected a 0-dim tensor, got ", scalar.sizes());
+  Tensors out;
+  out.reserve(like.size());
+  for (const auto& t : like) out.push_back(scalar.expand_as(t));
+  return out;
+}
+}  // namespace
+
+void mul_(const Tensors& self, const at::Tensor& factor) {
+  at::_foreach_mul_(self, expanded(self, factor));
+}
+
+void div_(const Tensors& self, const at::Tensor& divisor) {
+  at::_foreach_div_(self, expanded(self, divisor));
+}
+
+Tensors gradients_with_l2(const Tensors& grads, const Tensors& params, const DecayHyper& hyper) {
+  if (hyper.decay != Decay::L2 || hyper.weight_decay == 0) return grads;
+  return at::_foreach_add(grads, params, hyper.weight_decay);  // g + lambda * theta
+}
+
+void apply_weight_decay(const Tensors& params, const DecayHyper& hyper, const EffectiveScale& scale) {
+  if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return;
+  if (hyper.decay == Decay::Decoupled) {
+    at::_foreach_mul_(params, 1 - hyper.lr * hyper.weight_decay);  // theta *= 1 - eta * lambda
+    return;
+  }
+  // Stable: theta *= 1 - eta * lambda * (eta_eff / eta), the factor computed as decay.cpp does
+  if (scale.device.defined()) {
+    mul_(params, scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1));
+  } else {
+    at::_foreach_mul_(params, 1 - hyper.lr * hyper.weight_decay * scale.host);
+  }
+}
+
+}  // namespace multi
+}  // namespace optim
+}  // namespace swd
