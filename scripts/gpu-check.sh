@@ -3,7 +3,9 @@
 # machine's PyTorch (as bench/gpu.sh does), runs the CUDA tests, the optimizer benchmark on
 # CUDA, and two short ResNet-18 trainings on synthetic 3x32x32 data (fp32 and bf16), then
 # prints one summary. Needs nothing from the network (no dataset, no package); needs python3
-# with a CUDA build of torch, cmake and a C++17 compiler with OpenMP.
+# with a CUDA build of torch, cmake and a C++17 compiler with OpenMP, and the headers and
+# libraries of nlohmann_json, toml++, CLI11, GoogleTest and zlib: where they are not installed,
+# carry the folder scripts/gpu-deps.sh packs (build-gpu-deps, or $SWD_GPU_DEPS).
 #
 #   scripts/gpu-check.sh [build-dir]          (default build-gpu; logs in <build-dir>/gpu-check)
 #
@@ -59,6 +61,14 @@ prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 abi=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
 # nccl.h of the wheel's NCCL package, for the configure-time NCCL check (src/CMakeLists.txt)
 nccl_include=$(python3 -c 'import os, nvidia.nccl as n; print(os.path.join(list(n.__path__)[0], "include"))' 2>/dev/null || true)
+# Headers and libraries a machine with only PyTorch lacks, packed by scripts/gpu-deps.sh
+deps=${SWD_GPU_DEPS:-build-gpu-deps}
+if [ -d "$deps" ]; then
+  deps=$(cd "$deps" && pwd)
+  prefix="$prefix;$deps"
+  export CXXFLAGS="${CXXFLAGS:-} -isystem $deps/include"
+  say "using the dependencies in $deps"
+fi
 started=$(date +%s)
 
 # ---- Parts ------------------------------------------------------------------------------------
