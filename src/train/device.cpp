@@ -3,6 +3,7 @@
 #include "swd/train/device.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/ops/stack.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <dlfcn.h>
 #include <torch/cuda.h>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <string>
 
+#include "swd/models/models.h"
 #include "swd/train/config.h"
 
 namespace swd {
@@ -156,6 +158,23 @@ AutocastGuard::~AutocastGuard() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   set_autocast_enabled(cuda_, was_enabled_);
   set_autocast_dtype(cuda_, was_dtype_);
+}
+
+at::Tensor forward_with(models::Classifier& model, const at::Tensor& data, const c10::Device& device,
+                        const std::string& precision) {
+  at::Tensor logits;
+  {
+    AutocastGuard autocast(device, precision);
+    logits = model.forward(data);
+  }
+  return logits.to(at::kFloat);  // the loss in float32 (a no-op under fp32)
+}
+
+std::vector<double> read_back(const std::vector<at::Tensor>& values) {
+  std::vector<at::Tensor> as_double;
+  for (const auto& v : values) as_double.push_back(v.to(at::kDouble));
+  const auto host = at::stack(as_double).cpu();
+  return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
 }
 
 void pin_batches_for(const c10::Device& device, data::LoaderOptions& options) {

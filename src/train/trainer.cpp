@@ -103,25 +103,6 @@ double global_norm(const std::vector<torch::Tensor>& tensors, const c10::Device&
   return std::sqrt(global_norm_sq(tensors, device).item<double>());
 }
 
-/// Values of 0-dim tensors on one device, read back to the host in one copy (a GPU is
-/// synchronised once, not once per value).
-std::vector<double> read_back(const std::vector<torch::Tensor>& values) {
-  std::vector<torch::Tensor> as_double;
-  for (const auto& v : values) as_double.push_back(v.to(torch::kDouble));
-  const auto host = torch::stack(as_double).cpu();
-  return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
-}
-
-/// The forward pass: `precision` (fp32 | bf16 autocast) on `device`; float32 logits.
-torch::Tensor forward(models::Classifier& model, const torch::Tensor& data,
-                      const c10::Device& device, const std::string& precision) {
-  torch::Tensor logits;
-  {
-    AutocastGuard autocast(device, precision);
-    logits = model.forward(data);
-  }
-  return logits.to(torch::kFloat);  // the loss in float32 (a no-op under fp32)
-}
 
 std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& params) {
   std::vector<torch::Tensor> grads;
@@ -160,7 +141,7 @@ Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader, parall
   int64_t seen = 0;
   while (auto next = loader.next()) {
     const auto batch = to_device(*next, device);
-    auto logits = forward(model, batch.data, device, precision);
+    auto logits = forward_with(model, batch.data, device, precision);
     loss_total.add_(torch::nn::functional::cross_entropy(
                         logits, batch.target,
                         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -396,7 +377,7 @@ RunSummary run_training(const TrainConfig& requested) {
         const int64_t b = micro.target.size(0);
         if (b == 0) continue;  // a short last batch leaves some ranks nothing
         const auto batch = to_device(micro, device);
-        auto logits = forward(*model, batch.data, device, config.precision);
+        auto logits = forward_with(*model, batch.data, device, config.precision);
         auto loss = torch::nn::functional::cross_entropy(logits, batch.target);
         const double share = step->share(micro);  // n_micro / n_global (data_parallel.h)
         (share == 1.0 ? loss : loss * share).backward();

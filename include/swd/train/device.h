@@ -12,10 +12,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "swd/data/loader.h"
 
 namespace swd {
+namespace models {
+class Classifier;
+}  // namespace models
 namespace train {
 
 /// Throws ConfigError unless `spec` is auto, cpu, cuda or cuda:N (N a non-negative integer).
@@ -50,6 +54,15 @@ class AutocastGuard {
   bool was_enabled_ = false;
   c10::ScalarType was_dtype_ = c10::ScalarType::Undefined;
 };
+
+/// The forward pass of `model` on `data`, under `precision` (fp32, or bf16 autocast) on
+/// `device`: float32 logits, for a float32 loss.
+at::Tensor forward_with(models::Classifier& model, const at::Tensor& data, const c10::Device& device,
+                        const std::string& precision);
+
+/// Values of 0-dim tensors on one device, read back to the host in one copy (a GPU is
+/// synchronised once, not once per value).
+std::vector<double> read_back(const std::vector<at::Tensor>& values);
 
 /// Batches for `device`: on CUDA, the loader's worker threads put each batch in pinned
 /// (page-locked) host memory, so that to_device copies it asynchronously. Sets
