@@ -248,24 +248,6 @@ TEST(DeviceCheckpoint, CpuToCpuRestoresEveryTensorOntoTheRunsDevice) {
   expect_moves(c10::Device(c10::kCPU), c10::Device(c10::kCPU));
 }
 
-// The meta device has no values but is a device other than the CPU: a checkpoint read from the
-// CPU lands there, tensor by tensor, as it would on a GPU (what the loader maps is the device).
-TEST(DeviceCheckpoint, StateIsMappedOntoTheParametersDevice) {
-  const auto path = fresh_dir("ckpt-meta") + "/checkpoint.pt";
-  auto saved = make_on(c10::Device(c10::kCPU));
-  train_steps(saved, c10::Device(c10::kCPU), 2);
-  st::CheckpointInfo info;
-  info.config_json = "{}";
-  st::save_checkpoint(path, *saved.model, *saved.optimizer, info);
-  auto meta = make_on(c10::Device(c10::kMeta));
-  ASSERT_NO_THROW(st::load_checkpoint(path, *meta.model, *meta.optimizer));
-  const auto record = meta.optimizer->export_state();
-  ASSERT_EQ(record.params.size(), saved.optimizer->export_state().params.size());
-  for (const auto& p : record.params) {
-    for (const auto& [field, tensor] : p.tensors) EXPECT_TRUE(tensor.is_meta()) << field;
-  }
-}
-
 TEST(DeviceCheckpoint, CudaToCpuAndBackWhereAGpuIsPresent) {
   if (!have_cuda()) GTEST_SKIP() << "no CUDA device";
   expect_moves(c10::Device(c10::kCUDA, 0), c10::Device(c10::kCPU));

@@ -82,7 +82,7 @@ Run run(const Make& make, bool two_groups, bool multi, const torch::Device& devi
       if (i == 1 && t % 3 == 0) {
         p.mutable_grad() = torch::Tensor();
       } else {
-        p.mutable_grad() = torch::sin(torch::arange(p.numel(), options).reshape(p.sizes()) * (t + i))
+        p.mutable_grad() = torch::sin(torch::arange(p.numel(), options).reshape(p.sizes()) * static_cast<double>(t + i))
                                .mul(1.0 / t).to(device);
       }
     }
