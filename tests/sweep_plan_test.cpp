@@ -94,6 +94,32 @@ TEST(SweepPlan, AdamwWeightDecayOverLrIsDerivedNotTyped) {
   EXPECT_TRUE(runs[0].overridden.empty());
 }
 
+TEST(SweepPlan, WeightDecayOverLrTakesTheOptimizersDefaultLr) {
+  // No lr anywhere: adamw's default lr is 1e-3, sgdw's 0.1; no weight-decay: lambda 5e-4.
+  const Json doc = {{"grid", {{"optimizer", {"adamw", "sgdw"}}, {"weight-decay", {1e-4}}}},
+                    {"override", {{"adamw", {{"weight-decay-over-lr", true}}},
+                                  {"sgdw", {{"weight-decay-over-lr", true}}}}}};
+  const auto runs = sw::expand(parse(doc));
+  EXPECT_DOUBLE_EQ(Json::parse(sw::run_json(runs[0]))["weight-decay"].get<double>(), 1e-4 / 1e-3);
+  EXPECT_DOUBLE_EQ(Json::parse(sw::run_json(runs[1]))["weight-decay"].get<double>(), 1e-4 / 0.1);
+  const Json no_wd = {{"grid", {{"optimizer", {"adamw"}}}},
+                      {"override", {{"adamw", {{"weight-decay-over-lr", true}}}}}};
+  EXPECT_DOUBLE_EQ(Json::parse(sw::run_json(sw::expand(parse(no_wd))[0]))["weight-decay"].get<double>(),
+                   5e-4 / 1e-3);
+}
+
+TEST(SweepPlan, ReportPairsAreKeptInSweepJson) {
+  Json doc = kPaperLike;
+  doc["report"] = {{"pairs", {{"adam", "adamw"}, {"lr=0.001", "lr=0.01"}}}};
+  const auto spec = parse(doc);
+  ASSERT_EQ(spec.report_pairs.size(), 2u);
+  EXPECT_EQ(spec.report_pairs[1].first, "lr=0.001");
+  const auto written = Json::parse(sw::sweep_json(spec));
+  EXPECT_EQ(written["report"]["pairs"][0], Json({"adam", "adamw"}));
+  EXPECT_EQ(sw::match_of("scale_rule=wd"), (std::pair<std::string, std::string>{"scale-rule", "wd"}));
+  EXPECT_EQ(sw::match_of("adams"), (std::pair<std::string, std::string>{"optimizer", "adams"}));
+}
+
 TEST(SweepPlan, OverridesMatchAnyKeyAndClashesAreErrors) {
   Json doc = {{"grid", {{"model", {"mlp", "cnn"}}, {"optimizer", {"sgd", "adams"}}}},
               {"override", {{"model=cnn", {{"lr", 0.05}}}, {"sgd", {{"momentum", 0.5}}}}}};
@@ -137,9 +163,17 @@ TEST(SweepPlan, BadFilesNameTheKeyOrValue) {
   EXPECT_NE(message({{"base", {{"out", "x"}}}}).find("chosen by the sweep"), std::string::npos);
   EXPECT_NE(message({{"override", {{"adamW", {{"lr", 0.1}}}}}}).find("adamW"), std::string::npos);
   EXPECT_NE(message({{"override", {{"adamw", {{"weight-decay-over-lr", true}}}}},
-                     {"grid", {{"optimizer", {"adamw"}}}}})
-                .find("needs a weight-decay and an lr"),
+                     {"grid", {{"optimizer", {"adamw"}}, {"lr", {0}}}}})
+                .find("needs an lr > 0"),
             std::string::npos);
+  auto report = [&](const Json& pairs) { return message({{"report", {{"pairs", pairs}}}}); };
+  EXPECT_NE(report(Json::array({Json::array({"adams"})})).find("is not a pair of names"), std::string::npos);
+  EXPECT_NE(report(Json::array({Json::array({"adams", "scale-rule=wd"})})).find("two values of one setting"),
+            std::string::npos);
+  EXPECT_NE(report(Json::array({Json::array({"adams", "adams"})})).find("two values of one setting"),
+            std::string::npos);
+  EXPECT_NE(report(Json::array({Json::array({"adams", "nadam"})})).find("nadam"), std::string::npos);
+  EXPECT_NE(message({{"report", {{"pairz", Json::array()}}}}).find("unknown key 'pairz'"), std::string::npos);
 }
 
 TEST(SweepPlan, TomlAndJsonFilesGiveTheSameRuns) {

@@ -1,6 +1,9 @@
-// swd report DIR: report.md, summary.csv and figures/ for a sweep's folder.
+// swd report DIR: report.md, summary.csv, paired.csv and figures/ for a sweep's folder;
+// swd report RUN RUN ... --out DIR: the same for a list of run folders.
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "swd/report/report.h"
@@ -10,7 +13,8 @@ namespace cli {
 
 namespace {
 struct ReportFlags {
-  std::string dir;
+  std::vector<std::string> dirs;
+  std::string out;
   bool no_figures = false;
   std::string gnuplot = "gnuplot";
 };
@@ -21,11 +25,14 @@ ReportFlags& report_flags() {
 }  // namespace
 
 void add_report_command(CLI::App& app) {
-  auto* report_app = app.add_subcommand("report", "write report.md, summary.csv and figures for a sweep's folder");
+  auto* report_app = app.add_subcommand(
+      "report", "write report.md, summary.csv, paired.csv and figures for a sweep's folder, or "
+                "for a list of run folders (with --out)");
   auto& f = report_flags();
-  report_app->add_option("dir", f.dir, "the sweep's folder (holding runs.csv)")
+  report_app->add_option("dir", f.dirs, "a sweep's folder (holding runs.csv), or run folders (holding config.json and metrics.csv)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  report_app->add_option("--out", f.out, "where to write the report (needed for run folders; default: the sweep's folder)");
   report_app->add_flag("--no-figures", f.no_figures, "tables only (gnuplot not needed)");
   report_app->add_option("--gnuplot", f.gnuplot, "the gnuplot program (default: gnuplot on PATH)");
 }
@@ -35,7 +42,13 @@ int run_report() {
   report::ReportOptions options;
   options.figures = !f.no_figures;
   options.gnuplot = f.gnuplot;
-  const auto out = report::write_report(f.dir, options);
+  const bool sweep = f.dirs.size() == 1 && std::filesystem::exists(f.dirs[0] + "/runs.csv");
+  if (!sweep && f.out.empty()) {
+    throw std::invalid_argument("swd report: " + f.dirs[0] + (f.dirs.size() == 1 ? " is not a sweep folder (no runs.csv)" : " and the others are run folders") +
+                                "; a report of run folders needs --out DIR");
+  }
+  const auto out = sweep ? report::write_report(report::load_results(f.dirs[0]), f.out.empty() ? f.dirs[0] : f.out, options)
+                         : report::write_report(report::load_run_folders(f.dirs), f.out, options);
   std::printf("report: %s (%zu of %zu runs finished, %zu groups, %zu figures)\n",
               out.report_path.c_str(), out.runs_finished, out.runs_total, out.groups,
               out.figures.size());

@@ -125,6 +125,8 @@ void extent(const Figure& figure, std::vector<double>& xs, std::vector<double>& 
       ys.push_back(s.y[i] - e);
       ys.push_back(s.y[i] + e);
     }
+    ys.insert(ys.end(), s.band_lo.begin(), s.band_lo.end());
+    ys.insert(ys.end(), s.band_hi.begin(), s.band_hi.end());
   }
 }
 
@@ -137,6 +139,7 @@ std::string gnuplot_data(const Figure& figure) {
     for (size_t i = 0; i < s.x.size(); ++i) {
       text += value(s.x[i]) + " " + value(s.y[i]);
       if (!s.err.empty()) text += " " + value(s.err[i]);
+      if (!s.band_lo.empty()) text += " " + value(s.band_lo[i]) + " " + value(s.band_hi[i]);
       text += "\n";
     }
     text += "\n\n";  // gnuplot: the next index
@@ -184,11 +187,18 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
   for (size_t i = 0; i < figure.series.size(); ++i) {
     const auto& series = figure.series[i];
     const bool bars = !series.err.empty();
+    const std::string colour = " linecolor rgb " + quoted(kColours[i % 10]);
+    if (!series.band_lo.empty()) {  // the band first, under its line
+      const int lo = bars ? 4 : 3;
+      s += std::string(i ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
+           " using 1:" + std::to_string(lo) + ":" + std::to_string(lo + 1) +
+           " with filledcurves fillstyle transparent solid 0.15 noborder" + colour + " notitle";
+    }
     // Colours repeat after ten lines; dashes tell the eleventh and later apart.
-    s += std::string(i ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
+    s += std::string(i || !series.band_lo.empty() ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
          (bars ? " using 1:2:3 with yerrorlines" : " using 1:2 with linespoints") +
          " linewidth 2 pointtype " + std::to_string(5 + 2 * (i % 4)) + " pointsize 0.8" +
-         " linecolor rgb " + quoted(kColours[i % 10]) + " dashtype " + std::to_string(i / 10 + 1) +
+         colour + " dashtype " + std::to_string(i / 10 + 1) +
          " title " + quoted(series.label);
   }
   s += "\n";

@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <optional>
 
+#include "swd/report/compare.h"
 #include "swd/sweep/process.h"
 #include "swd/train/files.h"
 
@@ -26,6 +29,10 @@ std::string format(const char* pattern, double a, double b = 0) {
 /// "12.34 (0.56)" in percent; the std only where there are two runs or more.
 std::string percent(const Stat& s) {
   return s.n > 1 ? format("%.2f (%.2f)", 100 * s.mean, 100 * s.std) : format("%.2f", 100 * s.mean);
+}
+/// "12.34 (0.56) [11.65, 13.03]": mean (std) [95% CI] in percent.
+std::string percent_ci(const Stat& s) {
+  return s.n > 1 ? percent(s) + format(" [%.2f, %.2f]", 100 * s.lo, 100 * s.hi) : percent(s);
 }
 std::string general(const Stat& s) {
   return s.n > 1 ? format("%.4g (%.2g)", s.mean, s.std) : format("%.4g", s.mean);
@@ -50,6 +57,24 @@ std::string rule(size_t columns) {
   return text + "\n";
 }
 
+/// Whether a group's runs were given another weight decay than the one the grid names.
+bool applied_differs(const SweepResults& r, const Group& g) {
+  const std::string applied = applied_weight_decay(r, g), nominal = nominal_weight_decay(r, g);
+  return !applied.empty() && !nominal.empty() &&
+         std::strtod(applied.c_str(), nullptr) != std::strtod(nominal.c_str(), nullptr);
+}
+
+/// Whether the runs were given more than one weight decay (config.json).
+bool applied_varies(const SweepResults& r) {
+  std::string first;
+  for (const auto& run : r.runs) {
+    const std::string wd = setting_of(run.config, "weight-decay");
+    if (first.empty()) first = wd;
+    if (wd != first) return true;
+  }
+  return false;
+}
+
 struct Table {
   const char* heading;
   Measure measure;
@@ -59,10 +84,12 @@ struct Table {
 };
 
 const Table kPivotTables[] = {
-    {"Test error (%), final epoch", Measure::FinalTestError, true, percent,
-     "Mean (sample standard deviation) over seeds of the test error after the last epoch; the "
-     "lowest of each row, as shown, in bold."},
-    {"Test error (%), best epoch", Measure::BestTestError, true, percent,
+    {"Test error (%), final epoch", Measure::FinalTestError, true, percent_ci,
+     "Mean (sample standard deviation) [95% confidence interval of the mean, Student t with "
+     "n - 1 degrees of freedom] over seeds of the test error after the last epoch; the lowest "
+     "mean of each row, as shown, in bold. Whether two cells differ is for the paired "
+     "comparisons below to say: overlapping intervals do not mean no difference."},
+    {"Test error (%), best epoch", Measure::BestTestError, true, percent_ci,
      "The same for each run's lowest test error over its epochs."},
     {"Gradient norm at the end of training", Measure::FinalGradNorm, false, general,
      "||grad L|| of the loss alone (no weight-decay term), mean over the last epoch's steps; "
@@ -98,12 +125,18 @@ std::string pivot_table(const SweepResults& r, const std::string& pivot, const T
                      rule(header.size());
   for (const auto& key : row_keys) {
     std::vector<Stat> stats;
+    std::vector<std::string> notes;
     for (const auto& c : columns) {
       Stat s;
+      std::string note;
       for (const auto& g : r.groups) {
-        if (g.key[p] == c && rest_of(g) == key) s = g.stat(r.runs, t.measure);
+        if (g.key[p] == c && rest_of(g) == key) {
+          s = g.stat(r.runs, t.measure);
+          note = applied_differs(r, g) ? " (wd " + applied_weight_decay(r, g) + " applied)" : "";
+        }
       }
       stats.push_back(s);
+      notes.push_back(note);
     }
     // The best as shown (errors to 0.01%): cells that read the same are both in bold.
     auto shown = [](const Stat& s) { return std::round(1e4 * s.mean); };
@@ -113,9 +146,10 @@ std::string pivot_table(const SweepResults& r, const std::string& pivot, const T
     }
     std::vector<std::string> cells = key;
     if (rest.empty()) cells.push_back("all");
-    for (const auto& s : stats) {
+    for (size_t i = 0; i < stats.size(); ++i) {
+      const Stat& s = stats[i];
       const std::string cell = s.n == 0 ? "-" : t.cell(s);
-      cells.push_back(t.bold_min && s.n > 0 && shown(s) == best ? "**" + cell + "**" : cell);
+      cells.push_back((t.bold_min && s.n > 0 && shown(s) == best ? "**" + cell + "**" : cell) + notes[i]);
     }
     text += row(cells);
   }
@@ -125,17 +159,21 @@ std::string pivot_table(const SweepResults& r, const std::string& pivot, const T
 std::string groups_table(const SweepResults& r) {
   std::vector<std::string> header;
   for (const auto& axis : r.group_axes) header.push_back(axis_title(axis));
-  for (const char* h : {"runs", "final test error (%)", "best test error (%)", "final train loss",
-                        "final grad norm", "final weight norm"}) {
+  const bool applied_column = applied_varies(r);
+  if (applied_column) header.push_back("weight decay applied");
+  for (const char* h : {"runs", "final test error (%) [95% CI]", "best test error (%)",
+                        "final train loss", "final grad norm", "final weight norm"}) {
     header.push_back(h);
   }
   std::string text = "### Every group\n\nOne row per combination of the settings that vary "
-                     "(seeds pooled); mean (std) over its runs; summary.csv holds the same "
-                     "numbers unrounded.\n\n" + row(header) + rule(header.size());
+                     "(seeds pooled); mean (std) over its runs, and the 95% confidence interval "
+                     "of the mean (Student t); summary.csv holds the same numbers unrounded, "
+                     "with the interval of every measure.\n\n" + row(header) + rule(header.size());
   for (const auto& g : r.groups) {
     std::vector<std::string> cells = g.key;
+    if (applied_column) cells.push_back(applied_weight_decay(r, g));
     cells.push_back(std::to_string(g.runs.size()));
-    cells.push_back(percent(g.stat(r.runs, Measure::FinalTestError)));
+    cells.push_back(percent_ci(g.stat(r.runs, Measure::FinalTestError)));
     cells.push_back(percent(g.stat(r.runs, Measure::BestTestError)));
     for (Measure m : {Measure::FinalTrainLoss, Measure::FinalGradNorm, Measure::FinalWeightNorm}) {
       cells.push_back(general(g.stat(r.runs, m)));
@@ -145,17 +183,123 @@ std::string groups_table(const SweepResults& r) {
   return text + "\n";
 }
 
+/// "+1.23 [+0.45, +2.01]": a paired difference and its 95% CI, in percent or as is.
+std::string difference(const Stat& d, bool in_percent) {
+  const double k = in_percent ? 100 : 1;
+  const char* pattern = in_percent ? "%+.2f" : "%+.3g";
+  if (d.n < 2) return d.n == 1 ? format(pattern, k * d.mean) : "-";
+  return format(pattern, k * d.mean) + " [" + format(pattern, k * d.lo) + ", " +
+         format(pattern, k * d.hi) + "]";
+}
+std::string in_se(const Paired& p) {
+  const double t = p.se_units();
+  return std::isnan(t) ? "-" : std::isinf(t) ? (t > 0 ? "+inf" : "-inf") : format("%+.1f", t);
+}
+
 std::string best_weight_decay_table(const SweepResults& r) {
   const auto best = best_weight_decay_per_length(r);
   if (best.empty()) return "";
-  std::string text = "### Best weight decay per training length\n\nFor each training length, "
-                     "the weight decay of the grid with the lowest mean final test error.\n\n" +
-                     row({"line", "epochs", "best weight decay", "its final test error (%)"}) +
-                     rule(4);
+  const std::string smallest = best.front().smallest;
+  std::string text =
+      "### Best weight decay per training length\n\nFor each training length, the weight decay "
+      "of the grid with the lowest mean final test error, its mean (std) [95% CI]; the weight "
+      "decays whose 95% CI overlaps the best one's (none of them can be told from the best by "
+      "these intervals); and weight decay " + smallest + " (the grid's smallest) minus the best, "
+      "paired over seeds: mean [95% CI] in percentage points and in standard errors of the "
+      "paired difference (the paired t statistic; 3 or more: a clear gain from weight decay).\n\n" +
+      row({"line", "epochs", "best weight decay", "its final test error (%)",
+           "weight decays overlapping the best", "wd " + smallest + " - best (pp)", "in SE"}) +
+      rule(7);
   for (const auto& b : best) {
-    text += row({b.line, b.epochs, b.weight_decay, format("%.2f", 100 * b.mean_error)});
+    std::string overlap;
+    for (const auto& wd : b.overlapping) overlap += (overlap.empty() ? "" : ", ") + wd;
+    const bool is_best = b.weight_decay == b.smallest;
+    text += row({b.line, b.epochs, b.weight_decay, percent_ci(b.error),
+                 b.error.n > 1 ? overlap : "- (n < 2)",
+                 is_best ? "(is the best)" : difference(b.smallest_minus_best.diff, true),
+                 is_best ? "-" : in_se(b.smallest_minus_best)});
   }
   return text + "\n";
+}
+
+/// The paired comparisons, one table per measure.
+std::string paired_tables(const std::vector<Comparison>& comparisons) {
+  if (comparisons.empty()) return "";
+  std::string text;
+  for (Measure m : {Measure::FinalTestError, Measure::FinalGradNorm}) {
+    const bool error = m == Measure::FinalTestError;
+    std::vector<std::string> rest_axes;
+    for (const auto& c : comparisons) {
+      for (const auto& a : c.rest_axes) {
+        if (std::find(rest_axes.begin(), rest_axes.end(), a) == rest_axes.end()) rest_axes.push_back(a);
+      }
+    }
+    std::vector<std::string> header = {"A - B"};
+    for (const auto& a : rest_axes) header.push_back(axis_title(a));
+    for (const char* h : {"seeds", error ? "mean [95% CI] (pp)" : "mean [95% CI]", "in SE", "verdict"}) {
+      header.push_back(h);
+    }
+    text += error ? "### Paired comparisons: final test error\n\n"
+                    "A minus B over the seeds both ran (same seed: same initialisation, data "
+                    "order and subset), in percentage points: the mean difference, its 95% "
+                    "confidence interval (Student t, n - 1 degrees of freedom) and the mean in "
+                    "standard errors. \"A better\" when the whole interval is below 0, \"B "
+                    "better\" when above, else no difference detected at this number of seeds. "
+                    "paired.csv holds the same numbers unrounded.\n\n"
+                  : "### Paired comparisons: final gradient norm\n\nThe same for ||grad L|| "
+                    "at the end of training (lower or higher, not better or worse).\n\n";
+    text += row(header) + rule(header.size());
+    for (const auto& c : comparisons) {
+      if (c.measure != m) continue;
+      std::vector<std::string> cells = {c.pair.a + " - " + c.pair.b};
+      for (const auto& a : rest_axes) {
+        const auto it = std::find(c.rest_axes.begin(), c.rest_axes.end(), a);
+        cells.push_back(it == c.rest_axes.end() ? "" : c.rest[it - c.rest_axes.begin()]);
+      }
+      cells.push_back(std::to_string(c.result.diff.n));
+      cells.push_back(difference(c.result.diff, error));
+      cells.push_back(in_se(c.result));
+      cells.push_back(comparison_verdict(c));
+      text += row(cells);
+    }
+    text += "\n";
+  }
+  return text;
+}
+
+/// What every run shares: the settings of the runs' config.json that are the same in all.
+std::string settings_section(const SweepResults& r) {
+  std::string text;
+  if (!r.shared.empty()) {
+    text += "## Settings shared by every run\n\nFrom the finished runs' config.json, the "
+            "values as the runs resolved them (defaults included); the settings that vary are "
+            "the tables' rows and columns.\n\n" + row({"setting", "value"}) + rule(2);
+    for (const auto& [key, value] : r.shared) text += row({key, value.empty() ? "(empty)" : value});
+    text += "\n";
+  }
+  if (r.runs_without_config > 0) {
+    text += std::to_string(r.runs_without_config) + " finished runs have no config.json: their "
+            "settings are not shown.\n\n";
+  }
+  std::vector<std::string> lines;
+  for (const auto& g : r.groups) {
+    if (!applied_differs(r, g)) continue;
+    std::string who;
+    for (size_t a = 0; a < r.group_axes.size(); ++a) {
+      who += (a ? ", " : "") + value_label(r.group_axes[a], g.key[a]);
+    }
+    lines.push_back("- " + (who.empty() ? std::string("all runs") : who) + ": weight decay " +
+                    nominal_weight_decay(r, g) + " in the sweep, " + applied_weight_decay(r, g) +
+                    " applied (config.json)");
+  }
+  if (!lines.empty()) {
+    text += "Weight decay applied where it differs from the value the sweep names (e.g. "
+            "weight-decay-over-lr: weight decay / lr); tables and figures place these runs at "
+            "the value named and mark them:\n\n";
+    for (const auto& l : lines) text += one_line(l) + "\n";
+    text += "\n";
+  }
+  return text;
 }
 
 }  // namespace
@@ -163,7 +307,8 @@ std::string best_weight_decay_table(const SweepResults& r) {
 std::string report_markdown(const SweepResults& r, const std::vector<Figure>& figures,
                             const std::vector<std::string>& notes) {
   std::string text = "# " + (r.title.empty() ? std::string("Sweep report") : one_line(r.title)) + "\n\n";
-  text += "Written by `swd report` from runs.csv and each finished run's metrics.csv. " +
+  text += "Written by `swd report` from runs.csv, sweep.json and each finished run's "
+          "metrics.csv and config.json. " +
           std::to_string(r.runs.size()) + " of " + std::to_string(r.total_runs) +
           " runs finished, in " + std::to_string(r.groups.size()) + " groups (runs that differ "
           "only in their seed). Errors are in %.\n\n";
@@ -173,11 +318,13 @@ std::string report_markdown(const SweepResults& r, const std::vector<Figure>& fi
     text += "\n";
   }
   if (r.groups.empty()) return text + "No finished run yet.\n";
+  text += settings_section(r);
   text += "## Tables\n\n";
   const std::string pivot = pivot_axis(r);
   if (!pivot.empty()) {
     for (const auto& t : kPivotTables) text += pivot_table(r, pivot, t);
   }
+  text += paired_tables(paired_comparisons(r));
   text += best_weight_decay_table(r);
   text += groups_table(r);
   if (!figures.empty() || !notes.empty()) text += "## Figures\n\n";
@@ -192,8 +339,12 @@ std::string report_markdown(const SweepResults& r, const std::vector<Figure>& fi
 }
 
 ReportOutput write_report(const std::string& dir, const ReportOptions& options) {
+  return write_report(load_results(dir), dir, options);
+}
+
+ReportOutput write_report(const SweepResults& results, const std::string& dir,
+                          const ReportOptions& options) {
   ReportOutput out;
-  const SweepResults results = load_results(dir);
   std::vector<std::string> notes;
   std::vector<Figure> figures;
   if (options.figures) {
@@ -204,13 +355,18 @@ ReportOutput write_report(const std::string& dir, const ReportOptions& options) 
   const fs::path root(dir);
   const fs::path staging = root / ".figures.tmp";
   std::error_code error;
+  std::optional<std::string> program;
   if (!figures.empty()) {
-    const auto program = sweep::find_program(options.gnuplot);
+    program = sweep::find_program(options.gnuplot);
     if (!program) {
       throw ToolMissing(options.gnuplot + " not found on PATH: the report's figures are drawn "
                         "with gnuplot (Debian: apt-get install gnuplot-nox); swd report "
                         "--no-figures writes the tables alone");
     }
+  }
+  fs::create_directories(root, error);
+  if (error) throw std::runtime_error("cannot create " + root.string() + ": " + error.message());
+  if (!figures.empty()) {
     fs::remove_all(staging, error);
     fs::create_directories(staging, error);
     if (error) throw std::runtime_error("cannot create " + staging.string() + ": " + error.message());
@@ -227,6 +383,7 @@ ReportOutput write_report(const std::string& dir, const ReportOptions& options) 
     fs::remove_all(old, error);
   }
   train::write_file_atomically((root / "summary.csv").string(), summary_csv(results));
+  train::write_file_atomically((root / "paired.csv").string(), paired_csv(paired_comparisons(results)));
   out.report_path = (root / "report.md").string();
   train::write_file_atomically(out.report_path, report_markdown(results, figures, notes));
   out.runs_finished = results.runs.size();

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 #include <toml++/toml.h>
 
 #include "swd/train/config.h"
@@ -175,14 +176,39 @@ Override read_override(const std::string& name, const Json& table, const std::st
   Override o;
   o.name = name;
   const std::string here = where + " [override." + name + "]";
-  const auto eq = name.find('=');
-  o.match_key = eq == std::string::npos ? "optimizer" : normalise(name.substr(0, eq));
-  o.match_value = eq == std::string::npos ? name : name.substr(eq + 1);
+  std::tie(o.match_key, o.match_value) = match_of(name);
   // The matched value must be one the key can take: a typo would silently match nothing.
   check_setting(o.match_key, value_from_text(o.match_value), here);
   if (!table.is_object()) throw ConfigError(here + " must be a table of settings");
   o.settings = read_settings(table, here, true, &o.weight_decay_over_lr);
   return o;
+}
+
+/// [report]: pairs = [["A", "B"], ...], each name a value the key can take, both of one key.
+std::vector<std::pair<std::string, std::string>> read_report(const Json& table, const std::string& what) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& [key, value] : require_object(table, "report", what).items()) {
+    if (key != "pairs") {
+      throw ConfigError(what + " [report]: unknown key '" + key + "' (expected pairs)");
+    }
+    if (!value.is_array()) throw ConfigError(what + " [report] pairs: expected a list of pairs");
+    for (const auto& pair : value) {
+      if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
+        throw ConfigError(what + " [report] pairs: " + pair.dump() + " is not a pair of names "
+                          "(expected e.g. [\"adams\", \"adamw\"] or [\"scale-rule=wd\", \"scale-rule=lr\"])");
+      }
+      const auto a = match_of(pair[0].get<std::string>()), b = match_of(pair[1].get<std::string>());
+      if (a.first != b.first || a.second == b.second) {
+        throw ConfigError(what + " [report] pairs: " + pair.dump() + " must name two values of "
+                          "one setting");
+      }
+      for (const auto& side : {a, b}) {
+        check_setting(side.first, value_from_text(side.second), what + " [report] pairs");
+      }
+      pairs.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+    }
+  }
+  return pairs;
 }
 
 // ---- names -------------------------------------------------------------------------------
@@ -220,6 +246,12 @@ std::string folder_safe(const std::string& text) {
 
 }  // namespace
 
+std::pair<std::string, std::string> match_of(const std::string& name) {
+  const auto eq = name.find('=');
+  if (eq == std::string::npos) return {"optimizer", name};
+  return {normalise(name.substr(0, eq)), name.substr(eq + 1)};
+}
+
 std::string display_value(const std::string& json) {
   const Json v = Json::parse(json, nullptr, false);
   if (v.is_discarded()) return json;
@@ -249,9 +281,11 @@ SweepSpec parse_sweep_json(const std::string& json_text, const std::string& what
       spec.base = read_settings(require_object(value, key, what), what + " [base]", false, nullptr);
     } else if (key == "set") {
       spec.forced = read_settings(require_object(value, key, what), what + " [set]", false, nullptr);
+    } else if (key == "report") {
+      spec.report_pairs = read_report(value, what);
     } else if (key != "grid" && key != "override") {
       throw ConfigError(what + ": unknown sweep key '" + key + "' (expected title, base, grid, "
-                        "override or set; swd train settings go in [base] or [grid])");
+                        "override, set or report; swd train settings go in [base] or [grid])");
     }
   }
   if (doc.contains("grid")) {
@@ -335,15 +369,23 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
                            run.overridden.end());
     }
     if (over_lr) {
+      // weight decay := lambda / lr, lambda the run's weight-decay (default 5e-4), lr the
+      // run's (default: its optimizer's, as swd train would take it).
       const Setting* wd = find(run.settings, "weight-decay");
       const Setting* lr = find(run.settings, "lr");
-      const Json wd_value = wd ? Json::parse(wd->json) : Json();
-      const Json lr_value = lr ? Json::parse(lr->json) : Json();
-      if (!wd_value.is_number() || !lr_value.is_number() || !(lr_value.get<double>() > 0)) {
-        throw ConfigError("run " + name + ": " + kOverLr + " needs a weight-decay and an lr > 0 "
-                          "(set both in [base], [grid] or the override)");
+      const double wd_value = wd ? Json::parse(wd->json).get<double>() : 5e-4;
+      double lr_value = 0;
+      try {
+        const auto config = train::config_from_json(run_json(run));
+        lr_value = lr ? Json::parse(lr->json).get<double>() : train::default_lr(config.optimizer);
+      } catch (const std::exception& e) {
+        throw ConfigError("run " + name + ": " + e.what());
       }
-      const std::string divided = Json(wd_value.get<double>() / lr_value.get<double>()).dump();
+      if (!(lr_value > 0)) {
+        throw ConfigError("run " + name + ": " + kOverLr + " needs an lr > 0 (weight decay := "
+                          "weight-decay / lr), got lr " + Json(lr_value).dump());
+      }
+      const std::string divided = Json(wd_value / lr_value).dump();
       set(run.settings, "weight-decay", divided);
       set(run.overridden, "weight-decay", divided);
     }
@@ -388,6 +430,10 @@ std::string sweep_json(const SweepSpec& spec) {
     doc["override"][o.name] = t;
   }
   doc["set"] = table(spec.forced);
+  if (!spec.report_pairs.empty()) {
+    auto& pairs = doc["report"]["pairs"] = Json::array();
+    for (const auto& [a, b] : spec.report_pairs) pairs.push_back({a, b});
+  }
   return doc.dump(2) + "\n";
 }
 

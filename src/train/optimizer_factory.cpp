@@ -6,6 +6,7 @@
 #include "swd/optim/adam.h"
 #include "swd/optim/param_groups.h"
 #include "swd/optim/sgd.h"
+#include "swd/train/config.h"
 
 namespace swd {
 namespace train {
@@ -43,6 +44,11 @@ OptimizerChoice parse_optimizer_name(const std::string& name) {
   throw std::invalid_argument("unknown optimizer '" + name + "' (expected one of " + list + ")");
 }
 
+double default_lr(const std::string& optimizer) {
+  const auto family = parse_optimizer_name(optimizer).family;
+  return family == "sgd" ? 0.1 : family == "adam" ? 1e-3 : 0.5;
+}
+
 OptimizerHyper resolve_hyper(const std::string& name, std::optional<double> lr,
                              std::optional<double> weight_decay, std::optional<double> momentum,
                              double dampening, bool nesterov,
@@ -51,14 +57,14 @@ OptimizerHyper resolve_hyper(const std::string& name, std::optional<double> lr,
   const auto choice = parse_optimizer_name(name);
   OptimizerHyper h;
   if (choice.family == "sgd") {
-    h.lr = lr.value_or(0.1);
+    h.lr = lr.value_or(default_lr(name));
     h.momentum = momentum.value_or(0.9);
   } else if (choice.family == "adam") {
-    h.lr = lr.value_or(1e-3);
+    h.lr = lr.value_or(default_lr(name));
     h.betas = betas.value_or(std::make_tuple(0.9, 0.999));
     h.eps = eps.value_or(1e-8);
   } else {
-    h.lr = lr.value_or(0.5);
+    h.lr = lr.value_or(default_lr(name));
     h.betas = betas.value_or(std::make_tuple(0.1, 0.99));
     h.eps = eps.value_or(1e-3);
   }

@@ -3,11 +3,14 @@
 // into PNG and SVG files.
 //
 // Made only where the sweep has the axes they need:
-//   curves-*            per epoch, one line per optimizer (or scaling rule), mean over seeds:
-//                       test error, training loss, gradient norm, weight norm; one figure
-//                       per combination of the other varying settings (at most 4)
+//   curves-*            per epoch, one line per optimizer (or scaling rule), mean over seeds
+//                       with a band from the lowest to the highest seed: test error,
+//                       training loss, gradient norm, weight norm; one figure per
+//                       combination of the other varying settings (at most 4)
 //   error-vs-weight-decay   final test error against weight decay, one line per combination
-//                           of the other varying settings, error bars = std over seeds
+//                           of the other varying settings, error bars = 95% CI of the mean
+//                           (a line whose runs had another weight decay applied, e.g. by
+//                           weight-decay-over-lr, says so in its label)
 //   error-vs-batch-size     the same against batch size (one line per scaling rule)
 //   best-weight-decay-vs-epochs   for each training length, the weight decay with the lowest
 //                                 mean final test error, one line per other combination
@@ -23,7 +26,8 @@ namespace report {
 struct Series {
   std::string label;
   std::vector<double> x, y;
-  std::vector<double> err;  ///< empty: no error bars
+  std::vector<double> err;  ///< empty: no error bars; else the half-width at each point
+  std::vector<double> band_lo, band_hi;  ///< empty: no band; else a shaded range per point
 };
 
 struct Figure {
@@ -42,12 +46,19 @@ struct Figure {
 /// The figures the results call for; `notes` gets a line for each figure left out and why.
 std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::string>& notes);
 
-/// The best weight decay per training length (figure best-weight-decay-vs-epochs), as rows of
-/// (epochs, line label, best weight decay, its mean final test error); empty when weight-decay
-/// or epochs do not vary.
+/// The best weight decay per training length (figure best-weight-decay-vs-epochs): per line
+/// (combination of the other varying settings) and length, the weight decay with the lowest
+/// mean final test error, with its uncertainty: the weight decays whose 95% CI overlaps the
+/// best one's, and the smallest weight decay of the grid (0 when the grid has it) against the
+/// best, paired over seeds. When epochs does not vary, one row per line at the runs' length
+/// (config.json's epochs, "" if unknown). Empty when weight-decay does not vary.
 struct BestWeightDecay {
   std::string epochs, line, weight_decay;
   double mean_error = 0;
+  Stat error;                             ///< the best one's final test error over seeds
+  std::vector<std::string> overlapping;   ///< weight decays whose CI overlaps (the best's included)
+  std::string smallest;                   ///< the smallest weight decay of the grid
+  Paired smallest_minus_best;             ///< its error - the best's, same seeds (n 0 if it is the best)
 };
 std::vector<BestWeightDecay> best_weight_decay_per_length(const SweepResults& results);
 

@@ -1,6 +1,7 @@
 #pragma once
-// `swd report DIR` as a library call: report.md (tables), summary.csv (one row per group) and
-// figures/ (PNG and SVG, drawn with gnuplot) in a sweep's folder.
+// `swd report DIR` as a library call: report.md (tables), summary.csv (one row per group),
+// paired.csv (paired comparisons over seeds) and figures/ (PNG and SVG, drawn with gnuplot)
+// in a sweep's folder, or in another folder for a list of runs.
 
 #include <stdexcept>
 #include <string>
@@ -34,6 +35,9 @@ class ToolMissing : public std::runtime_error {
 /// drawn (into a temporary folder); then figures/ is swapped in, and summary.csv and report.md
 /// are written atomically. On any error the previous report, if any, is left as it was.
 ReportOutput write_report(const std::string& dir, const ReportOptions& options);
+/// The same for results read elsewhere (load_run_folders), written into `dir` (created).
+ReportOutput write_report(const SweepResults& results, const std::string& dir,
+                          const ReportOptions& options);
 
 /// report.md's text for `results` with `figures` (links into figures/) and `notes`.
 std::string report_markdown(const SweepResults& results, const std::vector<Figure>& figures,

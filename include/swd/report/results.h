@@ -1,31 +1,39 @@
 #pragma once
 // A sweep's results, read back from its folder: runs.csv says which runs there are, their
-// grid values and status; each finished run's metrics.csv gives the numbers. Runs that differ
-// only in their seed form a group, summarised by mean and sample standard deviation.
+// grid values and status; each finished run's metrics.csv gives the numbers and its
+// config.json the settings it ran with. Runs that differ only in their seed form a group,
+// summarised by mean, sample standard deviation and a 95% confidence interval (stats.h).
+// Nothing else is read, so a folder that keeps runs.csv, sweep.json and every run's
+// metrics.csv and config.json reports the same, byte for byte.
 
 #include <cstdint>
-#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "swd/report/stats.h"
 #include "swd/train/metrics.h"
 
 namespace swd {
 namespace report {
 
-struct Stat {
-  double mean = std::numeric_limits<double>::quiet_NaN();
-  double std = std::numeric_limits<double>::quiet_NaN();  ///< sample (n - 1); NaN for n < 2
-  int64_t n = 0;
-};
-
-/// Mean and sample standard deviation of `values`.
-Stat mean_std(const std::vector<double>& values);
+/// Settings as (key, value as people read it), in file order.
+using Settings = std::vector<std::pair<std::string, std::string>>;
+/// The value of `key` in `settings`, or "".
+std::string setting_of(const Settings& settings, const std::string& key);
 
 struct RunResult {
   std::string folder;                    ///< relative to the sweep folder
   std::vector<std::string> axis_values;  ///< parallel to SweepResults::axes
   std::vector<train::EpochMetrics> epochs;
+  Settings config;  ///< its config.json (top-level settings); empty when there is none
+};
+
+/// Two values of one axis compared run by run over seeds: a - b. Named in a sweep file's
+/// `[report] pairs` as ["adams", "adamw"] (an optimizer) or ["scale-rule=wd", "scale-rule=lr"].
+struct PairSpec {
+  std::string axis, a, b;
+  bool operator==(const PairSpec& o) const { return axis == o.axis && a == o.a && b == o.b; }
 };
 
 /// The numbers every group summarises, each from a run's last epoch unless named "best".
@@ -47,6 +55,10 @@ struct SweepResults {
   std::vector<std::string> not_finished;         ///< "folder (status)" of the others
   std::vector<Group> groups;                     ///< first seen first
   size_t total_runs = 0;
+  std::vector<PairSpec> pairs;  ///< sweep.json's [report] pairs (the paper's are added later)
+  Settings sweep_settings;      ///< sweep.json's [base] and [set]: the values chosen for all
+  Settings shared;              ///< the config.json settings every finished run shares
+  size_t runs_without_config = 0;  ///< finished runs whose config.json is missing
 
   /// The values of `axis` (empty when it is not an axis).
   std::vector<std::string> values_of(const std::string& axis) const;
@@ -54,11 +66,26 @@ struct SweepResults {
   int group_axis(const std::string& axis) const;
 };
 
-/// Reads <dir>/runs.csv, the metrics.csv of each run whose status is "done", and the title in
-/// <dir>/sweep.json if there is one. Throws std::runtime_error naming the file at fault.
+/// Reads <dir>/runs.csv, the metrics.csv and config.json of each run whose status is "done",
+/// and the title, settings and pairs of <dir>/sweep.json if there is one. Throws
+/// std::runtime_error naming the file at fault.
 SweepResults load_results(const std::string& dir);
 
-/// summary.csv: one row per group, its axis values, n, then the mean and std of every Measure.
+/// The same for a list of run folders (`swd report RUN RUN ... --out DIR`): the axes are the
+/// config.json settings that differ between them; a run is finished when metrics.csv holds
+/// its config's epochs. Throws std::runtime_error naming a folder without config.json or
+/// metrics.csv.
+SweepResults load_run_folders(const std::vector<std::string>& folders);
+
+/// The weight decay a group's runs were given (their config.json's weight-decay: after
+/// weight-decay-over-lr, before a batch-size scaling rule), or "" when unknown.
+std::string applied_weight_decay(const SweepResults& results, const Group& group);
+/// The weight decay the grid or sweep file names for `group` (its weight-decay axis value,
+/// else sweep.json's), or "".
+std::string nominal_weight_decay(const SweepResults& results, const Group& group);
+
+/// summary.csv: one row per group, its axis values, n, then per Measure its mean, std and
+/// 95% CI (<measure>_ci95_lo, <measure>_ci95_hi; empty for n < 2).
 std::string summary_csv(const SweepResults& results);
 
 // ---- words for axes and values, shared by tables and figures ------------------------------

@@ -15,10 +15,13 @@
 //   [override."model=cnn"]                # runs whose model is cnn (any KEY=VALUE)
 //   lr = 0.0005
 //   [set]                                 # like `swd sweep --set KEY=VALUE`: wins over all
+//   [report]                              # what `swd report` compares, besides the paper's
+//   pairs = [["adams", "sgd"], ["scale-rule=wd", "scale-rule=lr"]]   # paired over seeds
 //
 // Each run's settings are base, then its grid point, then the matching overrides, then [set]
-// and `swd sweep --set KEY=VALUE`, then weight-decay-over-lr. Keys take dashes or
-// underscores; `out` and `resume` are the sweep's to choose.
+// and `swd sweep --set KEY=VALUE`, then weight-decay-over-lr (with the optimizer's default lr
+// when the run sets none). Keys take dashes or underscores; `out` and `resume` are the
+// sweep's to choose.
 //
 // A run's folder is runs/<the grid values that vary, KEY=VALUE joined by _>-<hash of its
 // settings>, e.g. runs/optimizer=adamw_seed=1-3f2a91c0: the same settings always land in the
@@ -26,6 +29,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace swd {
@@ -54,8 +58,14 @@ struct Override {
   bool weight_decay_over_lr = false;
 };
 
+/// The setting a name matches: "adamw" is optimizer = adamw, "model=cnn" is model = cnn
+/// (key with dashes). Used by [override.NAME] and [report] pairs.
+std::pair<std::string, std::string> match_of(const std::string& name);
+
 struct SweepSpec {
   std::string title;
+  /// [report] pairs: two names each (match_of), the same key, A - B compared over seeds.
+  std::vector<std::pair<std::string, std::string>> report_pairs;
   std::vector<Setting> base;
   std::vector<Axis> grid;
   std::vector<Override> overrides;

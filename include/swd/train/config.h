@@ -105,5 +105,10 @@ void apply_config_file(TrainConfig& config, const std::string& path);
 std::string config_to_json(const TrainConfig& config);
 TrainConfig config_from_json(const std::string& json);
 
+/// The learning rate a run of `optimizer` gets when it sets none: 0.1 (SGD family), 1e-3
+/// (Adam family), 0.5 (Adai family); defined with the other defaults in optimizer_factory.cpp.
+/// Throws std::invalid_argument for an unknown name.
+double default_lr(const std::string& optimizer);
+
 }  // namespace train
 }  // namespace swd

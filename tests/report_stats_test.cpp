@@ -1,0 +1,369 @@
+// The report's statistics on values checkable by hand: Student-t quantiles, confidence
+// intervals, paired differences over seeds and their verdicts, the best weight decay with its
+// uncertainty, the weight decay applied, reports of run folders, and reports that a folder of
+// committed results rewrites byte for byte.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli_support.h"
+#include "swd/report/compare.h"
+#include "swd/report/report.h"
+#include "swd/sweep/csv.h"
+#include "swd/sweep/process.h"
+#include "swd/sweep/runs.h"
+#include "swd/train/metrics.h"
+
+namespace fs = std::filesystem;
+namespace rp = swd::report;
+using swd_test::fresh_dir;
+using swd_test::slurp;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// Student's t CDF at q > 0 by Simpson's rule on the density
+/// Gamma((v+1)/2) / (sqrt(v pi) Gamma(v/2)) (1 + t^2/v)^(-(v+1)/2): independent of the table.
+double t_cdf(double q, double v) {
+  const double c = std::exp(std::lgamma((v + 1) / 2) - std::lgamma(v / 2)) / std::sqrt(v * M_PI);
+  auto pdf = [&](double t) { return c * std::pow(1 + t * t / v, -(v + 1) / 2); };
+  const int n = 20000;
+  const double h = q / n;
+  double sum = pdf(0) + pdf(q);
+  for (int i = 1; i < n; ++i) sum += (i % 2 ? 4 : 2) * pdf(i * h);
+  return 0.5 + sum * h / 3;
+}
+
+/// One run of a hand-made sweep: its grid values (in the sweep's axis order) and its final
+/// test error (the epochs before it are 0.5); config.json gets `config` plus the grid values.
+struct HandRun {
+  std::vector<std::string> values;
+  double final_error;
+  nlohmann::json config = nlohmann::json::object();
+  std::string status = "done";
+};
+
+/// A sweep folder: runs.csv, sweep.json, and for each run metrics.csv (2 epochs) and
+/// config.json.
+std::string make_sweep(const std::string& name, const std::vector<std::string>& axes,
+                       const std::vector<HandRun>& runs, const nlohmann::json& sweep) {
+  const auto dir = fresh_dir(name);
+  std::vector<std::string> header = {"run", "status"};
+  header.insert(header.end(), axes.begin(), axes.end());
+  for (const auto& c : swd::sweep::runs_csv_result_columns()) header.push_back(c);
+  std::string index = swd::sweep::csv_line(header) + "\n";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const std::string folder = "runs/r" + std::to_string(i);
+    fs::create_directories(dir + "/" + folder);
+    std::vector<swd::train::EpochMetrics> rows(2);
+    for (int e = 0; e < 2; ++e) {
+      rows[e].epoch = e + 1;
+      rows[e].test_error = e == 1 ? runs[i].final_error : 0.5;
+      rows[e].train_loss = 1.0 / (e + 1);
+      rows[e].grad_norm = 1 + runs[i].final_error;
+      rows[e].weight_norm = 10;
+    }
+    std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::train::metrics_csv(rows);
+    nlohmann::json config = runs[i].config;
+    config["epochs"] = 2;
+    config["out"] = dir + "/" + folder;
+    config["derived"] = {{"lr", 0.1}};
+    for (size_t a = 0; a < axes.size(); ++a) {
+      if (!config.contains(axes[a])) config[axes[a]] = runs[i].values[a];
+    }
+    std::ofstream(dir + "/" + folder + "/config.json") << config.dump(2);
+    std::vector<std::string> row = {folder, runs[i].status};
+    row.insert(row.end(), runs[i].values.begin(), runs[i].values.end());
+    row.resize(header.size());
+    index += swd::sweep::csv_line(row) + "\n";
+  }
+  std::ofstream(dir + "/runs.csv") << index;
+  std::ofstream(dir + "/sweep.json") << sweep.dump(2);
+  return dir;
+}
+
+// Final test errors by optimizer and seed 0, 1, 2:
+//   adam  0.100 0.120 0.140   adams 0.089 0.110 0.131: adams - adam = -0.011, -0.010, -0.009
+//   sgd   0.100 0.120 0.140   sgds  0.110 0.110 0.150: sgds - sgd = +0.01, -0.01, +0.01
+//   adamw 0.200 0.200 0.200 with weight decay 0.5 applied (0.0005 in the sweep).
+std::string make_optimizer_sweep(const std::string& name) {
+  const std::vector<std::pair<std::string, std::vector<double>>> errors = {
+      {"adam", {0.100, 0.120, 0.140}}, {"adams", {0.089, 0.110, 0.131}},
+      {"sgd", {0.100, 0.120, 0.140}},  {"sgds", {0.110, 0.110, 0.150}},
+      {"adamw", {0.200, 0.200, 0.200}}};
+  std::vector<HandRun> runs;
+  for (const auto& [optimizer, e] : errors) {
+    for (int seed = 0; seed < 3; ++seed) {
+      HandRun r{{optimizer, std::to_string(seed)}, e[seed]};
+      r.config = {{"dataset", "synthetic"}, {"model", "mlp-bn"}, {"optimizer", optimizer},
+                  {"seed", seed}, {"weight-decay", optimizer == "adamw" ? 0.5 : 0.0005}};
+      runs.push_back(r);
+    }
+  }
+  const nlohmann::json sweep = {{"title", "hand-made"},
+                                {"base", {{"model", "mlp-bn"}, {"weight-decay", 0.0005}}},
+                                {"report", {{"pairs", {{"adams", "sgd"}}}}}};
+  return make_sweep(name, {"optimizer", "seed"}, runs, sweep);
+}
+
+const rp::Comparison* find(const std::vector<rp::Comparison>& all, const std::string& a,
+                           const std::string& b, rp::Measure m = rp::Measure::FinalTestError) {
+  for (const auto& c : all) {
+    if (c.pair.a == a && c.pair.b == b && c.measure == m) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(ReportStats, TQuantilesMatchTheIntegratedDistribution) {
+  // Closed forms: dof 1 (Cauchy) tan(0.475 pi), dof 2: 0.95 sqrt(2 / 0.0975).
+  EXPECT_NEAR(rp::t_quantile_975(1), std::tan(0.475 * M_PI), 1e-8);
+  EXPECT_NEAR(rp::t_quantile_975(2), 0.95 * std::sqrt(2 / 0.0975), 1e-8);
+  for (int dof = 1; dof <= 30; ++dof) {  // the table
+    EXPECT_NEAR(t_cdf(rp::t_quantile_975(dof), dof), 0.975, 1e-9) << "dof " << dof;
+  }
+  for (int dof : {31, 35, 50, 100, 1000, 100000}) {  // Cornish-Fisher
+    EXPECT_NEAR(t_cdf(rp::t_quantile_975(dof), dof), 0.975, 1e-8) << "dof " << dof;
+  }
+  EXPECT_NEAR(rp::t_quantile_975(1000000000), 1.959963984540054, 1e-8);  // the normal limit
+  EXPECT_TRUE(std::isnan(rp::t_quantile_975(0)));
+}
+
+TEST(ReportStats, ConfidenceIntervalOfKnownData) {
+  // 1..5: mean 3, sample std sqrt(2.5), se sqrt(0.5), t(0.975, 4) = 2.776445:
+  // half-width 2.776445 * 0.707107 = 1.963243.
+  const auto s = rp::mean_std({1, 2, 3, 4, 5});
+  EXPECT_DOUBLE_EQ(s.mean, 3);
+  EXPECT_NEAR(s.std, std::sqrt(2.5), 1e-15);
+  EXPECT_NEAR(s.lo, 3 - 1.963243, 1e-6);
+  EXPECT_NEAR(s.hi, 3 + 1.963243, 1e-6);
+  const auto one = rp::mean_std({7});
+  EXPECT_EQ(one.n, 1);
+  EXPECT_TRUE(std::isnan(one.lo) && std::isnan(one.hi) && std::isnan(one.se()));
+}
+
+TEST(ReportStats, PairedDifferencesAndVerdicts) {
+  // a - b = -0.011, -0.010, -0.009: mean -0.01, std 0.001, se 0.000577, t(0.975, 2) = 4.302653,
+  // CI -0.01 -+ 0.002484: below 0, so A is better, by 17.3 standard errors.
+  const auto p = rp::paired({0.089, 0.110, 0.131}, {0.100, 0.120, 0.140});
+  EXPECT_NEAR(p.diff.mean, -0.01, 1e-12);
+  EXPECT_NEAR(p.diff.std, 0.001, 1e-12);
+  EXPECT_NEAR(p.diff.lo, -0.01 - 0.0024841, 1e-7);
+  EXPECT_NEAR(p.diff.hi, -0.01 + 0.0024841, 1e-7);
+  EXPECT_NEAR(p.se_units(), -0.01 / (0.001 / std::sqrt(3.0)), 1e-6);
+  EXPECT_EQ(rp::verdict(p, "adams", "adam", true, true), "adams better");
+  EXPECT_EQ(rp::verdict(rp::paired({2, 3}, {1, 2.5}), "a", "b", true, false), "no difference detected (CI [-2.43, +3.93])");
+  EXPECT_EQ(rp::verdict(rp::paired({2, 3.1, 4}, {1, 2, 3}), "a", "b", true, false), "b better");
+  EXPECT_EQ(rp::verdict(rp::paired({2, 3.1, 4}, {1, 2, 3}), "a", "b", false, false), "a higher");
+  EXPECT_EQ(rp::verdict(rp::paired({1}, {2}), "a", "b", true, true), "n = 1: no CI");
+  // Every difference the same: a zero-width interval, infinitely many standard errors.
+  const auto same = rp::paired({2, 3}, {1, 2});
+  EXPECT_EQ(same.sign(), 1);
+  EXPECT_TRUE(std::isinf(same.se_units()));
+}
+
+TEST(ReportStats, PairsOverSeedsInTheReport) {
+  const auto dir = make_optimizer_sweep("report-paired");
+  const auto r = rp::load_results(dir);
+  const auto comparisons = rp::paired_comparisons(r);
+  const auto* adams = find(comparisons, "adams", "adam");
+  ASSERT_NE(adams, nullptr);
+  EXPECT_EQ(adams->seeds, (std::vector<std::string>{"0", "1", "2"}));
+  EXPECT_NEAR(adams->result.diff.mean, -0.01, 1e-12);
+  EXPECT_EQ(rp::comparison_verdict(*adams), "adams better");
+  // Unpaired, the two groups' intervals overlap widely (std 0.02 each): pairing decides.
+  const auto& groups = r.groups;
+  const auto adam_stat = groups[0].stat(r.runs, rp::Measure::FinalTestError);
+  const auto adams_stat = groups[1].stat(r.runs, rp::Measure::FinalTestError);
+  EXPECT_LT(adams_stat.lo, adam_stat.hi);
+  // sgds - sgd = +0.01, -0.01, +0.01: mean 0.00333, std 0.011547, CI -+ 0.028684.
+  const auto* sgds = find(comparisons, "sgds", "sgd");
+  ASSERT_NE(sgds, nullptr);
+  EXPECT_EQ(rp::comparison_verdict(*sgds), "no difference detected (CI [-2.54, +3.20])");
+  EXPECT_NE(find(comparisons, "adams", "adamw"), nullptr);    // the paper's pair
+  EXPECT_NE(find(comparisons, "adams", "sgd"), nullptr);      // the sweep's [report] pair
+  EXPECT_EQ(find(comparisons, "amsgrads", "amsgrad"), nullptr);  // not in the sweep
+  const auto* norm = find(comparisons, "adams", "adam", rp::Measure::FinalGradNorm);
+  ASSERT_NE(norm, nullptr);  // grad norm = 1 + error here
+  EXPECT_EQ(rp::comparison_verdict(*norm), "adams lower");
+
+  rp::ReportOptions options;
+  options.figures = false;
+  rp::write_report(dir, options);
+  const auto md = slurp(dir + "/report.md");
+  EXPECT_TRUE(contains(md, "| adams - adam | 3 | -1.00 [-1.25, -0.75] | -17.3 | adams better |")) << md;
+  EXPECT_TRUE(contains(md, "| sgds - sgd | 3 | +0.33 [-2.54, +3.20] | +0.5 | no difference detected (CI [-2.54, +3.20]) |")) << md;
+  const auto paired = swd::sweep::parse_csv(slurp(dir + "/paired.csv"), "paired.csv");
+  ASSERT_GE(paired.column("diff_ci95_lo"), 0);
+  bool seen = false;
+  for (const auto& row : paired.rows) {
+    if (row[paired.column("a")] != "adams" || row[paired.column("b")] != "adam" ||
+        row[paired.column("measure")] != "final_test_error") {
+      continue;
+    }
+    seen = true;
+    EXPECT_NEAR(std::stod(row[paired.column("diff_ci95_lo")]), -0.0124841, 1e-7);
+    EXPECT_EQ(row[paired.column("seeds")], "0 1 2");
+    EXPECT_EQ(row[paired.column("verdict")], "adams better");
+  }
+  EXPECT_TRUE(seen);
+  // summary.csv: adam 0.10, 0.12, 0.14: CI 0.12 -+ 4.302653 * 0.02 / sqrt(3) = 0.12 -+ 0.049683.
+  const auto summary = swd::sweep::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
+  EXPECT_NEAR(std::stod(summary.rows[0][summary.column("final_test_error_ci95_lo")]), 0.070317, 1e-6);
+  EXPECT_NEAR(std::stod(summary.rows[0][summary.column("final_test_error_ci95_hi")]), 0.169683, 1e-6);
+}
+
+TEST(ReportStats, SharedSettingsAndTheWeightDecayApplied) {
+  const auto dir = make_optimizer_sweep("report-settings");
+  rp::ReportOptions options;
+  options.figures = false;
+  rp::write_report(dir, options);
+  const auto md = slurp(dir + "/report.md");
+  EXPECT_TRUE(contains(md, "## Settings shared by every run")) << md;
+  EXPECT_TRUE(contains(md, "| model | mlp-bn |")) << md;
+  EXPECT_TRUE(contains(md, "| epochs | 2 |")) << md;
+  EXPECT_FALSE(contains(md, "| weight-decay |")) << md;  // adamw's differs
+  EXPECT_FALSE(contains(md, "| out |")) << md;           // where a run was written is no setting
+  EXPECT_TRUE(contains(md, "- adamw: weight decay 0.0005 in the sweep, 0.5 applied")) << md;
+  EXPECT_TRUE(contains(md, "20.00 (0.00) [20.00, 20.00] (wd 0.5 applied)")) << md;
+  std::vector<std::string> notes;
+  for (const auto& f : rp::plan_figures(rp::load_results(dir), notes)) {
+    for (const auto& s : f.series) {
+      if (s.label.rfind("adamw", 0) == 0) {
+        EXPECT_EQ(s.label, "adamw (weight decay applied: 0.5)") << f.name;
+      }
+      if (f.name.rfind("curves-", 0) == 0) {  // min-max band over the 3 seeds
+        ASSERT_EQ(s.band_lo.size(), s.y.size()) << f.name;
+      }
+    }
+  }
+}
+
+TEST(ReportStats, BestWeightDecayWithItsUncertainty) {
+  // Per length and weight decay, errors for seeds 0, 1, 2:
+  //   2 epochs:  wd 0 -> .20 .21 .22   wd 1e-3 -> .15 .16 .17   wd 1e-2 -> .16 .17 .18
+  //   8 epochs:  wd 0 -> .10 .11 .12   wd 1e-3 -> .30 .31 .32   wd 1e-2 -> .40 .41 .42
+  // At 2 epochs 1e-3 is best (CI .16 -+ .0248); 1e-2's (.17 -+ .0248) overlaps, 0's does not;
+  // wd 0 - best = +.05 each seed: zero spread, infinitely many standard errors. At 8 epochs
+  // wd 0 is the best.
+  const std::map<std::pair<int, std::string>, double> base = {
+      {{2, "0"}, .20}, {{2, "0.001"}, .15}, {{2, "0.01"}, .16},
+      {{8, "0"}, .10}, {{8, "0.001"}, .30}, {{8, "0.01"}, .40}};
+  std::vector<HandRun> runs;
+  for (const auto& [key, error] : base) {
+    for (int seed = 0; seed < 3; ++seed) {
+      runs.push_back({{std::to_string(key.first), key.second, std::to_string(seed)}, error + 0.01 * seed});
+    }
+  }
+  const auto dir = make_sweep("report-best-wd", {"epochs", "weight-decay", "seed"}, runs, {{"title", "t"}});
+  const auto best = rp::best_weight_decay_per_length(rp::load_results(dir));
+  ASSERT_EQ(best.size(), 2u);
+  EXPECT_EQ(best[0].epochs, "2");
+  EXPECT_EQ(best[0].weight_decay, "0.001");
+  EXPECT_EQ(best[0].overlapping, (std::vector<std::string>{"0.001", "0.01"}));
+  EXPECT_EQ(best[0].smallest, "0");
+  EXPECT_NEAR(best[0].smallest_minus_best.diff.mean, 0.05, 1e-12);
+  EXPECT_EQ(best[0].smallest_minus_best.sign(), 1);
+  EXPECT_EQ(best[1].weight_decay, "0");
+  EXPECT_EQ(best[1].overlapping, (std::vector<std::string>{"0"}));
+  EXPECT_EQ(best[1].smallest_minus_best.diff.n, 0);
+  rp::ReportOptions options;
+  options.figures = false;
+  rp::write_report(dir, options);
+  const auto md = slurp(dir + "/report.md");
+  EXPECT_TRUE(contains(md, "| all runs | 2 | 0.001 | 16.00 (1.00) [13.52, 18.48] | 0.001, 0.01 | +5.00 [+5.00, +5.00] | +inf |")) << md;
+  EXPECT_TRUE(contains(md, "| all runs | 8 | 0 | 11.00 (1.00) [8.52, 13.48] | 0 | (is the best) | - |")) << md;
+}
+
+TEST(ReportStats, ReportOfRunFolders) {
+  const auto sweep = make_optimizer_sweep("report-folders-src");
+  const auto out = fresh_dir("report-folders") + "/out";
+  // adam and adams, seeds 0 and 1: axes optimizer and seed, from their config.json.
+  const std::vector<std::string> folders = {sweep + "/runs/r0", sweep + "/runs/r1", sweep + "/runs/r3",
+                                            sweep + "/runs/r4"};
+  const auto r = rp::load_run_folders(folders);
+  EXPECT_EQ(r.axes, (std::vector<std::string>{"optimizer", "seed"}));
+  EXPECT_EQ(r.groups.size(), 2u);
+  const auto comparisons = rp::paired_comparisons(r);
+  const auto* adams = find(comparisons, "adams", "adam");
+  ASSERT_NE(adams, nullptr);
+  EXPECT_EQ(adams->result.diff.n, 2);
+  std::string list;
+  for (const auto& f : folders) list += " " + f;
+  const auto cli = swd_test::run_swd("report --no-figures" + list + " --out " + out);
+  EXPECT_EQ(cli.status, 0) << cli.output;
+  EXPECT_TRUE(contains(slurp(out + "/report.md"), "| adams - adam | 2 |")) << slurp(out + "/report.md");
+  EXPECT_TRUE(fs::exists(out + "/paired.csv"));
+  const auto no_out = swd_test::run_swd("report --no-figures" + list);
+  EXPECT_EQ(no_out.status, 2) << no_out.output;
+  EXPECT_TRUE(contains(no_out.output, "needs --out DIR")) << no_out.output;
+  const auto missing = swd_test::run_swd("report --no-figures " + sweep + " " + sweep + "/runs --out " + out);
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_TRUE(contains(missing.output, "has no config.json")) << missing.output;
+}
+
+namespace {
+
+/// Copies what a committed results folder keeps (runs.csv, sweep.json, and each run's
+/// config.json, metrics.csv, run.json, exit.json) from `from` into a fresh folder.
+std::string committed_copy(const std::string& from, const std::string& name) {
+  const auto to = fresh_dir(name);
+  for (const char* f : {"runs.csv", "sweep.json", "time.txt"}) {
+    if (fs::exists(from + "/" + f)) fs::copy_file(from + "/" + f, to + "/" + f);
+  }
+  for (const auto& run : fs::directory_iterator(from + "/runs")) {
+    const auto dest = to + "/runs/" + run.path().filename().string();
+    fs::create_directories(dest);
+    for (const char* f : {"config.json", "metrics.csv", "run.json", "exit.json"}) {
+      if (fs::exists(run.path() / f)) fs::copy_file(run.path() / f, dest + "/" + f);
+    }
+  }
+  return to;
+}
+
+void expect_same_report(const std::string& a, const std::string& b) {
+  for (const char* f : {"report.md", "summary.csv", "paired.csv"}) {
+    EXPECT_EQ(slurp(a + "/" + f), slurp(b + "/" + f)) << f << " of " << a << " and " << b;
+  }
+  if (!fs::exists(a + "/figures")) return;
+  for (const auto& entry : fs::directory_iterator(a + "/figures")) {
+    const auto ext = entry.path().extension();
+    if (ext != ".dat" && ext != ".gp") continue;  // PNG and SVG: gnuplot's bytes, not ours
+    const auto name = entry.path().filename().string();
+    EXPECT_EQ(slurp(entry.path().string()), slurp(b + "/figures/" + name)) << name;
+  }
+}
+
+}  // namespace
+
+TEST(ReportRegenerable, AFolderOfCommittedResultsRewritesTheSameReport) {
+  const bool figures = swd::sweep::find_program("gnuplot").has_value();
+  rp::ReportOptions options;
+  options.figures = figures;
+  const auto dir = make_optimizer_sweep("report-regen");
+  rp::write_report(dir, options);
+  const auto copy = committed_copy(dir, "report-regen-copy");
+  rp::write_report(copy, options);
+  expect_same_report(dir, copy);
+  // Every committed results folder that keeps its runs: rewritten from them, its tables must
+  // be the committed ones.
+  const fs::path results = fs::path(SWD_TEST_DATA_DIR) / ".." / "docs" / "reproduction" / "results";
+  if (!figures || !fs::exists(results)) return;
+  for (const auto& entry : fs::recursive_directory_iterator(results)) {
+    if (!entry.is_directory() || !fs::exists(entry.path() / "runs.csv") ||
+        !fs::exists(entry.path() / "runs")) {
+      continue;
+    }
+    const auto rewritten = committed_copy(entry.path().string(), "report-regen-committed");
+    rp::write_report(rewritten, options);
+    expect_same_report(entry.path().string(), rewritten);
+  }
+}
