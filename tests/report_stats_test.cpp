@@ -109,7 +109,7 @@ std::string make_optimizer_sweep(const std::string& name) {
   }
   const nlohmann::json sweep = {{"title", "hand-made"},
                                 {"base", {{"model", "mlp-bn"}, {"weight-decay", 0.0005}}},
-                                {"report", {{"pairs", {{"adams", "sgd"}}}}}};
+                                {"report", {{"pairs", nlohmann::json::array({nlohmann::json::array({"adams", "sgd"})})}}}};
   return make_sweep(name, {"optimizer", "seed"}, runs, sweep);
 }
 

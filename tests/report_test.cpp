@@ -119,11 +119,13 @@ TEST(Report, TablesBoldTheBestOfEachRow) {
   const auto out = rp::write_report(dir, options);
   EXPECT_EQ(out.runs_finished, 11u);
   const auto md = slurp(dir + "/report.md");
-  // Final-epoch table: rows weight decay, columns optimizers.
-  EXPECT_TRUE(contains(md, "| 0.0001 | 12.00 (2.00) | **9.00 (1.00)** |")) << md;
-  EXPECT_TRUE(contains(md, "| 0.001 | 11.00 (0.00) | **8.50 (2.12)** |")) << md;
-  // Best-epoch table: adam's seed 0 counts its epoch-1 error.
-  EXPECT_TRUE(contains(md, "| 0.0001 | 11.67 (2.52) | **9.00 (1.00)** |")) << md;
+  // Final-epoch table: rows weight decay, columns optimizers; mean (std) [95% CI], the CI
+  // mean -+ t * std / sqrt(n) with t(0.975, 2) = 4.302653 and t(0.975, 1) = 12.706205:
+  // 12 -+ 4.9683, 9 -+ 2.4841, 8.5 -+ 19.0593.
+  EXPECT_TRUE(contains(md, "| 0.0001 | 12.00 (2.00) [7.03, 16.97] | **9.00 (1.00) [6.52, 11.48]** |")) << md;
+  EXPECT_TRUE(contains(md, "| 0.001 | 11.00 (0.00) [11.00, 11.00] | **8.50 (2.12) [-10.56, 27.56]** |")) << md;
+  // Best-epoch table: adam's seed 0 counts its epoch-1 error (11.667 -+ 6.2515).
+  EXPECT_TRUE(contains(md, "| 0.0001 | 11.67 (2.52) [5.42, 17.92] | **9.00 (1.00) [6.52, 11.48]** |")) << md;
   EXPECT_TRUE(contains(md, "| 0.0001 | 2 (1) | 0.5 (0) |")) << md;  // gradient norms, no bold
   EXPECT_TRUE(contains(md, "runs/r11 (unfinished)"));
   const auto summary = swd::sweep::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
@@ -190,7 +192,8 @@ TEST(Report, FiguresFollowTheAxesThatVary) {
   EXPECT_EQ(wd.series[1].label, "adams");
   EXPECT_EQ(wd.series[1].x, (std::vector<double>{1e-4, 1e-3}));
   EXPECT_NEAR(wd.series[1].y[1], 8.5, 1e-12);
-  EXPECT_NEAR(wd.series[1].err[1], 100 * std::sqrt(2 * 0.015 * 0.015), 1e-12);
+  // Error bars: the 95% CI's half-width, t(0.975, 1) * std / sqrt(2).
+  EXPECT_NEAR(wd.series[1].err[1], 12.706204736 * 100 * std::sqrt(2 * 0.015 * 0.015) / std::sqrt(2.0), 1e-6);
 }
 
 TEST(Report, DrawsPngAndSvgWithGnuplot) {

@@ -110,7 +110,7 @@ TEST(SweepPlan, WeightDecayOverLrTakesTheOptimizersDefaultLr) {
 
 TEST(SweepPlan, ReportPairsAreKeptInSweepJson) {
   Json doc = kPaperLike;
-  doc["report"] = {{"pairs", {{"adam", "adamw"}, {"lr=0.001", "lr=0.01"}}}};
+  doc["report"]["pairs"] = Json::array({Json::array({"adam", "adamw"}), Json::array({"lr=0.001", "lr=0.01"})});
   const auto spec = parse(doc);
   ASSERT_EQ(spec.report_pairs.size(), 2u);
   EXPECT_EQ(spec.report_pairs[1].first, "lr=0.001");
