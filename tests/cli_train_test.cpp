@@ -106,6 +106,9 @@ TEST(CliTrain, ErrorsAreOneLineWithStatusTwo) {
       {"train --bogus-flag 1", "bogus-flag"},
       {"train --dataset mnist --data-dir " + dir + "/nowhere --out " + dir + "/x", "nowhere"},
       {"train --resume --out " + dir + "/never-ran", "never-ran"},
+      {"train --dataset mnist --out " + dir + "/x", "needs --data-dir"},
+      {"train --augment --no-augment --out " + dir + "/x", "--no-augment"},
+      {"train --limit-test-batches -1 --out " + dir + "/x", "limit-test-batches"},
   };
   for (const auto& c : cases) {
     const auto r = run_swd(c.args);
@@ -152,6 +155,28 @@ TEST(CliTrain, TrainSubsetIsRecordedAndValidated) {
     EXPECT_NE(r.output.find(bad), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(dir + "/bad/config.json")) << bad;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliTrain, HelpShowsTypesAndDefaultsAndFlagsHaveANegation) {
+  const auto r = run_swd("train --help");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* shown : {"--epochs INT=3", "--batch-size INT=128", "--gamma NUMBER=0.1",
+                            "--optimizer TEXT=adams", "--betas B1,B2", "--augment",
+                            "--no-augment", "--nesterov", "--no-nesterov", "--log-every INT=0"}) {
+    EXPECT_NE(r.output.find(shown), std::string::npos) << shown << "\n" << r.output;
+  }
+  EXPECT_EQ(r.output.find("--no-no-"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--no-resume"), std::string::npos) << r.output;
+  // --augment and --no-augment are recorded as true and false
+  const auto dir = fresh_dir("flags");
+  ASSERT_EQ(run_swd("train" + kSmall + " --epochs 1 --limit-batches 1 --augment --out " + dir + "/on").status, 0);
+  ASSERT_EQ(run_swd("train" + kSmall + " --epochs 1 --limit-batches 1 --no-augment --out " + dir + "/off").status, 0);
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir + "/on/config.json"))["augment"], true);
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir + "/off/config.json"))["augment"], false);
 }
 
 }  // namespace

@@ -131,3 +131,16 @@ TEST(Metrics, CsvRoundTripsExactly) {
 }
 
 }  // namespace
+
+TEST(Metrics, NumbersAreShortestRoundTrip) {
+  swd::train::EpochMetrics m;
+  m.epoch = 1;
+  m.lr = 0.0005;
+  m.weight_decay = 0.1;
+  m.train_loss = 1.0 / 3.0;
+  const std::string row = swd::train::metrics_csv_row(m);
+  EXPECT_EQ(row.rfind("1,0.0005,0.1,", 0), 0u) << row;
+  const auto back = swd::train::parse_metrics_csv(swd::train::metrics_csv({m}));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].train_loss, m.train_loss);  // exactly
+}

@@ -151,7 +151,9 @@ int launch_local_workers(const train::TrainConfig& config) {
     const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
     base.insert(base.end(), {"--threads", std::to_string(std::max<int64_t>(1, cores / n))});
   }
-  const int port = parallel::free_port("127.0.0.1");
+  // --master-port when given, else a port that is free now
+  const int port = config.master_port > 0 ? static_cast<int>(config.master_port)
+                                           : parallel::free_port("127.0.0.1");
   base.insert(base.end(), {"--nproc", "1", "--world-size", std::to_string(n), "--master-addr",
                            "127.0.0.1", "--master-port", std::to_string(port)});
 

@@ -7,7 +7,7 @@ namespace swd {
 namespace cli {
 
 /// Re-executes this program N = config.nproc times with --rank r --world-size N
-/// --master-addr 127.0.0.1 --master-port <a free port> appended to its own arguments, and
+/// --master-addr 127.0.0.1 --master-port <--master-port, or a free port> appended to its own arguments, and
 /// waits. Rank 0 prints as usual; the other ranks' standard output is discarded and their
 /// standard error is shown prefixed with "[rank r] ". SIGINT, SIGTERM and SIGHUP are forwarded
 /// to every worker. When a worker fails, the others are stopped (SIGTERM, then SIGKILL after

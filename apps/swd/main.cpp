@@ -8,10 +8,12 @@
 
 #include "commands.h"
 #include "swd/errors.h"
+#include "swd/provenance.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"swd: weight decay done right -- train, sweep and report"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", swd::version_line());
   swd::cli::add_train_command(app);
   swd::cli::add_sweep_command(app);
   swd::cli::add_report_command(app);

@@ -316,7 +316,9 @@ int run_sweep() {
     throw std::runtime_error("another swd sweep is running in " + out + " (it holds " +
                              lock_path + ")");
   }
-  train::write_file_atomically(out + "/sweep.json", sweep::sweep_json(spec));
+  const std::string sweep_file = out + "/sweep.json";
+  const std::string earlier = fs::exists(sweep_file) ? train::read_file(sweep_file) : "";
+  train::write_file_atomically(sweep_file, sweep::sweep_json_with_provenance(spec, earlier));
   sweep::write_runs_csv(out, spec, runs);
   struct sigaction action {};
   action.sa_handler = on_stop_signal;

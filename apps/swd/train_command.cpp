@@ -20,12 +20,15 @@ struct TrainFlags {
   std::string config_file;
   std::map<std::string, std::string> values;  // key -> text, for flags with a value
   std::map<std::string, bool> switches;       // key -> given, for boolean flags
+  std::map<std::string, bool> negated;        // key -> --no-KEY given
 };
 TrainFlags& train_flags() {
   static TrainFlags flags;
   return flags;
 }
 CLI::App* train_app = nullptr;
+/// Flags that get a --no-KEY form: not those already negative (no --no-no-...) nor --resume.
+bool has_negation(const std::string& key) { return key.rfind("no-", 0) != 0 && key != "resume"; }
 }  // namespace
 
 void add_train_command(CLI::App& app) {
@@ -36,9 +39,15 @@ void add_train_command(CLI::App& app) {
   for (const auto& key : train::config_keys()) {
     if (train::config_key_is_flag(key)) {
       train_app->add_flag("--" + key, flags.switches[key], train::config_help(key));
+      if (has_negation(key)) {
+        train_app->add_flag("--no-" + key, flags.negated[key], "turn --" + key + " off")
+            ->excludes("--" + key);
+      }
     } else {
-      train_app->add_option("--" + key, flags.values[key], train::config_help(key))
-          ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
+      auto* option = train_app->add_option("--" + key, flags.values[key], train::config_help(key))
+                         ->type_name(train::config_type(key))
+                         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
+      if (const auto shown = train::config_default(key); !shown.empty()) option->default_str(shown);
     }
   }
 }
@@ -50,8 +59,10 @@ int run_train() {
   std::vector<std::pair<std::string, std::string>> given;
   if (!flags.config_file.empty()) given = train::read_config_file(flags.config_file);
   for (const auto& key : train::config_keys()) {
+    const bool flag = train::config_key_is_flag(key);
+    if (flag && has_negation(key) && train_app->count("--no-" + key) > 0) given.emplace_back(key, "false");
     if (train_app->count("--" + key) == 0) continue;
-    given.emplace_back(key, train::config_key_is_flag(key) ? "true" : flags.values[key]);
+    given.emplace_back(key, flag ? "true" : flags.values[key]);
   }
   train::TrainConfig config;
   for (const auto& [key, text] : given) train::set_config_value(config, key, text);

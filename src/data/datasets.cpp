@@ -48,7 +48,7 @@ std::vector<std::string> locate(const std::string& dataset, const std::string& d
 DatasetPair load_idx_pair(const DatasetSpec& spec) {
   const bool default_dir = spec.data_dir.empty();
   if (default_dir && spec.name != "fashion-mnist") {
-    throw DataError(spec.name + " needs data_dir: a folder holding " + join_words(kIdxFiles) +
+    throw DataError(spec.name + " needs --data-dir (data-dir in a config file): a folder holding " + join_words(kIdxFiles) +
                     " (each plain or gzipped as name.gz)");
   }
   const std::string dir = default_dir ? kDefaultFashionMnistDir : spec.data_dir;
@@ -86,7 +86,7 @@ DatasetPair load_cifar_pair(const DatasetSpec& spec) {
   names.push_back(test);
   const std::string binary = ten ? "the CIFAR-10 binary version" : "the CIFAR-100 binary version";
   if (spec.data_dir.empty()) {
-    throw DataError(spec.name + " needs data_dir: a folder holding " + join_words(names) + " (" +
+    throw DataError(spec.name + " needs --data-dir (data-dir in a config file): a folder holding " + join_words(names) + " (" +
                     binary + "), directly or in " + subfolder + "/");
   }
   const std::string nested = detail::join_path(spec.data_dir, subfolder);

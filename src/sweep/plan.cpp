@@ -10,6 +10,7 @@
 #include <tuple>
 #include <toml++/toml.h>
 
+#include "swd/provenance.h"
 #include "swd/train/config.h"
 #include "../train/config_text.h"
 
@@ -283,7 +284,7 @@ SweepSpec parse_sweep_json(const std::string& json_text, const std::string& what
       spec.forced = read_settings(require_object(value, key, what), what + " [set]", false, nullptr);
     } else if (key == "report") {
       spec.report_pairs = read_report(value, what);
-    } else if (key != "grid" && key != "override") {
+    } else if (key != "grid" && key != "override" && key != "provenance") {  // a record
       throw ConfigError(what + ": unknown sweep key '" + key + "' (expected title, base, grid, "
                         "override, set or report; swd train settings go in [base] or [grid])");
     }
@@ -434,6 +435,15 @@ std::string sweep_json(const SweepSpec& spec) {
     auto& pairs = doc["report"]["pairs"] = Json::array();
     for (const auto& [a, b] : spec.report_pairs) pairs.push_back({a, b});
   }
+  return doc.dump(2) + "\n";
+}
+
+std::string sweep_json_with_provenance(const SweepSpec& spec, const std::string& earlier) {
+  Json doc = Json::parse(sweep_json(spec));
+  const Json before = Json::parse(earlier, nullptr, false);
+  const bool has = before.is_object() && before.contains("provenance");
+  doc["provenance"] = Json::parse(append_provenance(has ? before["provenance"].dump() : "",
+                                                    provenance_json()));
   return doc.dump(2) + "\n";
 }
 

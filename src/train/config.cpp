@@ -121,9 +121,25 @@ Json to_json(const std::optional<T>& v) {
 }
 
 // ---- the table ---------------------------------------------------------------------------
+/// The value type as --help shows it.
+template <typename T>
+const char* type_name(const T*) {
+  if constexpr (std::is_same_v<T, double>) return "NUMBER";
+  else if constexpr (std::is_same_v<T, std::string>) return "TEXT";
+  else if constexpr (std::is_same_v<T, bool>) return "";
+  else if constexpr (std::is_same_v<T, std::vector<double>>) return "N1,N2,...";
+  else if constexpr (std::is_same_v<T, std::tuple<double, double>>) return "B1,B2";
+  else return "INT";
+}
+template <typename T>
+const char* type_name(const std::optional<T>*) {
+  return type_name(static_cast<const T*>(nullptr));
+}
+
 struct Entry {
   std::string key;
   std::string help;
+  std::string type;
   bool flag = false;
   bool launch = false;  ///< a launch setting: not in config.json
   bool list = false;    ///< takes a list (milestones, betas)
@@ -136,7 +152,8 @@ Entry entry(const char* key, const char* help, T TrainConfig::*member) {
   Entry e;
   e.key = key;
   e.help = help;
-  e.flag = std::is_same_v<T, bool>;
+  e.type = type_name(static_cast<const T*>(nullptr));
+  e.flag = std::is_same_v<T, bool> || std::is_same_v<T, std::optional<bool>>;
   e.list = std::is_same_v<T, std::vector<double>> ||
            std::is_same_v<T, std::optional<std::tuple<double, double>>>;
   e.set = [key = std::string(key), member](TrainConfig& c, const std::string& text) {
@@ -206,6 +223,8 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "threads") in_range(c.threads, 0, max_threads(), " (0: every core; " + cores + ")");
   if (key == "train-subset" && c.train_subset < 0) fail("0 (the whole training set) or a number of samples");
   if (key == "limit-batches" && c.limit_batches < 0) fail("0 (no limit) or more");
+  if (key == "limit-test-batches" && c.limit_test_batches < 0) fail("0 (the whole test set) or more");
+  if (key == "log-every" && c.log_every < 0) fail("0 (no steps.jsonl) or more");
   if (key == "lr" && c.lr) non_negative(*c.lr);
   if (key == "weight-decay" && c.weight_decay) non_negative(*c.weight_decay);
   if (key == "momentum" && c.momentum) non_negative(*c.momentum);
@@ -234,7 +253,7 @@ const std::vector<Entry>& table() {
       entry("synthetic-classes", "synthetic dataset: classes", &TrainConfig::synthetic_classes),
       entry("train-subset", "train on a class-balanced subset of N training samples (0: all); the same subset for every seed", &TrainConfig::train_subset),
       entry("subset-seed", "which class-balanced subset --train-subset takes (independent of --seed)", &TrainConfig::subset_seed),
-      entry("augment", "random crop (padding 4) and flip; default: on for CIFAR", &TrainConfig::augment),
+      entry("augment", "random crop (padding 4) and flip (default: on for CIFAR; --no-augment: off)", &TrainConfig::augment),
       entry("workers", "threads preparing batches", &TrainConfig::workers),
       entry("model", "mlp | cnn | mlp-bn | cnn-bn | resnet8 | resnet14 | resnet20 | resnet32 | resnet44 | resnet56 | resnet18 | resnet34 | vgg16 | densenet121 | googlenet", &TrainConfig::model),
       entry("optimizer", "sgd | sgdw | sgds | adam | adamw | adams | amsgrad | amsgrads | adai | adais", &TrainConfig::optimizer),
@@ -260,6 +279,8 @@ const std::vector<Entry>& table() {
       entry("out", "output folder (default runs/<timestamp>-<optimizer>)", &TrainConfig::out),
       entry("resume", "continue the run in --out from its checkpoint", &TrainConfig::resume),
       entry("limit-batches", "stop each epoch after N batches (0: whole epoch)", &TrainConfig::limit_batches),
+      entry("limit-test-batches", "evaluate on the first N test batches of 500 (0: the whole test set)", &TrainConfig::limit_test_batches),
+      entry("log-every", "write a line of steps.jsonl every N optimizer steps (0: none)", &TrainConfig::log_every),
       entry("progress", "auto | bar | line | none", &TrainConfig::progress),
       entry("checkpoint-every", "also checkpoint every N training batches (0: at epoch ends only)", &TrainConfig::checkpoint_every),
       entry("device", "auto | cpu | cuda | cuda:N (auto: the first CUDA device if any, else the CPU)", &TrainConfig::device),
@@ -306,6 +327,12 @@ std::vector<std::string> config_keys() {
 }
 
 std::string config_help(const std::string& key) { return find(key).help; }
+std::string config_type(const std::string& key) { return find(key).type; }
+std::string config_default(const std::string& key) {
+  const Json value = find(key).get(TrainConfig{});
+  if (value.is_null() || (value.is_string() && value.get<std::string>().empty())) return "";
+  return json_to_text(key, value, true);
+}
 bool config_key_is_flag(const std::string& key) { return find(key).flag; }
 bool config_key_is_launch(const std::string& key) { return find(key).launch; }
 
@@ -328,7 +355,7 @@ TrainConfig config_from_json(const std::string& text) {
   const Json doc = detail::parse_config_json(text, "configuration");
   if (!doc.is_object()) throw ConfigError("configuration must be a JSON object");
   for (const auto& [key, value] : doc.items()) {
-    if (key != detail::kDerivedKey) {
+    if (!detail::is_record_key(key)) {
       set_config_value(config, key, json_to_text(key, value, detail::config_key_takes_list(key)));
     }
   }

@@ -87,12 +87,7 @@ std::string json_to_text(const std::string& key, const Json& v, bool list_allowe
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-  if (v.is_number()) {
-    std::ostringstream out;
-    out.precision(17);
-    out << v.get<double>();
-    return out.str();
-  }
+  if (v.is_number()) return v.dump();  // the shortest text that reads back exactly
   if (v.is_array()) {
     if (!list_allowed) {
       throw ConfigError("invalid value " + cut(v.dump()) + " for " + key +
@@ -185,7 +180,7 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
   std::map<std::string, std::string> spelling;  // the table's key -> the file's spelling
   TrainConfig scratch;  // each entry is checked as it is read
   auto add = [&](const std::string& key, const Json& value) {
-    if (key == detail::kDerivedKey) return;
+    if (detail::is_record_key(key)) return;
     const std::string name = detail::canonical_key(key);
     if (const auto [it, fresh] = spelling.emplace(name, key); !fresh) {
       throw ConfigError("config file " + path + " sets " + name + " twice (as '" + it->second +

@@ -21,6 +21,9 @@ constexpr std::size_t kMaxQuoted = 80;            ///< characters of a value quo
 std::string cut(const std::string& text);
 
 constexpr const char* kDerivedKey = "derived";  ///< the trainer's record in config.json
+/// Keys of config.json that record what happened, not settings ("derived", "provenance"):
+/// ignored when a configuration is read or compared.
+inline bool is_record_key(const std::string& key) { return key == kDerivedKey || key == "provenance"; }
 
 /// The whole of a settings file (config or sweep file), `what` naming it in errors: a regular
 /// file of at most kMaxConfigBytes (a FIFO or device would block or never end).

@@ -1,5 +1,6 @@
 #include "swd/train/metrics.h"
 
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -9,11 +10,11 @@ namespace swd {
 namespace train {
 
 namespace {
+/// The shortest text that reads back as exactly `v` (0.0005, not 0.00050000000000000001).
 std::string number(double v) {
-  std::ostringstream out;
-  out.precision(17);
-  out << v;
-  return out.str();
+  char text[40];
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  return std::string(text, end);
 }
 std::string optional_number(const std::optional<double>& v) { return v ? number(*v) : ""; }
 /// A mean over no samples or steps is undefined (NaN here): an empty cell, as is a value a

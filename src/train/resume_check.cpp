@@ -15,8 +15,8 @@ namespace train {
 
 bool resume_may_change(const std::string& key) {
   static const std::vector<std::string> keys = {
-      "epochs",           "threads", "workers", "progress", "limit-batches",
-      "checkpoint-every", "out",     "resume",
+      "epochs",           "threads", "workers", "progress", "limit-batches", "limit-test-batches",
+      "checkpoint-every", "out",     "resume",  "log-every",
       "device",  // checkpoints are device-independent: a run may continue elsewhere
       "accumulate"};  // [dist] the same global batch, split differently
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -35,7 +35,7 @@ void check_resume_against_checkpoint(const std::string& checkpoint_path,
   // A key the checkpoint predates had its default value then.
   const Json defaults = Json::parse(config_to_json(TrainConfig{}));
   for (const auto& [key, value] : now.items()) {
-    if (key == detail::kDerivedKey || resume_may_change(key)) continue;
+    if (detail::is_record_key(key) || resume_may_change(key)) continue;
     const Json& before = saved.contains(key) ? saved.at(key)
                          : defaults.contains(key) ? defaults.at(key) : value;
     if (before != value) {

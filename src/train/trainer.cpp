@@ -11,12 +11,14 @@
 #include <filesystem>
 #include <limits>
 #include <new>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
 #include "swd/parallel/data_parallel.h"
+#include "swd/provenance.h"
 #include "swd/models/models.h"
 #include "swd/runtime.h"
 #include "swd/schedule/scaling.h"
@@ -26,6 +28,7 @@
 #include "swd/train/files.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/progress.h"
+#include "swd/train/run_log.h"
 #include "swd/train/weights.h"
 #include "resume_check.h"
 #include "run_lock.h"
@@ -85,6 +88,18 @@ data::DatasetSpec dataset_spec(const TrainConfig& c) {
   return spec;
 }
 
+/// The folder the data is read from ("" for synthetic data).
+std::string data_dir_read(const TrainConfig& c) {
+  if (c.data_dir.empty() && c.dataset == "fashion-mnist") return data::kDefaultFashionMnistDir;
+  return c.dataset == "synthetic" ? "" : c.data_dir;
+}
+
+/// The provenance list of the run being resumed ("" when there is none).
+std::string earlier_provenance(const fs::path& out) {
+  const auto saved = nlohmann::json::parse(read_file((out / "config.json").string()), nullptr, false);
+  return saved.is_object() && saved.contains("provenance") ? saved["provenance"].dump() : "";
+}
+
 /// The squared L2 norm over every tensor, sum over tensors of ||t||^2, accumulated in float64
 /// without temporaries, as a 0-dim tensor on the tensors' device (0 when none is defined).
 torch::Tensor global_norm_sq(const std::vector<torch::Tensor>& tensors, const c10::Device& device) {
@@ -130,16 +145,18 @@ struct Evaluation {
   double error = 0;
 };
 
+/// Test loss and error over the test set, or its first `limit` batches (limit > 0).
 Evaluation evaluate(models::Classifier& model, data::BatchLoader& loader, parallel::Group& group,
-                    const c10::Device& device, const std::string& precision) {
+                    const c10::Device& device, const std::string& precision, int64_t limit) {
   torch::NoGradGuard no_grad;
   model.eval();
   loader.start_epoch(0);
   // Summed on the device, read back once at the end.
   auto loss_total = torch::zeros({}, torch::dtype(torch::kDouble).device(device));
   auto wrong_total = torch::zeros({}, torch::dtype(torch::kLong).device(device));
-  int64_t seen = 0;
+  int64_t seen = 0, batches = 0;
   while (auto next = loader.next()) {
+    if (limit > 0 && batches++ >= limit) break;  // --limit-test-batches
     const auto batch = to_device(*next, device);
     auto logits = forward_with(model, batch.data, device, precision);
     loss_total.add_(torch::nn::functional::cross_entropy(
@@ -223,6 +240,8 @@ RunSummary run_training(const TrainConfig& requested) {
   const c10::Device device = resolve_device(config.device, config.rank);
   check_precision(config.precision, device);
   const fs::path out(config.out);
+  configure_threads(static_cast<int>(config.threads));  // before the provenance records them
+  configure_allocator();
   TrainConfig saved_form = config;
   saved_form.resume = false;
   auto saved_json = nlohmann::json::parse(config_to_json(saved_form));
@@ -231,6 +250,8 @@ RunSummary run_training(const TrainConfig& requested) {
                            {"world_size", config.world_size},  // [dist]
                            {"micro_batch", config.batch_size / (config.world_size * config.accumulate)},
                            {"device", device.str()}, {"device_name", device_name(device)}};
+  saved_json["provenance"] = nlohmann::json::parse(append_provenance(
+      config.resume ? earlier_provenance(out) : "", provenance_json(data_dir_read(config))));
   const std::string config_json = saved_json.dump(2);
   const std::string checkpoint_path = (out / "checkpoint.pt").string();
   const std::string metrics_path = (out / "metrics.csv").string();
@@ -240,9 +261,7 @@ RunSummary run_training(const TrainConfig& requested) {
     check_resume_against_checkpoint(checkpoint_path, config_json, config.epochs);
   }
 
-  // --- Threads, seed, data, model ---------------------------------------------------------
-  configure_threads(static_cast<int>(config.threads));
-  configure_allocator();
+  // --- Seed, data, model -------------------------------------------------------------------
   parallel::Group group(group_options(config));  // [dist] rendezvous (no-op for one process)
   torch::manual_seed(config.seed);
   data::DatasetPair data = allocating("the " + config.dataset + " dataset",
@@ -323,8 +342,13 @@ RunSummary run_training(const TrainConfig& requested) {
   }
 
   // --- Epochs --------------------------------------------------------------------------------
+  // [dist] rank 0 writes the logs
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> train_log(
+      writes_files ? open_train_log(config.out, config.resume) : nullptr, &std::fclose);
+  StepLog step_log((out / "steps.jsonl").string(), writes_files ? config.log_every : 0,
+                   state.position.steps_done, config.resume);
   Progress progress(writes_files ? Progress::mode_from(config.progress, stdout) : Progress::Mode::None,
-                    config.epochs);
+                    config.epochs, stdout, train_log.get());
   parallel::StepReader steps_of(train_loader, data.train.images.size(0), config.accumulate);  // [dist]
   parallel::GradientReducer reducer(group, model->parameters());                             // [dist]
   const int64_t full_batches = steps_of.steps_per_epoch();
@@ -346,16 +370,20 @@ RunSummary run_training(const TrainConfig& requested) {
     note_last_step();
     if (writes_files) save_checkpoint(checkpoint_path, *model, *optimizer, state);
     const int signal = StopSignals::received() != 0 ? StopSignals::received() : SIGTERM;
-    throw StopRequested(signal, "stopped by signal " + std::to_string(signal) +
-                            " after " + std::to_string(state.position.steps_done) +
+    const std::string why = "stopped by signal " + std::to_string(signal) + " after " +
+                            std::to_string(state.position.steps_done) +
                             " batches; checkpoint written; continue with: swd train --resume "
-                            "--out " + config.out);
+                            "--out " + config.out;
+    progress.end_line();  // the message (train_command prints it) starts a line of its own
+    progress.to_log("swd: " + why);
+    throw StopRequested(signal, why);
   };
   model->train();
   while (state.position.epoch < config.epochs) {
     const int64_t epoch = state.position.epoch;
     EpochTotals& totals = state.partial;
-    progress.begin_epoch(epoch + 1, batches);
+    progress.begin_epoch(epoch + 1, batches, state.position.batches_done);
+    const int64_t seen_before = totals.seen;  // by an interrupted process
     // The loader's batches are micro-batches: a step is `accumulate` of them.
     train_loader.start_epoch(epoch, state.position.batches_done * config.accumulate);
     auto clock = std::chrono::steady_clock::now();
@@ -408,20 +436,26 @@ RunSummary run_training(const TrainConfig& requested) {
       } else if (skip_nonfinite) {
         ++totals.skipped;  // the step is skipped: parameters and optimizer state unchanged
       } else {
-        throw NonFiniteError("non-finite " + std::string(finite_loss ? "gradient" : "loss") +
-                             " at batch " + std::to_string(step->index + 1) + " of epoch " +
-                             std::to_string(epoch + 1) + " (training batch " +
-                             std::to_string(state.position.steps_done + 1) +
-                             "); " +
-                             (fs::exists(checkpoint_path)
-                                  ? "the last good checkpoint is " + checkpoint_path
-                                  : std::string("no checkpoint was written yet")) +
-                             " (--on-nonfinite skip skips such steps)");
+        const std::string why =
+            "non-finite " + std::string(finite_loss ? "gradient" : "loss") + " at batch " +
+            std::to_string(step->index + 1) + " of epoch " + std::to_string(epoch + 1) +
+            " (training batch " + std::to_string(state.position.steps_done + 1) + "); " +
+            (fs::exists(checkpoint_path) ? "the last good checkpoint is " + checkpoint_path
+                                         : std::string("no checkpoint was written yet")) +
+            " (--on-nonfinite skip skips such steps)";
+        progress.end_line();
+        progress.to_log("swd: error: " + why);
+        throw NonFiniteError(why);
       }
       ++state.position.batches_done;
       ++state.position.steps_done;
-      progress.batch(state.position.batches_done, totals.seen,
+      progress.batch(state.position.batches_done, totals.seen - seen_before,
                      totals.loss_sum / std::max<int64_t>(totals.seen, 1));
+      step_log.add_samples(static_cast<int64_t>(agreed[2]));
+      if (step_log.due(state.position.steps_done)) {  // before the step's checkpoint
+        progress.step_line(step_log.write(step_record(*optimizer, state.position.steps_done,
+                                                      epoch + 1, agreed[0] / std::max(agreed[2], 1.0), g)));
+      }
       add_elapsed();
       if (writes_files && config.checkpoint_every > 0 &&
           state.position.steps_done % config.checkpoint_every == 0) {
@@ -432,7 +466,9 @@ RunSummary run_training(const TrainConfig& requested) {
       stop_if_asked(agreed[4] != 0);
     }
     parallel::broadcast_buffers(group, *model);  // [dist] evaluate rank 0's model (BatchNorm stats)
-    const Evaluation test = evaluate(*model, test_loader, group, device, config.precision);
+    progress.begin_evaluation();
+    const Evaluation test = evaluate(*model, test_loader, group, device, config.precision,
+                                     config.limit_test_batches);
     add_elapsed();
 
     EpochMetrics m;

@@ -104,6 +104,9 @@ std::vector<RunPlan> expand(const SweepSpec& spec);
 std::string run_json(const RunPlan& run);
 /// The sweep as JSON (sweep.json in the sweep folder: what produced the runs).
 std::string sweep_json(const SweepSpec& spec);
+/// sweep_json plus its "provenance" list: that of `earlier` (the sweep.json text of an earlier
+/// start in the same folder, or "") with this start's record appended (swd/provenance.h).
+std::string sweep_json_with_provenance(const SweepSpec& spec, const std::string& earlier);
 
 }  // namespace sweep
 }  // namespace swd

@@ -62,6 +62,8 @@ struct TrainConfig {
   std::string out;      ///< empty = runs/<timestamp>-<optimizer>
   bool resume = false;
   int64_t limit_batches = 0;  ///< > 0: stop each epoch after this many batches (quick runs)
+  int64_t limit_test_batches = 0;  ///< > 0: evaluate on this many test batches only
+  int64_t log_every = 0;  ///< > 0: a steps.jsonl line every this many steps
   int64_t checkpoint_every = 0;  ///< > 0: also checkpoint every N training batches
   std::string on_nonfinite = "stop";  ///< stop | skip: a non-finite loss or gradient
   std::string progress = "auto";  ///< auto | bar | line | none
@@ -83,7 +85,12 @@ struct TrainConfig {
 std::vector<std::string> config_keys();
 /// One line of help for `key`.
 std::string config_help(const std::string& key);
-/// Whether `key` is a boolean flag (given without a value on the command line).
+/// Its value's type for --help: INT, NUMBER, TEXT, N1,N2,..., B1,B2, or "" for a flag.
+std::string config_type(const std::string& key);
+/// The default TrainConfig's value as text ("" when it depends on other settings or is empty).
+std::string config_default(const std::string& key);
+/// Whether `key` is a boolean flag (given without a value on the command line; --no-KEY
+/// sets it false).
 bool config_key_is_flag(const std::string& key);
 /// Whether `key` is a launch setting (nproc, rank, world-size, master-addr, master-port,
 /// dist-timeout): accepted like the others but not written to config.json.
@@ -99,9 +106,9 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
 /// Applies read_config_file's entries.
 void apply_config_file(TrainConfig& config, const std::string& path);
 
-/// The configuration as JSON (every key; unset optionals as null), and back. A key "derived"
-/// (what the run computed from the configuration, for the record) is written by the trainer
-/// and ignored when read.
+/// The configuration as JSON (every key; unset optionals as null), and back. The keys
+/// "derived" (what the run computed from the configuration) and "provenance" (what ran it,
+/// swd/provenance.h) are written by the trainer for the record and ignored when read.
 std::string config_to_json(const TrainConfig& config);
 TrainConfig config_from_json(const std::string& json);
 

@@ -51,8 +51,8 @@ RunSummary run_training(const TrainConfig& config);
 
 /// The configuration a resumed run continues with: the saved config.json of `out_dir`,
 /// overridden by `overrides` (key, value) pairs. Only keys that do not change the run's
-/// numbers may differ (epochs, threads, workers, progress, limit-batches, checkpoint-every,
-/// out, resume);
+/// numbers may differ (epochs, threads, workers, progress, limit-batches, limit-test-batches,
+/// checkpoint-every, log-every, out, resume);
 /// any other difference is a ConfigError naming the key and both values.
 TrainConfig resume_config(const std::string& out_dir,
                           const std::vector<std::pair<std::string, std::string>>& overrides);

@@ -4,6 +4,7 @@
 #include <swd/swd.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
