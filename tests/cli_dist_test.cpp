@@ -118,7 +118,8 @@ TEST(CliDist, OnlyRankZeroWritesAndResumeContinuesExactly) {
   ASSERT_EQ(run_swd(args + dir + "/split --epochs 1").status, 0);
   std::set<std::string> files;
   for (const auto& f : fs::directory_iterator(dir + "/split")) files.insert(f.path().filename());
-  // (.swd-lock: rank 0's lock on the folder, docs/TRAINING.md)
+  // (.swd-lock: rank 0's lock on the folder, docs/TRAINING.md; train.log: rank 0's console)
+  files.erase("train.log");
   EXPECT_EQ(files, (std::set<std::string>{".swd-lock", "best.pt", "checkpoint.pt", "config.json",
                                           "metrics.csv", "model.pt"}));
   const auto saved = nlohmann::json::parse(slurp(dir + "/split/config.json"));

@@ -13,7 +13,7 @@ namespace {
 /// The shortest text that reads back as exactly `v` (0.0005, not 0.00050000000000000001).
 std::string number(double v) {
   char text[40];
-  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  const auto end = std::to_chars(text, text + sizeof text, v, std::chars_format::general).ptr;
   return std::string(text, end);
 }
 std::string optional_number(const std::optional<double>& v) { return v ? number(*v) : ""; }
