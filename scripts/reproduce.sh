@@ -76,7 +76,11 @@ for config in "${configs_found[@]}"; do
   # sittings it took), next to this invocation's wall time.
   run_seconds=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
                          c && $c != "" { s += $c } END { printf "%d", s }' "$out/runs.csv")
-  time_text="$name: this invocation took $((seconds / 3600))h$(( (seconds % 3600) / 60 ))m$((seconds % 60))s wall time (${seconds} s) with --jobs ${JOBS:-2} on $(nproc) cores, finished $(date -u +%Y-%m-%dT%H:%MZ); the runs' training time adds up to ${run_seconds} s.
+  # Each run's wall time as its exit.json records it (the last sitting's), summed: with
+  # --jobs N the sweep took about this sum / N, whichever invocation trained the runs.
+  run_wall=$(cat "$out"/runs/*/exit.json 2>/dev/null |
+             awk -F'[:,]' '/"wall_seconds"/ { s += $2 } END { printf "%d", s }')
+  time_text="$name: this invocation took $((seconds / 3600))h$(( (seconds % 3600) / 60 ))m$((seconds % 60))s wall time (${seconds} s) with --jobs ${JOBS:-2} on $(nproc) cores, finished $(date -u +%Y-%m-%dT%H:%MZ); the runs' training time adds up to ${run_seconds} s, their wall time (exit.json) to ${run_wall} s.
 command: scripts/reproduce.sh $claim $*"
   echo "$time_text" > "$out/time.txt"
   echo "$time_text"
@@ -86,6 +90,7 @@ command: scripts/reproduce.sh $claim $*"
     rm -rf "$dest"
     mkdir -p "$dest"
     cp "$out/runs.csv" "$out/summary.csv" "$out/report.md" "$out/time.txt" "$out/sweep.json" "$dest/"
+    if [ -f "$out/paired.csv" ]; then cp "$out/paired.csv" "$dest/"; fi
     if [ -s "$out/failed.txt" ]; then cp "$out/failed.txt" "$dest/"; fi
     if [ -d "$out/figures" ]; then cp -r "$out/figures" "$dest/"; fi
     # Every run's own record, without checkpoints: enough for `swd report $dest` to rewrite

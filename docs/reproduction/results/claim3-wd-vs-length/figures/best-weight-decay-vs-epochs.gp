@@ -9,9 +9,9 @@ set datafile missing 'NaN'
 set logscale x 2
 set logscale y 10
 set xtics ('2' 2, '4' 4, '8' 8, '16' 16, '32' 32)
-set ytics ('1e-05' 1e-05, '3e-05' 3e-05, '0.0001' 0.0001, '0.0003' 0.0003, '0.001' 0.001, '0.003' 0.003, '0.01' 0.01)
+set ytics ('0' 0, '0.0001' 0.0001, '0.0003' 0.0003, '0.001' 0.001, '0.003' 0.003, '0.01' 0.01, '0.03' 0.03)
 set xrange [1.6934906247250545:37.79176516574497]
-set yrange [8.154037881103407e-06:0.0003679158772308817]
+set yrange [7.101870105563697e-05:0.04224239468488393]
 plot 'best-weight-decay-vs-epochs.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'all runs'
 set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
 set output 'best-weight-decay-vs-epochs.svg'

@@ -1,0 +1,33 @@
+set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set output 'curves-test-error.png'
+set title 'Test error per epoch (mean over seeds, band: lowest to highest)'
+set xlabel 'epoch'
+set ylabel 'test error (%)'
+set grid
+set key outside right top box
+set datafile missing 'NaN'
+set xtics 3
+set xrange [-0.4500000000000002:31.45]
+set yrange [16.512999999999998:36.687000000000005]
+plot 'curves-test-error.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
+     'curves-test-error.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'sgd', \
+     'curves-test-error.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
+     'curves-test-error.dat' index 1 using 1:2 with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#ff7f0e' dashtype 1 title 'sgds', \
+     'curves-test-error.dat' index 2 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#2ca02c' notitle, \
+     'curves-test-error.dat' index 2 using 1:2 with linespoints linewidth 2 pointtype 9 pointsize 0.8 linecolor rgb '#2ca02c' dashtype 1 title 'adam', \
+     'curves-test-error.dat' index 3 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#d62728' notitle, \
+     'curves-test-error.dat' index 3 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#d62728' dashtype 1 title 'adamw (weight decay applied: 0.5)', \
+     'curves-test-error.dat' index 4 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#9467bd' notitle, \
+     'curves-test-error.dat' index 4 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#9467bd' dashtype 1 title 'adams', \
+     'curves-test-error.dat' index 5 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#8c564b' notitle, \
+     'curves-test-error.dat' index 5 using 1:2 with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#8c564b' dashtype 1 title 'amsgrad', \
+     'curves-test-error.dat' index 6 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#e377c2' notitle, \
+     'curves-test-error.dat' index 6 using 1:2 with linespoints linewidth 2 pointtype 9 pointsize 0.8 linecolor rgb '#e377c2' dashtype 1 title 'amsgrads', \
+     'curves-test-error.dat' index 7 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#7f7f7f' notitle, \
+     'curves-test-error.dat' index 7 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#7f7f7f' dashtype 1 title 'adai', \
+     'curves-test-error.dat' index 8 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#bcbd22' notitle, \
+     'curves-test-error.dat' index 8 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#bcbd22' dashtype 1 title 'adais'
+set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set output 'curves-test-error.svg'
+replot
+unset output
