@@ -192,7 +192,7 @@ TEST(DataIdx, MissingFilesAreListed) {
   EXPECT_CONTAINS(message, "t10k-images-idx3-ubyte");
   EXPECT_CONTAINS(message, "t10k-labels-idx1-ubyte");
   message = data_error("kmnist", "", "train-images-idx3-ubyte");
-  EXPECT_CONTAINS(message, "data_dir");
+  EXPECT_CONTAINS(message, "--data-dir");
   message = data_error("fashion-mnist", dir / "nowhere", dir / "nowhere");
   EXPECT_CONTAINS(message, "does not exist");
 }
@@ -313,7 +313,7 @@ TEST(DataCifar, MissingFilesAreListed) {
   write_cifar10(dir.str());
   fs::remove(dir / "test_batch.bin");
   EXPECT_CONTAINS(data_error("cifar10", dir.str(), "test_batch.bin"), "cifar-10-batches-bin");
-  EXPECT_CONTAINS(data_error("cifar100", "", "train.bin"), "data_dir");
+  EXPECT_CONTAINS(data_error("cifar100", "", "train.bin"), "--data-dir");
 }
 
 TEST(DataNames, UnknownNameListsValidOnes) {
