@@ -18,7 +18,8 @@ import sys
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "reproduction", "results")
 CLAIMS = {
     "pilot-regime": "Pilot: where weight decay matters (mlp-bn)",
-    "pilot-regime-cnn": "Pilot, CNN arm: where weight decay matters (cnn-bn)",
+    "pilot-regime-cnn": "Pilot, CNN arm: where weight decay matters (cnn-bn, SGD)",
+    "pilot-regime-cnn-adam": "Pilot, CNN arm: where weight decay matters (cnn-bn, Adam)",
     "claim1-swd-vs-l2-vs-decoupled": "Claim 1: stable vs L2 vs decoupled weight decay",
     "claim2-batch-scaling": "Claim 2: the weight-decay linear scaling rule",
     "claim2-warmup": "Claim 2: learning-rate scaling with warm-up",
@@ -214,7 +215,7 @@ def main():
           "Comparisons: A - B paired over seeds (same seed: same initialisation, data order and "
           "subset), its 95% CI and the mean in standard errors (SE); \"A better\" only when the "
           "whole interval is below 0.\n")
-    writers = {"pilot-regime": pilot, "pilot-regime-cnn": pilot, "claim1-swd-vs-l2-vs-decoupled": optimizers,
+    writers = {"pilot-regime": pilot, "pilot-regime-cnn": pilot, "pilot-regime-cnn-adam": pilot, "claim1-swd-vs-l2-vs-decoupled": optimizers,
                "claim2-batch-scaling": claim2, "claim2-warmup": claim2,
                "claim3-wd-vs-length": claim3, "claim4-gradient-norms": claim4}
     for name, title in CLAIMS.items():
