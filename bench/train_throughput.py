@@ -12,13 +12,15 @@ typical PyTorch script does. Prints one line: images/s over the timed batches.
 import argparse
 import gzip
 import math
+import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -103,26 +105,60 @@ class AdamS(torch.optim.Optimizer):
             p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - b1 ** state["step"]))
 
 
+def lean_batches(data, batch_size):
+    """The lean loop's batches: every image normalised once, held in one tensor in memory."""
+    if isinstance(data, TensorDataset):
+        images, labels = data.tensors
+    else:
+        images = (data.images.float() / 255 - data.mean) / data.std
+        labels = data.labels
+    order = torch.randperm(images.shape[0])
+    for start in range(0, images.shape[0] - batch_size + 1, batch_size):
+        index = order[start:start + batch_size]
+        yield images.index_select(0, index), labels.index_select(0, index)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    ap.add_argument("--model", choices=["mlp", "cnn", "resnet20"], default="mlp",
+                    help="resnet20: He et al.'s CIFAR ResNet on random 3x32x32 images")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="model and batches in channels-last (NHWC) memory format")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--batches", type=int, default=300, help="timed training batches")
     ap.add_argument("--warmup", type=int, default=50, help="untimed batches before them")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--workers", type=int, default=2, help="DataLoader num_workers")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--loader", choices=["dataloader", "tensors"], default="dataloader",
+                    help="dataloader: torch.utils.data.DataLoader over a per-sample Dataset (a "
+                         "typical script); tensors: the lean loop, the whole set normalised once "
+                         "in one tensor, each batch an index_select of a shuffled order")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    data = FashionMnist("train")
+    if args.model == "resnet20":  # swd's --dataset synthetic: random images and labels
+        count = (args.warmup + args.batches + 1) * args.batch_size
+        data = TensorDataset(torch.randn(count, 3, 32, 32), torch.randint(0, 10, (count,)))
+    else:
+        data = FashionMnist("train")
     if args.warmup + args.batches > len(data) // args.batch_size:
         raise SystemExit(f"--warmup + --batches = {args.warmup + args.batches} is more than the "
                          f"{len(data) // args.batch_size} batches of an epoch")
-    loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                        num_workers=args.workers, persistent_workers=False)
-    model = MLP() if args.model == "mlp" else CNN()
+    if args.loader == "dataloader":
+        loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                            num_workers=args.workers, persistent_workers=False)
+    else:
+        loader = lean_batches(data, args.batch_size)
+    if args.model == "resnet20":
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+        from model_param_counts import CifarResNet  # the reference definition of the zoo's tests
+        model = CifarResNet(20, 10)
+    else:
+        model = MLP() if args.model == "mlp" else CNN()
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = AdamS(model.parameters())
     model.train()
     running_loss = 0.0
@@ -132,6 +168,8 @@ def main():
             start = time.perf_counter()
         if i == args.warmup + args.batches:
             break
+        if args.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         optimizer.zero_grad()
         loss = F.cross_entropy(model(x), y)
         loss.backward()
@@ -139,7 +177,7 @@ def main():
         running_loss += loss.item()
     seconds = time.perf_counter() - start
     print(f"images/s {args.batches * args.batch_size / seconds:.1f} "
-          f"(python {args.model}, {args.batches} batches of {args.batch_size} in {seconds:.3f} s, "
+          f"(python {args.model}, {args.loader}, {args.batches} batches of {args.batch_size} in {seconds:.3f} s, "
           f"mean loss {running_loss / (args.warmup + args.batches):.4f})")
 
 

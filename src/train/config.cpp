@@ -285,6 +285,7 @@ const std::vector<Entry>& table() {
       entry("checkpoint-every", "also checkpoint every N training batches (0: at epoch ends only)", &TrainConfig::checkpoint_every),
       entry("device", "auto | cpu | cuda | cuda:N (auto: the first CUDA device if any, else the CPU)", &TrainConfig::device),
       entry("precision", "fp32 | bf16 (bf16 autocast for the forward pass; weights and optimizer state stay fp32)", &TrainConfig::precision),
+      entry("channels-last", "conv weights and image batches in channels-last (NHWC) layout: oneDNN's faster convolutions on the CPU; the same numbers up to rounding", &TrainConfig::channels_last),
       entry("on-nonfinite", "stop | skip: what a non-finite loss or gradient does", &TrainConfig::on_nonfinite),
       // data parallelism and accumulation (docs/DISTRIBUTED.md)
       entry("accumulate", "micro-batches per optimizer step (batch-size stays the global batch)", &TrainConfig::accumulate),

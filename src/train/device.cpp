@@ -160,12 +160,37 @@ AutocastGuard::~AutocastGuard() {
   set_autocast_dtype(cuda_, was_dtype_);
 }
 
+void use_channels_last(models::Classifier& model) {
+  torch::NoGradGuard no_grad;
+  for (auto tensors : {model.parameters(), model.buffers()}) {
+    for (auto& t : tensors) {
+      if (t.dim() == 4) t.set_data(t.contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+}
+
+namespace {
+/// The memory format of the model's first 4-D parameter (contiguous when it has none).
+at::MemoryFormat model_memory_format(models::Classifier& model) {
+  for (const auto& p : model.parameters()) {
+    if (p.dim() == 4) {
+      return p.is_contiguous(at::MemoryFormat::ChannelsLast) && !p.is_contiguous()
+                 ? at::MemoryFormat::ChannelsLast
+                 : at::MemoryFormat::Contiguous;
+    }
+  }
+  return at::MemoryFormat::Contiguous;
+}
+}  // namespace
+
 at::Tensor forward_with(models::Classifier& model, const at::Tensor& data, const c10::Device& device,
                         const std::string& precision) {
+  const auto format = data.dim() == 4 ? model_memory_format(model) : at::MemoryFormat::Contiguous;
+  const auto input = format == at::MemoryFormat::ChannelsLast ? data.contiguous(format) : data;
   at::Tensor logits;
   {
     AutocastGuard autocast(device, precision);
-    logits = model.forward(data);
+    logits = model.forward(input);
   }
   return logits.to(at::kFloat);  // the loss in float32 (a no-op under fp32)
 }

@@ -278,6 +278,7 @@ RunSummary run_training(const TrainConfig& requested) {
     return models::make_model(config.model, {shape[1], shape[2], shape[3], data.train.num_classes});
   });
   model->to(device);  // initialised on the CPU: the same weights on every device
+  if (config.channels_last) use_channels_last(*model);  // before the optimizer sees the weights
 
   // --- Optimizer: decay / no-decay groups are built in make_optimizer_for ------------------
   auto optimizer = make_optimizer_for(config.optimizer, hyper, *model, config.no_decay_bias_norm);

@@ -87,7 +87,8 @@ class ParamStateBase : public torch::optim::OptimizerCloneableParamState<Derived
           throw std::runtime_error(std::string("optimizer state '") + ref.name +
                                    "' does not match its parameter's shape and dtype");
         }
-        value = found->second.to(param.device()).clone();
+        // In the parameter's layout (and on its device), as a state created by the first step.
+        value = torch::empty_like(param).copy_(found->second);
       } else if constexpr (std::is_same_v<T, double>) {
         const auto found = in.reals.find(ref.name);
         if (found != in.reals.end()) value = found->second;

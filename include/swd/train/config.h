@@ -69,6 +69,7 @@ struct TrainConfig {
   std::string progress = "auto";  ///< auto | bar | line | none
   std::string device = "auto";     ///< auto | cpu | cuda | cuda:N (train/device.h)
   std::string precision = "fp32";  ///< fp32 | bf16: bf16 autocast in the forward pass
+  bool channels_last = false;  ///< 4-D weights and image batches in channels-last layout
   // ---- data parallelism and gradient accumulation (docs/DISTRIBUTED.md) ----
   int64_t accumulate = 1;  ///< micro-batches per optimizer step; batch_size stays the global batch
   // Launch settings: how this process joins the run. Not written to config.json and not

@@ -55,8 +55,13 @@ class AutocastGuard {
   c10::ScalarType was_dtype_ = c10::ScalarType::Undefined;
 };
 
+/// --channels-last: every 4-D parameter and buffer of `model` in channels-last (NHWC) layout,
+/// in place (the same tensors, so optimizers and hooks holding them stay valid).
+void use_channels_last(models::Classifier& model);
+
 /// The forward pass of `model` on `data`, under `precision` (fp32, or bf16 autocast) on
-/// `device`: float32 logits, for a float32 loss.
+/// `device`: float32 logits, for a float32 loss. An image batch takes the layout of the
+/// model's first 4-D weight (channels-last after use_channels_last).
 at::Tensor forward_with(models::Classifier& model, const at::Tensor& data, const c10::Device& device,
                         const std::string& precision);
 
