@@ -119,9 +119,9 @@ TEST(CliDist, OnlyRankZeroWritesAndResumeContinuesExactly) {
   std::set<std::string> files;
   for (const auto& f : fs::directory_iterator(dir + "/split")) files.insert(f.path().filename());
   // (.swd-lock: rank 0's lock on the folder, docs/TRAINING.md; train.log: rank 0's console)
-  files.erase("train.log");
   EXPECT_EQ(files, (std::set<std::string>{".swd-lock", "best.pt", "checkpoint.pt", "config.json",
-                                          "metrics.csv", "model.pt"}));
+                                          "metrics.csv", "model.pt", "train.log"}));
+  EXPECT_NE(slurp(dir + "/split/train.log").find("epoch 1/1"), std::string::npos);
   const auto saved = nlohmann::json::parse(slurp(dir + "/split/config.json"));
   EXPECT_FALSE(saved.contains("rank"));  // launch settings are not part of the run
   EXPECT_FALSE(saved.contains("master-port"));
