@@ -21,6 +21,7 @@ CLAIMS = {
     "pilot-regime-cnn": "Pilot, CNN arm: where weight decay matters (cnn-bn, SGD)",
     "pilot-regime-cnn-adam": "Pilot, CNN arm: where weight decay matters (cnn-bn, Adam)",
     "claim1-swd-vs-l2-vs-decoupled": "Claim 1: stable vs L2 vs decoupled weight decay",
+    "claim1-cnn-bn": "Claim 1 on cnn-bn: stable vs L2 vs decoupled weight decay",
     "claim2-batch-scaling": "Claim 2: the weight-decay linear scaling rule",
     "claim2-warmup": "Claim 2: learning-rate scaling with warm-up",
     "claim3-wd-vs-length": "Claim 3: best weight decay against training length",
@@ -215,7 +216,7 @@ def main():
           "Comparisons: A - B paired over seeds (same seed: same initialisation, data order and "
           "subset), its 95% CI and the mean in standard errors (SE); \"A better\" only when the "
           "whole interval is below 0.\n")
-    writers = {"pilot-regime": pilot, "pilot-regime-cnn": pilot, "pilot-regime-cnn-adam": pilot, "claim1-swd-vs-l2-vs-decoupled": optimizers,
+    writers = {"pilot-regime": pilot, "pilot-regime-cnn": pilot, "pilot-regime-cnn-adam": pilot, "claim1-swd-vs-l2-vs-decoupled": optimizers, "claim1-cnn-bn": optimizers,
                "claim2-batch-scaling": claim2, "claim2-warmup": claim2,
                "claim3-wd-vs-length": claim3, "claim4-gradient-norms": claim4}
     for name, title in CLAIMS.items():

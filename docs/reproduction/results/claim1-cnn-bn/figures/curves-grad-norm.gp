@@ -1,0 +1,27 @@
+set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set output 'curves-grad-norm.png'
+set title 'Gradient norm per epoch (mean over seeds, band: lowest to highest)'
+set xlabel 'epoch'
+set ylabel 'gradient norm ||grad L|| (mean over the epoch), log scale'
+set grid
+set key outside right top box
+set datafile missing 'NaN'
+set logscale y 10
+set ytics ('0.4' 0.4, '0.5' 0.5, '0.6' 0.6, '0.7' 0.7, '0.8' 0.8, '0.9' 0.9, '1' 1)
+set xtics 2
+set xrange [0.29999999999999993:15.7]
+set yrange [0.32054362238179573:1.9247292689291473]
+plot 'curves-grad-norm.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
+     'curves-grad-norm.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'sgd', \
+     'curves-grad-norm.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
+     'curves-grad-norm.dat' index 1 using 1:2 with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#ff7f0e' dashtype 1 title 'sgds', \
+     'curves-grad-norm.dat' index 2 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#2ca02c' notitle, \
+     'curves-grad-norm.dat' index 2 using 1:2 with linespoints linewidth 2 pointtype 9 pointsize 0.8 linecolor rgb '#2ca02c' dashtype 1 title 'adam', \
+     'curves-grad-norm.dat' index 3 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#d62728' notitle, \
+     'curves-grad-norm.dat' index 3 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#d62728' dashtype 1 title 'adamw (weight decay applied: 5.0)', \
+     'curves-grad-norm.dat' index 4 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#9467bd' notitle, \
+     'curves-grad-norm.dat' index 4 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#9467bd' dashtype 1 title 'adams'
+set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set output 'curves-grad-norm.svg'
+replot
+unset output
