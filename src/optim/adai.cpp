@@ -156,13 +156,9 @@ torch::Tensor Adai::prepare_many(const std::vector<torch::Tensor>& params,
   }
   at::_foreach_mul_(v, beta2);  // v = b2*v + (1-b2)*g*g
   at::_foreach_addcmul_(v, grads, grads, 1 - beta2);
-  // sum(vhat), vhat = v / (1 - b2^t): one float64 reduction per parameter, in parameter order
-  torch::Tensor sum;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    auto s = v[i].sum(at::kDouble).div_(1 - std::pow(beta2, state_of(*states[i]).step()));
-    sum = sum.defined() ? sum.add(s) : s;
-  }
-  return sum;
+  std::vector<int64_t> steps;
+  for (auto* s : states) steps.push_back(state_of(*s).step());
+  return multi::vhat_sum(v, beta2, steps);  // sum(vhat), vhat = v / (1 - b2^t)
 }
 
 void Adai::update_many(const std::vector<torch::Tensor>& params,

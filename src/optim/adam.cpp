@@ -240,15 +240,10 @@ torch::Tensor Adam::prepare_many(const std::vector<torch::Tensor>& params,
   at::_foreach_addcmul_(v, grads, grads, 1 - beta2);
   if (o.amsgrad()) at::_foreach_maximum_(vmax, v);  // vmax = max(vmax, v)
   if (!want_vhat_sum) return {};
-  // sum(vhat) with vhat = v / (1 - b2^t), or vmax / (1 - b2^t) with AMSGrad: one float64
-  // reduction per parameter (no _foreach_ op sums in float64), added in parameter order.
-  torch::Tensor sum;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const auto& state = state_of(*states[i]);
-    auto s = (o.amsgrad() ? vmax[i] : v[i]).sum(at::kDouble).div_(1 - std::pow(beta2, state.step()));
-    sum = sum.defined() ? sum.add(s) : s;
-  }
-  return sum;
+  // sum(vhat) with vhat = v / (1 - b2^t), or vmax / (1 - b2^t) with AMSGrad.
+  std::vector<int64_t> steps;
+  for (auto* s : states) steps.push_back(state_of(*s).step());
+  return multi::vhat_sum(o.amsgrad() ? vmax : v, beta2, steps);
 }
 
 void Adam::update_many(const std::vector<torch::Tensor>& params,

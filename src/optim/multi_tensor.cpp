@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 namespace swd {
 namespace optim {
 namespace multi {
@@ -26,6 +28,15 @@ void mul_(const Tensors& self, const at::Tensor& factor) {
 
 void div_(const Tensors& self, const at::Tensor& divisor) {
   at::_foreach_div_(self, expanded(self, divisor));
+}
+
+at::Tensor vhat_sum(const Tensors& v, double beta2, const std::vector<int64_t>& steps) {
+  at::Tensor sum;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    auto s = v[i].sum(at::kDouble).div_(1 - std::pow(beta2, steps[i]));
+    sum = sum.defined() ? sum.add(s) : s;
+  }
+  return sum;
 }
 
 Tensors gradients_with_l2(const Tensors& grads, const Tensors& params, const DecayHyper& hyper) {

@@ -25,6 +25,11 @@ std::vector<at::Scalar> scalars(const std::vector<double>& values);
 void mul_(const Tensors& self, const at::Tensor& factor);
 void div_(const Tensors& self, const at::Tensor& divisor);
 
+/// sum(vhat) over the tensors, vhat = v / (1 - b2^t) with each tensor's own step t
+/// (docs/OPTIMIZERS.md, the global vbar): one float64 reduction per tensor (no _foreach_ op
+/// sums in float64), added in order; a 0-dim float64 tensor on their device.
+at::Tensor vhat_sum(const Tensors& v, double beta2, const std::vector<int64_t>& steps);
+
 /// gradient_with_l2 for every parameter: g + lambda * theta in L2 mode, else the gradients.
 Tensors gradients_with_l2(const Tensors& grads, const Tensors& params, const DecayHyper& hyper);
 
