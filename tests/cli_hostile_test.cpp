@@ -22,6 +22,7 @@ namespace st = swd::train;
 using nlohmann::json;
 using swd_test::fresh_dir;
 using swd_test::run_swd;
+using swd_test::rows_without_seconds;
 using swd_test::slurp;
 
 namespace {
@@ -48,13 +49,6 @@ void expect_refused(const swd_test::CommandResult& r, const std::vector<std::str
   EXPECT_EQ(r.output.rfind("swd: error: ", 0), 0u) << r.output;
   EXPECT_EQ(lines(r.output), 1u) << r.output;
   for (const auto& part : parts) EXPECT_NE(r.output.find(part), std::string::npos) << part << "\n" << r.output;
-}
-
-/// Metrics rows as text, seconds left out (the only column that may differ between runs).
-std::string rows_without_seconds(const std::string& run) {
-  auto rows = st::parse_metrics_csv(slurp(run + "/metrics.csv"));
-  for (auto& m : rows) m.seconds = 0;
-  return st::metrics_csv(rows);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

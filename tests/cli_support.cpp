@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "swd/train/metrics.h"
+
 namespace swd_test {
 
 namespace fs = std::filesystem;
@@ -119,6 +121,12 @@ std::string slurp(const std::string& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+std::string rows_without_seconds(const std::string& run_dir) {
+  auto rows = swd::train::parse_metrics_csv(slurp(run_dir + "/metrics.csv"));
+  for (auto& m : rows) m.seconds = 0;
+  return swd::train::metrics_csv(rows);
 }
 
 }  // namespace swd_test

@@ -41,4 +41,8 @@ std::string fresh_dir(const std::string& name);
 /// The whole file, or "" if it does not exist.
 std::string slurp(const std::string& path);
 
+/// The metrics.csv rows of the run in `run_dir` as text, seconds left out (the only column
+/// that may differ between equal runs).
+std::string rows_without_seconds(const std::string& run_dir);
+
 }  // namespace swd_test

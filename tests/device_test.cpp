@@ -169,7 +169,7 @@ TEST(Precision, Bf16TrainsAndStaysCloseToFp32) {
   EXPECT_NE(a, b);  // bf16 did run in bfloat16
   // The weights written (float32 only: the checkpoint format has no bfloat16) reload.
   auto model = swd::models::make_model("cnn-bn", {1, 12, 12, 10});
-  auto opt = st::make_optimizer_for("adams", st::resolve_hyper("adams", {}, {}, {}, 0, false, {}, {}),
+  auto opt = st::make_optimizer_for("adams", st::default_hyper("adams"),
                                     *model, false);
   EXPECT_NO_THROW(st::load_checkpoint(dir + "/bf16/checkpoint.pt", *model, *opt));
   for (const auto& p : model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
@@ -188,7 +188,7 @@ Trained make_on(const c10::Device& device) {
   t.model = swd::models::make_model("mlp", {1, 8, 8, 10});
   t.model->to(device);
   t.optimizer = st::make_optimizer_for(
-      "adams", st::resolve_hyper("adams", {}, {}, {}, 0, false, {}, {}), *t.model, false);
+      "adams", st::default_hyper("adams"), *t.model, false);
   return t;
 }
 
@@ -297,8 +297,8 @@ TEST(ChannelsLast, WeightsChangeLayoutNotFunction) {
   }
   EXPECT_EQ(four_d, 2);  // cnn-bn's two convolutions
   const auto images = torch::randn({16, 3, 12, 12}).narrow(1, 0, 1).contiguous();
-  const auto a = st::forward_with(*plain, images, torch::kCPU, "fp32");
-  const auto b = st::forward_with(*nhwc, images, torch::kCPU, "fp32");
+  const auto a = st::forward_with(*plain, images, torch::kCPU, "fp32", false);
+  const auto b = st::forward_with(*nhwc, images, torch::kCPU, "fp32", true);
   EXPECT_LT((a - b).abs().max().item<double>(), 1e-4 * a.abs().max().item<double>());
 }
 

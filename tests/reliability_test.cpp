@@ -49,12 +49,7 @@ void expect_bitwise_equal_runs(const std::string& a, const std::string& b) {
   for (const auto& [name, t] : ma) {
     EXPECT_TRUE(torch::equal(t, mb.at(name))) << "parameter " << name << " differs";
   }
-  auto rows = [](const std::string& dir) {
-    auto r = st::parse_metrics_csv(slurp(dir + "/metrics.csv"));
-    for (auto& m : r) m.seconds = 0;
-    return st::metrics_csv(r);
-  };
-  EXPECT_EQ(rows(a), rows(b));
+  EXPECT_EQ(swd_test::rows_without_seconds(a), swd_test::rows_without_seconds(b));
 }
 
 TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
@@ -140,7 +135,7 @@ TEST(Reliability, NonFiniteStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_NE(r.output.find("of epoch 2"), std::string::npos) << r.output;
   // The checkpoint is the one written at the end of epoch 1, and metrics.csv has its row.
   auto model = swd::models::make_model("mlp", {1, 8, 8, 10});
-  auto opt = st::make_optimizer_for("sgd", st::resolve_hyper("sgd", 0.1, {}, {}, 0, false, {}, {}),
+  auto opt = st::make_optimizer_for("sgd", st::default_hyper("sgd"),
                                     *model, false);
   const auto info = st::load_checkpoint(dir + "/run/checkpoint.pt", *model, *opt);
   EXPECT_EQ(info.position.epoch, 1);
@@ -160,7 +155,7 @@ TEST(Reliability, NonFiniteSkipCarriesOn) {
 TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
   const auto dir = fresh_dir("atomic");
   auto model = swd::models::make_model("mlp", {1, 8, 8, 10});
-  auto opt = st::make_optimizer_for("adams", st::resolve_hyper("adams", {}, {}, {}, 0, false, {}, {}),
+  auto opt = st::make_optimizer_for("adams", st::default_hyper("adams"),
                                     *model, false);
   st::CheckpointInfo info;
   info.position = {0, 3, 3};
@@ -211,7 +206,7 @@ namespace {
 
 TEST(Reliability, ACheckpointOfAnotherModelOrOptimizerIsRejectedAndChangesNothing) {
   const auto dir = fresh_dir("mismatch");
-  const auto hyper = st::resolve_hyper("adams", {}, {}, {}, 0, false, {}, {});
+  const auto hyper = st::default_hyper("adams");
   auto model = swd::models::make_model("mlp", {1, 8, 8, 10});
   auto opt = st::make_optimizer_for("adams", hyper, *model, false);
   for (auto& p : model->parameters()) p.mutable_grad() = torch::ones_like(p);
@@ -228,7 +223,7 @@ TEST(Reliability, ACheckpointOfAnotherModelOrOptimizerIsRejectedAndChangesNothin
   EXPECT_TRUE(torch::equal(before, other_model->parameters()[0]));
 
   auto same_model = swd::models::make_model("mlp", {1, 8, 8, 10});
-  auto sgd = st::make_optimizer_for("sgds", st::resolve_hyper("sgds", {}, {}, {}, 0, false, {}, {}),
+  auto sgd = st::make_optimizer_for("sgds", st::default_hyper("sgds"),
                                     *same_model, false);
   const auto same_before = same_model->parameters()[0].clone();
   EXPECT_CONTAINS(swd_test::error_of([&] { st::load_checkpoint(dir + "/c.pt", *same_model, *sgd); }),

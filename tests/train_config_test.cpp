@@ -98,18 +98,51 @@ TEST(OptimizerNames, MapOntoFamilyAndDecay) {
 }
 
 TEST(OptimizerNames, DefaultsFollowThePaper) {
-  const auto adams = st::resolve_hyper("adams", {}, {}, {}, 0, false, {}, {});
+  const auto adams = st::default_hyper("adams");
   EXPECT_DOUBLE_EQ(adams.lr, 1e-3);
   EXPECT_DOUBLE_EQ(adams.weight_decay, 5e-4);
-  const auto adamw = st::resolve_hyper("adamw", {}, {}, {}, 0, false, {}, {});
+  const auto adamw = st::default_hyper("adamw");
   EXPECT_DOUBLE_EQ(adamw.weight_decay, 0.5);  // lambda / eta
-  const auto sgds = st::resolve_hyper("sgds", {}, {}, {}, 0, false, {}, {});
+  const auto sgds = st::default_hyper("sgds");
   EXPECT_DOUBLE_EQ(sgds.lr, 0.1);
   EXPECT_DOUBLE_EQ(sgds.momentum, 0.9);
-  const auto adai = st::resolve_hyper("adai", 0.2, 1e-4, {}, 0, false, {}, {});
+  st::TrainConfig given;
+  given.optimizer = "adai";
+  given.lr = 0.2;
+  given.weight_decay = 1e-4;
+  const auto adai = st::optimizer_hyper(given);
   EXPECT_DOUBLE_EQ(adai.lr, 0.2);
   EXPECT_DOUBLE_EQ(adai.weight_decay, 1e-4);
   EXPECT_DOUBLE_EQ(std::get<0>(adai.betas), 0.1);
+}
+
+TEST(OptimizerNames, DefaultsComeFromOneTable) {
+  // The help states the table's values.
+  EXPECT_EQ(st::config_help("lr"), "learning rate (default: 0.1 SGD family, 1e-3 Adam family, 0.5 Adai family)");
+  EXPECT_EQ(st::config_help("betas"), "B1,B2 (default 0.9,0.999 Adam; 0.1,0.99 Adai)");
+  EXPECT_EQ(st::config_help("eps"), "Adam epsilon (default 1e-8) / Adai inertia bound (default 1e-3)");
+  EXPECT_EQ(st::default_lr("adais"), st::family_defaults("adai").lr);
+  // Resolving fills what is unset and records the settings a family does not use at its
+  // row's values, whatever was given; resolving again changes nothing.
+  st::TrainConfig sgd;
+  sgd.optimizer = "sgds";
+  sgd.betas = std::make_tuple(0.5, 0.5);
+  sgd.eps = 1.0;
+  st::resolve_optimizer_settings(sgd);
+  EXPECT_EQ(*sgd.betas, st::family_defaults("sgd").betas);
+  EXPECT_EQ(*sgd.eps, st::family_defaults("sgd").eps);
+  EXPECT_EQ(*sgd.momentum, 0.9);
+  EXPECT_EQ(*sgd.lr, 0.1);
+  EXPECT_EQ(*sgd.weight_decay, st::kDefaultWeightDecay);
+  st::TrainConfig again = sgd;
+  st::resolve_optimizer_settings(again);
+  EXPECT_EQ(st::config_to_json(again), st::config_to_json(sgd));
+  st::TrainConfig adam;
+  adam.optimizer = "adam";
+  adam.momentum = 0.5;
+  st::resolve_optimizer_settings(adam);
+  EXPECT_EQ(*adam.momentum, 0.0);
+  EXPECT_EQ(*adam.betas, std::make_tuple(0.9, 0.999));
 }
 
 TEST(Metrics, CsvRoundTripsExactly) {

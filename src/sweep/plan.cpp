@@ -12,6 +12,7 @@
 
 #include "swd/provenance.h"
 #include "swd/train/config.h"
+#include "swd/train/optimizer_factory.h"
 #include "../train/config_text.h"
 
 namespace swd {
@@ -370,11 +371,11 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
                            run.overridden.end());
     }
     if (over_lr) {
-      // weight decay := lambda / lr, lambda the run's weight-decay (default 5e-4), lr the
-      // run's (default: its optimizer's, as swd train would take it).
+      // weight decay := lambda / lr, lambda the run's weight-decay (default
+      // kDefaultWeightDecay), lr the run's (default: its optimizer's, as swd train takes it).
       const Setting* wd = find(run.settings, "weight-decay");
       const Setting* lr = find(run.settings, "lr");
-      const double wd_value = wd ? Json::parse(wd->json).get<double>() : 5e-4;
+      const double wd_value = wd ? Json::parse(wd->json).get<double>() : train::kDefaultWeightDecay;
       double lr_value = 0;
       try {
         const auto config = train::config_from_json(run_json(run));

@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <sstream>
 #include <thread>
@@ -148,7 +150,7 @@ struct Entry {
 };
 
 template <typename T>
-Entry entry(const char* key, const char* help, T TrainConfig::*member) {
+Entry entry(const char* key, const std::string& help, T TrainConfig::*member) {
   Entry e;
   e.key = key;
   e.help = help;
@@ -242,6 +244,45 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "gamma" && !(c.gamma > 0)) fail("a number > 0");
 }
 
+/// `v` as the help shows a default, the shorter of its plain and exponent forms: 0.1, 1e-3.
+std::string number(double v) {
+  char plain[32], exponent[32];
+  std::snprintf(plain, sizeof plain, "%g", v);
+  for (int digits = 0; digits < 17; ++digits) {
+    std::snprintf(exponent, sizeof exponent, "%.*e", digits, v);
+    if (std::strtod(exponent, nullptr) == v) break;
+  }
+  std::string e = exponent;  // 1e-03 -> 1e-3
+  const auto sign = e.find_first_of("+-", e.find('e'));
+  while (sign != std::string::npos && sign + 2 < e.size() && e[sign + 1] == '0') e.erase(sign + 1, 1);
+  if (e[sign] == '+') e.erase(sign, 1);
+  return e.size() < std::strlen(plain) ? e : plain;
+}
+std::string pair(const std::tuple<double, double>& v) {
+  return number(std::get<0>(v)) + "," + number(std::get<1>(v));
+}
+
+// The optimizer settings' help, its defaults taken from defaults_table().
+const FamilyDefaults& sgd_row() { return family_defaults("sgd"); }
+const FamilyDefaults& adam_row() { return family_defaults("adam"); }
+const FamilyDefaults& adai_row() { return family_defaults("adai"); }
+std::string lr_help() {
+  return "learning rate (default: " + number(sgd_row().lr) + " SGD family, " + number(adam_row().lr) +
+         " Adam family, " + number(adai_row().lr) + " Adai family)";
+}
+std::string weight_decay_help() {
+  return "weight decay lambda (default " + number(kDefaultWeightDecay) + "; adamw: " +
+         number(kDefaultWeightDecay) + "/lr, the paper's convention)";
+}
+std::string momentum_help() { return "SGD momentum (default " + number(sgd_row().momentum) + ")"; }
+std::string betas_help() {
+  return "B1,B2 (default " + pair(adam_row().betas) + " Adam; " + pair(adai_row().betas) + " Adai)";
+}
+std::string eps_help() {
+  return "Adam epsilon (default " + number(adam_row().eps) + ") / Adai inertia bound (default " +
+         number(adai_row().eps) + ")";
+}
+
 const std::vector<Entry>& table() {
   static const std::vector<Entry> entries = {
       entry("dataset", "fashion-mnist | mnist | kmnist | cifar10 | cifar100 | synthetic", &TrainConfig::dataset),
@@ -257,13 +298,13 @@ const std::vector<Entry>& table() {
       entry("workers", "threads preparing batches", &TrainConfig::workers),
       entry("model", "mlp | cnn | mlp-bn | cnn-bn | resnet8 | resnet14 | resnet20 | resnet32 | resnet44 | resnet56 | resnet18 | resnet34 | vgg16 | densenet121 | googlenet", &TrainConfig::model),
       entry("optimizer", "sgd | sgdw | sgds | adam | adamw | adams | amsgrad | amsgrads | adai | adais", &TrainConfig::optimizer),
-      entry("lr", "learning rate (default: 0.1 SGD family, 1e-3 Adam family, 0.5 Adai family)", &TrainConfig::lr),
-      entry("weight-decay", "weight decay lambda (default 5e-4; adamw: 5e-4/lr, the paper's convention)", &TrainConfig::weight_decay),
-      entry("momentum", "SGD momentum (default 0.9)", &TrainConfig::momentum),
+      entry("lr", lr_help(), &TrainConfig::lr),
+      entry("weight-decay", weight_decay_help(), &TrainConfig::weight_decay),
+      entry("momentum", momentum_help(), &TrainConfig::momentum),
       entry("dampening", "SGD dampening", &TrainConfig::dampening),
       entry("nesterov", "SGD Nesterov momentum", &TrainConfig::nesterov),
-      entry("betas", "B1,B2 (default 0.9,0.999 Adam; 0.1,0.99 Adai)", &TrainConfig::betas),
-      entry("eps", "Adam epsilon (default 1e-8) / Adai inertia bound (default 1e-3)", &TrainConfig::eps),
+      entry("betas", betas_help(), &TrainConfig::betas),
+      entry("eps", eps_help(), &TrainConfig::eps),
       entry("no-decay-bias-norm", "no weight decay for biases and normalisation layers", &TrainConfig::no_decay_bias_norm),
       entry("epochs", "training epochs", &TrainConfig::epochs),
       entry("batch-size", "batch size", &TrainConfig::batch_size),

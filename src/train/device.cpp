@@ -169,24 +169,10 @@ void use_channels_last(models::Classifier& model) {
   }
 }
 
-namespace {
-/// The memory format of the model's first 4-D parameter (contiguous when it has none).
-at::MemoryFormat model_memory_format(models::Classifier& model) {
-  for (const auto& p : model.parameters()) {
-    if (p.dim() == 4) {
-      return p.is_contiguous(at::MemoryFormat::ChannelsLast) && !p.is_contiguous()
-                 ? at::MemoryFormat::ChannelsLast
-                 : at::MemoryFormat::Contiguous;
-    }
-  }
-  return at::MemoryFormat::Contiguous;
-}
-}  // namespace
-
 at::Tensor forward_with(models::Classifier& model, const at::Tensor& data, const c10::Device& device,
-                        const std::string& precision) {
-  const auto format = data.dim() == 4 ? model_memory_format(model) : at::MemoryFormat::Contiguous;
-  const auto input = format == at::MemoryFormat::ChannelsLast ? data.contiguous(format) : data;
+                        const std::string& precision, bool channels_last) {
+  const bool convert = channels_last && data.dim() == 4;
+  const auto input = convert ? data.contiguous(at::MemoryFormat::ChannelsLast) : data;
   at::Tensor logits;
   {
     AutocastGuard autocast(device, precision);

@@ -6,7 +6,6 @@
 #include "swd/optim/adam.h"
 #include "swd/optim/param_groups.h"
 #include "swd/optim/sgd.h"
-#include "swd/train/config.h"
 
 namespace swd {
 namespace train {
@@ -44,35 +43,57 @@ OptimizerChoice parse_optimizer_name(const std::string& name) {
   throw std::invalid_argument("unknown optimizer '" + name + "' (expected one of " + list + ")");
 }
 
-double default_lr(const std::string& optimizer) {
-  const auto family = parse_optimizer_name(optimizer).family;
-  return family == "sgd" ? 0.1 : family == "adam" ? 1e-3 : 0.5;
+const std::vector<FamilyDefaults>& defaults_table() {
+  // family  lr    momentum  betas         eps   uses momentum / betas and eps
+  static const std::vector<FamilyDefaults> rows = {
+      {"sgd", 0.1, 0.9, {0.9, 0.999}, 1e-8, true, false},
+      {"adam", 1e-3, 0.0, {0.9, 0.999}, 1e-8, false, true},
+      {"adai", 0.5, 0.0, {0.1, 0.99}, 1e-3, false, true},
+  };
+  return rows;
 }
 
-OptimizerHyper resolve_hyper(const std::string& name, std::optional<double> lr,
-                             std::optional<double> weight_decay, std::optional<double> momentum,
-                             double dampening, bool nesterov,
-                             std::optional<std::tuple<double, double>> betas,
-                             std::optional<double> eps) {
-  const auto choice = parse_optimizer_name(name);
-  OptimizerHyper h;
-  if (choice.family == "sgd") {
-    h.lr = lr.value_or(default_lr(name));
-    h.momentum = momentum.value_or(0.9);
-  } else if (choice.family == "adam") {
-    h.lr = lr.value_or(default_lr(name));
-    h.betas = betas.value_or(std::make_tuple(0.9, 0.999));
-    h.eps = eps.value_or(1e-8);
-  } else {
-    h.lr = lr.value_or(default_lr(name));
-    h.betas = betas.value_or(std::make_tuple(0.1, 0.99));
-    h.eps = eps.value_or(1e-3);
+const FamilyDefaults& family_defaults(const std::string& family) {
+  for (const auto& row : defaults_table()) {
+    if (family == row.family) return row;
   }
-  h.dampening = dampening;
-  h.nesterov = nesterov;
+  throw std::invalid_argument("unknown optimizer family '" + family + "'");
+}
+
+double default_lr(const std::string& optimizer) {
+  return family_defaults(parse_optimizer_name(optimizer).family).lr;
+}
+
+void resolve_optimizer_settings(TrainConfig& c) {
+  const auto choice = parse_optimizer_name(c.optimizer);
+  const FamilyDefaults& row = family_defaults(choice.family);
+  c.lr = c.lr.value_or(row.lr);
+  c.momentum = row.uses_momentum ? c.momentum.value_or(row.momentum) : row.momentum;
+  c.betas = row.uses_betas ? c.betas.value_or(row.betas) : row.betas;
+  c.eps = row.uses_betas ? c.eps.value_or(row.eps) : row.eps;
   const bool per_step_convention = choice.family == "adam" && choice.decay == optim::Decay::Decoupled;
-  h.weight_decay = weight_decay.value_or(per_step_convention && h.lr > 0 ? 5e-4 / h.lr : 5e-4);
+  c.weight_decay = c.weight_decay.value_or(per_step_convention && *c.lr > 0 ? kDefaultWeightDecay / *c.lr
+                                                                            : kDefaultWeightDecay);
+}
+
+OptimizerHyper optimizer_hyper(const TrainConfig& config) {
+  TrainConfig c = config;
+  resolve_optimizer_settings(c);
+  OptimizerHyper h;
+  h.lr = *c.lr;
+  h.weight_decay = *c.weight_decay;
+  h.momentum = *c.momentum;
+  h.dampening = c.dampening;
+  h.nesterov = c.nesterov;
+  h.betas = *c.betas;
+  h.eps = *c.eps;
   return h;
+}
+
+OptimizerHyper default_hyper(const std::string& optimizer) {
+  TrainConfig config;
+  config.optimizer = optimizer;
+  return optimizer_hyper(config);
 }
 
 std::unique_ptr<optim::OptimizerBase> make_optimizer(

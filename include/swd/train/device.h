@@ -60,10 +60,10 @@ class AutocastGuard {
 void use_channels_last(models::Classifier& model);
 
 /// The forward pass of `model` on `data`, under `precision` (fp32, or bf16 autocast) on
-/// `device`: float32 logits, for a float32 loss. An image batch takes the layout of the
-/// model's first 4-D weight (channels-last after use_channels_last).
+/// `device`: float32 logits, for a float32 loss. `channels_last`: the model's weights are in
+/// channels-last layout (use_channels_last, --channels-last), and an image batch is put in it too.
 at::Tensor forward_with(models::Classifier& model, const at::Tensor& data, const c10::Device& device,
-                        const std::string& precision);
+                        const std::string& precision, bool channels_last);
 
 /// Values of 0-dim tensors on one device, read back to the host in one copy (a GPU is
 /// synchronised once, not once per value).

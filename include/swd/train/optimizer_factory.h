@@ -16,6 +16,7 @@
 
 #include "swd/optim/decay.h"
 #include "swd/optim/optimizer_base.h"
+#include "swd/train/config.h"
 
 namespace swd {
 namespace train {
@@ -31,27 +32,52 @@ struct OptimizerChoice {
 /// Throws std::invalid_argument naming the bad name and listing the valid ones.
 OptimizerChoice parse_optimizer_name(const std::string& name);
 
-/// Fully resolved hyper-parameters of one run's optimizer.
+/// The defaults of one optimizer family. defaults_table() is the one place they are stated:
+/// the trainer, `swd train --help`, the sweeps and config.json all take them from there (the
+/// optimizer classes' own option structs, swd/optim/, are the library's defaults).
+struct FamilyDefaults {
+  const char* family;  ///< sgd | adam | adai
+  double lr;
+  double momentum;                   ///< SGD family only
+  std::tuple<double, double> betas;  ///< Adam and Adai families only
+  double eps;                        ///< Adam: epsilon; Adai: the inertia bound
+  bool uses_momentum;  ///< false: momentum is recorded as this row's value, whatever was given
+  bool uses_betas;     ///< false: betas and eps likewise
+};
+
+/// One row per family: lr 0.1 / 1e-3 / 0.5, SGD momentum 0.9, Adam betas (0.9, 0.999) and eps
+/// 1e-8, Adai betas (0.1, 0.99) and eps 1e-3.
+const std::vector<FamilyDefaults>& defaults_table();
+/// The row of `family` (sgd | adam | adai); std::invalid_argument for another name.
+const FamilyDefaults& family_defaults(const std::string& family);
+
+/// The weight decay lambda of every optimizer name when none is given -- except adamw, whose
+/// default is lambda / lr so that its per-step decay equals the others' (the paper, arXiv
+/// 2011.11152).
+inline constexpr double kDefaultWeightDecay = 5e-4;
+
+/// Fills every unset optimizer setting of `config` (lr, weight_decay, momentum, betas, eps)
+/// from its family's row of defaults_table(), and records the settings the family does not
+/// use at the row's values: afterwards config.json alone reruns the run. Resolving twice
+/// changes nothing.
+void resolve_optimizer_settings(TrainConfig& config);
+
+/// Hyper-parameters of one run's optimizer.
 struct OptimizerHyper {
   double lr = 0;
   double weight_decay = 0;
   double momentum = 0;
   double dampening = 0;
   bool nesterov = false;
-  std::tuple<double, double> betas{0.9, 0.999};
-  double eps = 1e-8;
+  std::tuple<double, double> betas{0, 0};
+  double eps = 0;
 };
 
-/// The defaults for `name` with every given value taken instead (unset = default). Defaults:
-/// lr 0.1 / 1e-3 / 0.5 (SGD / Adam / Adai families), momentum 0.9, betas (0.9, 0.999) Adam
-/// and (0.1, 0.99) Adai, eps 1e-8 Adam and 1e-3 Adai, weight decay 5e-4 -- except adamw,
-/// whose default is 5e-4 / lr so that its per-step decay equals the others' (the paper,
-/// arXiv 2011.11152).
-OptimizerHyper resolve_hyper(const std::string& name, std::optional<double> lr,
-                             std::optional<double> weight_decay, std::optional<double> momentum,
-                             double dampening, bool nesterov,
-                             std::optional<std::tuple<double, double>> betas,
-                             std::optional<double> eps);
+/// The hyper-parameters `config` gives its optimizer, unset settings resolved as
+/// resolve_optimizer_settings does (before any large-batch scaling).
+OptimizerHyper optimizer_hyper(const TrainConfig& config);
+/// The hyper-parameters of `optimizer` (a name of optimizer_names()) with every default.
+OptimizerHyper default_hyper(const std::string& optimizer);
 
 /// The optimizer over `groups`. A group without options gets `hyper`; a group with options
 /// keeps them (the decay/no-decay groups of make_decay_groups carry their own).

@@ -1,0 +1,252 @@
+// Setting a run up (run_setup.h), top to bottom: configuration and folder, data and model,
+// optimizer and schedules, loaders, the folder's files and the resumed state.
+#include "run_setup.h"
+
+#include <torch/utils.h>
+
+#include <ctime>
+#include <filesystem>
+#include <new>
+#include <nlohmann/json.hpp>
+
+#include "swd/parallel/data_parallel.h"
+#include "swd/provenance.h"
+#include "swd/runtime.h"
+#include "swd/schedule/scaling.h"
+#include "swd/train/device.h"
+#include "swd/train/files.h"
+#include "swd/train/trainer.h"
+#include "resume_check.h"
+
+namespace swd {
+namespace train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string default_out_dir(const std::string& optimizer) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return "runs/" + std::string(stamp) + "-" + optimizer;
+}
+
+/// Refuses to start over a run that holds results (a checkpoint, or finished epochs in
+/// metrics.csv) unless resuming it; a folder with only a config.json is a run that never
+/// finished anything, and starting again loses nothing.
+void check_folder(const TrainConfig& config) {
+  const fs::path out(config.out);
+  if (config.resume) {
+    if (!fs::exists(out / "config.json")) {
+      throw std::runtime_error("cannot resume: no run in " + config.out + " (no config.json)");
+    }
+    return;
+  }
+  const bool has_results =
+      fs::exists(out / "checkpoint.pt") ||
+      (fs::exists(out / "metrics.csv") &&
+       !parse_metrics_csv(read_file((out / "metrics.csv").string())).empty());
+  if (has_results) {
+    throw std::runtime_error(config.out + " already holds a run; pass --resume to continue it "
+                             "or choose another --out");
+  }
+}
+
+void create_folder(const std::string& path) {
+  std::error_code error;
+  fs::create_directories(path, error);
+  if (error) throw std::runtime_error("cannot create " + path + ": " + error.message());
+}
+
+data::DatasetSpec dataset_spec(const TrainConfig& c) {
+  data::DatasetSpec spec;
+  spec.name = c.dataset;
+  spec.data_dir = c.data_dir;
+  spec.synthetic_train = c.synthetic_train;
+  spec.synthetic_test = c.synthetic_test;
+  spec.synthetic_size = c.synthetic_size;
+  spec.synthetic_channels = c.synthetic_channels;
+  spec.synthetic_classes = c.synthetic_classes;
+  spec.seed = c.seed;
+  return spec;
+}
+
+/// The folder the data is read from ("" for synthetic data).
+std::string data_dir_read(const TrainConfig& c) {
+  if (c.data_dir.empty() && c.dataset == "fashion-mnist") return data::kDefaultFashionMnistDir;
+  return c.dataset == "synthetic" ? "" : c.data_dir;
+}
+
+/// The provenance list of the run being resumed ("" when there is none).
+std::string earlier_provenance(const fs::path& out) {
+  const auto saved = nlohmann::json::parse(read_file((out / "config.json").string()), nullptr, false);
+  return saved.is_object() && saved.contains("provenance") ? saved["provenance"].dump() : "";
+}
+
+/// make(), with an allocation failure turned into one line naming `what` was being made.
+template <typename F>
+auto allocating(const std::string& what, F&& make) -> decltype(make()) {
+  try {
+    return make();
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("out of memory while making " + what);
+  } catch (const c10::Error& e) {
+    const std::string message = e.what_without_backtrace();
+    if (message.find("alloc") == std::string::npos) throw;
+    throw std::runtime_error("out of memory while making " + what + " (" +
+                             message.substr(0, message.find('\n')) + ")");
+  }
+}
+
+}  // namespace
+
+parallel::GroupOptions group_options(const TrainConfig& config) {
+  parallel::GroupOptions o;
+  o.rank = config.rank;
+  o.world_size = config.world_size;
+  o.master_addr = config.master_addr;
+  o.master_port = config.master_port;
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000.0));
+  return o;
+}
+
+void Schedules::apply(optim::OptimizerBase& optimizer, double progress) const {
+  for (size_t g = 0; g < base_lr.size(); ++g) {
+    optimizer.param_groups()[g].options().set_lr(base_lr[g] * lr->factor(progress));
+    optimizer.set_group_weight_decay(g, base_wd[g] * wd->factor(progress));
+  }
+}
+
+Run::Run(const TrainConfig& requested) {
+  prepare_folder(requested);
+  make_data_and_model();
+  make_optimizer();
+  make_loaders();
+  write_folder_and_resume();
+}
+
+void Run::prepare_folder(const TrainConfig& requested) {
+  config = requested;
+  if (config.out.empty()) config.out = default_out_dir(config.optimizer);
+  resolve_optimizer_settings(config);  // once: config.json records the values used
+  hyper = optimizer_hyper(config);
+  // Large batches: lr or weight decay scaled by k = batch / base batch (the paper,
+  // arXiv 2011.11152; docs/REPRODUCTION.md, claim 2).
+  const auto scaled = schedule::scale_hyperparameters(
+      schedule::scale_rule_from_string(config.scale_rule), hyper.lr, hyper.weight_decay,
+      config.base_batch_size, config.batch_size);
+  hyper.lr = scaled.lr;
+  hyper.weight_decay = scaled.weight_decay;
+  // [dist] the global batch splits into world-size x accumulate micro-batches; rank 0 alone
+  // writes into the run folder.
+  parallel::check_batch_split(config.batch_size, config.world_size, config.accumulate);
+  writes_files = config.rank == 0;
+  if (writes_files) {
+    lock.emplace(config.out);
+    check_folder(config);
+  }
+  // The device, once: [dist] ranks of one machine take cuda:<rank> (device.h).
+  device = resolve_device(config.device, config.rank);
+  check_precision(config.precision, device);
+  out = config.out;
+  configure_threads(static_cast<int>(config.threads));  // before the provenance records them
+  configure_allocator();
+  TrainConfig saved_form = config;
+  saved_form.resume = false;
+  auto saved_json = nlohmann::json::parse(config_to_json(saved_form));
+  saved_json["derived"] = {{"scale_k", scaled.k}, {"lr", scaled.lr},
+                           {"weight_decay", scaled.weight_decay},
+                           {"world_size", config.world_size},  // [dist]
+                           {"micro_batch", config.batch_size / (config.world_size * config.accumulate)},
+                           {"device", device.str()}, {"device_name", device_name(device)}};
+  saved_json["provenance"] = nlohmann::json::parse(append_provenance(
+      config.resume ? earlier_provenance(out) : "", provenance_json(data_dir_read(config))));
+  config_json = saved_json.dump(2);
+  checkpoint_path = (out / "checkpoint.pt").string();
+  metrics_path = (out / "metrics.csv").string();
+  resuming = config.resume && fs::exists(checkpoint_path);
+  // The checkpoint is the source of truth: its own copy of the settings must agree.
+  if (writes_files && resuming) {
+    check_resume_against_checkpoint(checkpoint_path, config_json, config.epochs);
+  }
+}
+
+void Run::make_data_and_model() {
+  group.emplace(group_options(config));  // [dist] rendezvous (no-op for one process)
+  torch::manual_seed(config.seed);
+  data = allocating("the " + config.dataset + " dataset",
+                    [&] { return data::load_dataset(dataset_spec(config)); });
+  if (config.train_subset > 0) {  // the same samples whatever the seed (subset-seed picks them)
+    try {
+      data.train = data::balanced_subset(data.train, config.train_subset, config.subset_seed);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("--train-subset: ") + e.what());
+    }
+  }
+  const auto& shape = data.train.images.sizes();  // [N, C, H, W]
+  model = allocating("the model " + config.model, [&] {
+    return models::make_model(config.model, {shape[1], shape[2], shape[3], data.train.num_classes});
+  });
+  model->to(device);  // initialised on the CPU: the same weights on every device
+  if (config.channels_last) use_channels_last(*model);  // before the optimizer sees the weights
+}
+
+void Run::make_optimizer() {
+  // The parameter groups: with --no-decay-bias-norm [decay, no-decay] (biases and
+  // normalisation layers get weight decay 0; optim::split_parameters_for_decay), else one.
+  optimizer = make_optimizer_for(config.optimizer, hyper, *model, config.no_decay_bias_norm);
+  for (size_t g = 0; g < optimizer->param_groups().size(); ++g) {
+    schedules.base_lr.push_back(optimizer->group_hyper(g).lr);
+    schedules.base_wd.push_back(optimizer->group_hyper(g).weight_decay);
+  }
+  const double epochs = static_cast<double>(config.epochs);
+  schedules.lr = schedule::make_schedule(
+      {config.lr_schedule, config.milestones, config.gamma, 0.0, config.warmup_epochs}, epochs);
+  schedules.wd = schedule::make_schedule(
+      {config.wd_schedule, config.milestones, config.gamma, 0.0, 0.0}, epochs);
+}
+
+void Run::make_loaders() {
+  data::LoaderOptions train_options;
+  train_options.batch_size = config.batch_size / config.accumulate;  // [dist] global micro-batch
+  train_options.rank = config.rank;                                  // [dist] this rank's slices
+  train_options.world_size = config.world_size;
+  train_options.shuffle = true;
+  train_options.mean = data.mean;
+  train_options.std = data.std;
+  train_options.seed = config.seed;
+  train_options.workers = config.workers;
+  pin_batches_for(device, train_options);  // CUDA: pinned batches, copied without blocking
+  if (config.augment.value_or(data.augment_by_default)) {
+    train_options.crop_padding = 4;
+    train_options.horizontal_flip = true;
+  }
+  train_loader.emplace(data.train, train_options);
+  data::LoaderOptions test_options = train_options;
+  // [dist] 500, rounded up to a multiple of the world size (each rank evaluates its slice)
+  test_options.batch_size = (500 + config.world_size - 1) / config.world_size * config.world_size;
+  test_options.shuffle = false;
+  test_options.crop_padding = 0;
+  test_options.horizontal_flip = false;
+  test_loader.emplace(data.test, test_options);
+}
+
+void Run::write_folder_and_resume() {
+  // Written only now that data, model and optimizer are good.
+  if (writes_files) {  // [dist] rank 0 only
+    create_folder(config.out);
+    write_file_atomically((out / "config.json").string(), config_json);
+  }
+  if (resuming) {
+    state = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
+  }
+  state.config_json = config_json;
+  parallel::broadcast_state(*group, *model);  // [dist] every rank starts from rank 0's model
+  if (writes_files) {
+    write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
+  }
+}
+
+}  // namespace train
+}  // namespace swd

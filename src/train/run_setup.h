@@ -1,0 +1,73 @@
+#pragma once
+// Everything a run is made of before its first step, made in this order by Run's constructor
+// (run_setup.cpp): the resolved configuration and the run folder, the device, the data and
+// the model, the optimizer with its decay / no-decay groups and schedules, the loaders, and
+// the state a resume continues from. trainer.cpp trains it.
+
+#include <c10/core/Device.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "swd/data/dataset.h"
+#include "swd/data/loader.h"
+#include "swd/models/models.h"
+#include "swd/optim/optimizer_base.h"
+#include "swd/parallel/group.h"
+#include "swd/schedule/schedule.h"
+#include "swd/train/checkpoint.h"
+#include "swd/train/config.h"
+#include "swd/train/optimizer_factory.h"
+#include "run_lock.h"
+
+namespace swd {
+namespace train {
+
+/// The lr and weight-decay schedules, applied to every parameter group's own base values.
+struct Schedules {
+  std::vector<double> base_lr, base_wd;  ///< per group, before schedules
+  std::shared_ptr<const schedule::Schedule> lr, wd;
+  /// Each group's lr and weight decay at `progress` (epochs, fractional).
+  void apply(optim::OptimizerBase& optimizer, double progress) const;
+};
+
+struct Run {
+  /// Sets the run up; throws before writing anything into the run folder when the
+  /// configuration, the data or the model is bad (trainer.h lists the errors).
+  explicit Run(const TrainConfig& requested);
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+
+  // --- configuration and folder ---
+  TrainConfig config;    ///< optimizer settings resolved (resolve_optimizer_settings)
+  OptimizerHyper hyper;  ///< the optimizer's, after the large-batch scaling
+  bool writes_files = false;  ///< [dist] rank 0 alone writes into the run folder
+  std::optional<RunFolderLock> lock;  ///< one trainer per run folder, held until the end
+  c10::Device device{c10::kCPU};
+  std::filesystem::path out;
+  std::string config_json;  ///< config.json's text: the settings, derived values, provenance
+  std::string checkpoint_path, metrics_path;
+  bool resuming = false;  ///< --resume and a checkpoint to resume from
+  // --- data, model, optimizer ---
+  std::optional<parallel::Group> group;  ///< [dist] the ranks (one process: no-op)
+  data::DatasetPair data;
+  std::shared_ptr<models::Classifier> model;
+  std::unique_ptr<optim::OptimizerBase> optimizer;
+  Schedules schedules;
+  std::optional<data::BatchLoader> train_loader, test_loader;
+  // --- where training continues ---
+  CheckpointInfo state;  ///< position in the data, the epoch's running totals, finished epochs
+
+ private:
+  void prepare_folder(const TrainConfig& requested);
+  void make_data_and_model();
+  void make_optimizer();
+  void make_loaders();
+  void write_folder_and_resume();
+};
+
+}  // namespace train
+}  // namespace swd
