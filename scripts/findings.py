@@ -20,11 +20,13 @@ CLAIMS = {
     "pilot-regime": "Pilot: where weight decay matters (mlp-bn)",
     "pilot-regime-cnn": "Pilot, CNN arm: where weight decay matters (cnn-bn, SGD)",
     "pilot-regime-cnn-adam": "Pilot, CNN arm: where weight decay matters (cnn-bn, Adam)",
+    "pilot-regime-cnn-adam-decay": "Pilot, CNN arm: decoupled and stable weight decay for Adam (cnn-bn)",
     "claim1-swd-vs-l2-vs-decoupled": "Claim 1: stable vs L2 vs decoupled weight decay",
     "claim1-cnn-bn": "Claim 1 on cnn-bn: stable vs L2 vs decoupled weight decay",
     "claim2-batch-scaling": "Claim 2: the weight-decay linear scaling rule",
     "claim2-warmup": "Claim 2: learning-rate scaling with warm-up",
     "claim3-wd-vs-length": "Claim 3: best weight decay against training length",
+    "claim3-cnn-bn": "Claim 3 on cnn-bn: best weight decay against training length",
     "claim4-gradient-norms": "Claim 4: gradient norms at the end of training",
 }
 
@@ -186,6 +188,14 @@ def pilot(name, rows):
     return best_weight_decay(name) or ["- no best-weight-decay table in report.md."]
 
 
+def pilot_pairs(name, rows):
+    """The best-weight-decay table and each optimizer's weight decays paired with lambda 0."""
+    out = best_weight_decay(name) or ["- no best-weight-decay table in report.md."]
+    pairs_rows = read_csv(name, "paired.csv") or []
+    wds = sorted({r["a"] for r in pairs_rows if r["axis"] == "weight-decay"}, key=float)
+    return out + [""] + comparisons(name, rows, [(wd, "0") for wd in wds], ["optimizer"])
+
+
 def claim4(name, rows):
     out = []
     for wd, group in sorted(split(rows, "weight-decay").items()):
@@ -216,9 +226,10 @@ def main():
           "Comparisons: A - B paired over seeds (same seed: same initialisation, data order and "
           "subset), its 95% CI and the mean in standard errors (SE); \"A better\" only when the "
           "whole interval is below 0.\n")
-    writers = {"pilot-regime": pilot, "pilot-regime-cnn": pilot, "pilot-regime-cnn-adam": pilot, "claim1-swd-vs-l2-vs-decoupled": optimizers, "claim1-cnn-bn": optimizers,
+    writers = {"pilot-regime": pilot, "pilot-regime-cnn": pilot, "pilot-regime-cnn-adam": pilot,
+               "pilot-regime-cnn-adam-decay": pilot_pairs, "claim1-swd-vs-l2-vs-decoupled": optimizers, "claim1-cnn-bn": optimizers,
                "claim2-batch-scaling": claim2, "claim2-warmup": claim2,
-               "claim3-wd-vs-length": claim3, "claim4-gradient-norms": claim4}
+               "claim3-wd-vs-length": claim3, "claim3-cnn-bn": claim3, "claim4-gradient-norms": claim4}
     for name, title in CLAIMS.items():
         rows = read_csv(name, "summary.csv")
         print(f"## {title}\n")
