@@ -20,7 +20,7 @@ CLAIMS = {
     "pilot-regime": "Pilot: where weight decay matters (mlp-bn)",
     "pilot-regime-cnn": "Pilot, CNN arm: where weight decay matters (cnn-bn, SGD)",
     "pilot-regime-cnn-adam": "Pilot, CNN arm: where weight decay matters (cnn-bn, Adam)",
-    "pilot-regime-cnn-adam-decay": "Pilot, CNN arm: decoupled and stable weight decay for Adam (cnn-bn)",
+    "pilot-regime-cnn-adam-decay": "Pilot, CNN arm: stable weight decay for Adam (cnn-bn, AdamS)",
     "claim1-swd-vs-l2-vs-decoupled": "Claim 1: stable vs L2 vs decoupled weight decay",
     "claim1-cnn-bn": "Claim 1 on cnn-bn: stable vs L2 vs decoupled weight decay",
     "claim2-batch-scaling": "Claim 2: the weight-decay linear scaling rule",
