@@ -67,6 +67,17 @@ TEST(Validation, SparseGradientsAreRejectedAtStep) {
   EXPECT_NE(message.find("sparse"), std::string::npos) << message;
 }
 
+TEST(Validation, SetGroupWeightDecayValidatesAsConstructionDoes) {
+  so::AdamS opt(one_param(), so::AdamOptions(1e-3).weight_decay(5e-4));
+  const auto message = error_of([&] { opt.set_group_weight_decay(0, -1e-10); });
+  EXPECT_CONTAINS(message, "swd::optim::Adam: invalid weight_decay -1e-10 in parameter group 0 "
+                           "(expected weight_decay >= 0)");
+  EXPECT_EQ(opt.group_hyper(0).weight_decay, 5e-4);  // unchanged
+  EXPECT_THROW(opt.set_group_weight_decay(1, 0.0), std::out_of_range);
+  opt.set_group_weight_decay(0, 1e-4);
+  EXPECT_EQ(opt.group_hyper(0).weight_decay, 1e-4);
+}
+
 TEST(Groups, UnsetFieldsInheritTheOptimizerDefaults) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(one_param());  // no options at all: a copy of the defaults

@@ -35,10 +35,7 @@ void allocate_state(const torch::Tensor& param, AdaiParamState& state) {
 }  // namespace
 
 torch::Tensor Adai::prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                            const torch::optim::OptimizerOptions& options,
-                            torch::optim::OptimizerParamState& param_state, bool) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+                            const AdaiOptions& o, AdaiParamState& state, bool) {
   if (!state.exp_avg().defined()) allocate_state(param, state);
   state.step(state.step() + 1);
   state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
@@ -48,16 +45,8 @@ torch::Tensor Adai::prepare(const torch::Tensor& param, const torch::Tensor& gra
   return state.exp_avg_sq().sum(at::kDouble).div_(1 - std::pow(beta2, state.step()));
 }
 
-EffectiveScale Adai::effective_scale(const torch::optim::OptimizerOptions&,
-                                     const torch::Tensor&) const {
-  return {1.0, {}};  // Adai's effective learning rate is eta: AdaiS decays by eta * lambda.
-}
-
-void Adai::update(torch::Tensor& param, const torch::Tensor& grad,
-                  const torch::optim::OptimizerOptions& options,
-                  torch::optim::OptimizerParamState& param_state, const torch::Tensor& vbar) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+void Adai::update(torch::Tensor& param, const torch::Tensor& grad, const AdaiOptions& o,
+                  AdaiParamState& state, const torch::Tensor& vbar) {
   const double beta0 = std::get<0>(o.betas());
   const double bias_correction2 = 1 - std::pow(std::get<1>(o.betas()), state.step());
   const auto vhat = state.exp_avg_sq() / bias_correction2;
@@ -78,11 +67,8 @@ void Adai::update(torch::Tensor& param, const torch::Tensor& grad,
 // stores it (the next step's running sum, see fused_loop.h).
 
 void Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                         const torch::optim::OptimizerOptions& options,
-                         torch::optim::OptimizerParamState& param_state,
-                         const FusedScalars& scalars, fused::Loops& loops) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+                         const AdaiOptions& o, AdaiParamState& state, const FusedScalars& scalars,
+                         fused::Loops& loops) {
   if (!state.exp_avg().defined()) {
     allocate_state(param, state);
     state.exp_avg_sq_sum(0.0);
@@ -93,12 +79,8 @@ void Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
                                        state);
 }
 
-void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
-                        const torch::optim::OptimizerOptions& options,
-                        torch::optim::OptimizerParamState& param_state,
-                        const FusedScalars& scalars, fused::Loops& loops) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad, const AdaiOptions& o,
+                        AdaiParamState& state, const FusedScalars& scalars, fused::Loops& loops) {
   const double beta0 = std::get<0>(o.betas());
   const double beta2 = std::get<1>(o.betas());
   const double bias_correction2 = 1 - std::pow(beta2, state.step());
@@ -139,16 +121,12 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad,
 
 // ---- Multi-tensor path: prepare() and update() over a group's parameters at once -----------
 
-torch::Tensor Adai::prepare_many(const std::vector<torch::Tensor>& params,
-                                 const std::vector<torch::Tensor>& grads,
-                                 const torch::optim::OptimizerOptions& options,
-                                 const std::vector<torch::optim::OptimizerParamState*>& states,
-                                 bool) {
-  const auto& o = options_of(options);
+torch::Tensor Adai::prepare_many(const Tensors& params, const Tensors& grads, const AdaiOptions& o,
+                                 const States& states, bool) {
   const double beta2 = std::get<1>(o.betas());
   std::vector<torch::Tensor> v;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    auto& state = state_of(*states[i]);
+    auto& state = *states[i];
     if (!state.exp_avg().defined()) allocate_state(params[i], state);
     state.step(state.step() + 1);
     state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
@@ -157,20 +135,16 @@ torch::Tensor Adai::prepare_many(const std::vector<torch::Tensor>& params,
   at::_foreach_mul_(v, beta2);  // v = b2*v + (1-b2)*g*g
   at::_foreach_addcmul_(v, grads, grads, 1 - beta2);
   std::vector<int64_t> steps;
-  for (auto* s : states) steps.push_back(state_of(*s).step());
+  for (const auto* s : states) steps.push_back(s->step());
   return multi::vhat_sum(v, beta2, steps);  // sum(vhat), vhat = v / (1 - b2^t)
 }
 
-void Adai::update_many(const std::vector<torch::Tensor>& params,
-                       const std::vector<torch::Tensor>& grads,
-                       const torch::optim::OptimizerOptions& options,
-                       const std::vector<torch::optim::OptimizerParamState*>& states,
-                       const torch::Tensor& vbar) {
-  const auto& o = options_of(options);
+void Adai::update_many(const Tensors& params, const Tensors& grads, const AdaiOptions& o,
+                       const States& states, const torch::Tensor& vbar) {
   std::vector<torch::Tensor> m, v, prod;
   std::vector<double> bc2;
   for (auto* s : states) {
-    const auto& state = state_of(*s);
+    const auto& state = *s;
     m.push_back(state.exp_avg());
     v.push_back(state.exp_avg_sq());
     prod.push_back(state.beta1_prod());

@@ -22,19 +22,26 @@ void validate(const AdamOptions& o, const std::string& where) {
   detail::require_betas(o, "swd::optim::Adam", where);
 }
 
-torch::Tensor Adam::prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                            const torch::optim::OptimizerOptions& options,
-                            torch::optim::OptimizerParamState& param_state,
-                            bool want_vhat_sum) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+namespace {
+
+/// m = 0, v = 0 (and vmax = 0 with AMSGrad) where not allocated yet, laid out like the
+/// parameter; the running sum of v (fused path) is then 0.
+void allocate_state(const torch::Tensor& param, const AdamOptions& o, AdamParamState& state) {
   if (!state.exp_avg().defined()) {
     state.exp_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
     state.exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
+    state.exp_avg_sq_sum(0.0);
   }
   if (o.amsgrad() && !state.max_exp_avg_sq().defined()) {
     state.max_exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
   }
+}
+
+}  // namespace
+
+torch::Tensor Adam::prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                            const AdamOptions& o, AdamParamState& state, bool want_vhat_sum) {
+  allocate_state(param, o, state);
   state.step(state.step() + 1);
   state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
   const double beta1 = std::get<0>(o.betas());
@@ -50,8 +57,7 @@ torch::Tensor Adam::prepare(const torch::Tensor& param, const torch::Tensor& gra
   return v.sum(at::kDouble).div_(1 - std::pow(beta2, state.step()));
 }
 
-EffectiveScale Adam::effective_scale(const torch::optim::OptimizerOptions&,
-                                     const torch::Tensor& vbar) const {
+EffectiveScale Adam::effective_scale(const AdamOptions&, const torch::Tensor& vbar) const {
   // AdamS: eta_eff / eta = 1 / sqrt(vbar). When every gradient so far was zero, vbar = 0 and
   // the reference divides by zero; we apply no decay for that step (the Adam step is zero too).
   // (masked_fill rather than where: every operation here also runs on the meta device, which
@@ -65,11 +71,8 @@ EffectiveScale Adam::effective_scale(const torch::optim::OptimizerOptions&,
   return {1.0, vbar.sqrt().reciprocal().masked_fill(vbar <= 0, 0.0)};
 }
 
-void Adam::update(torch::Tensor& param, const torch::Tensor&,
-                  const torch::optim::OptimizerOptions& options,
-                  torch::optim::OptimizerParamState& param_state, const torch::Tensor&) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+void Adam::update(torch::Tensor& param, const torch::Tensor&, const AdamOptions& o,
+                  AdamParamState& state, const torch::Tensor&) {
   const double bias_correction1 = 1 - std::pow(std::get<0>(o.betas()), state.step());
   const double bias_correction2 = 1 - std::pow(std::get<1>(o.betas()), state.step());
   const auto& v = o.amsgrad() ? state.max_exp_avg_sq() : state.exp_avg_sq();
@@ -84,26 +87,10 @@ void Adam::update(torch::Tensor& param, const torch::Tensor&,
 // (the next step's running sum, see fused_loop.h). With AMSGrad and vbar
 // needed, pass 1 updates v and vmax (sum(vmax) needs them) and pass 2 the rest.
 
-namespace {
-void allocate_adam_state(const torch::Tensor& param, const AdamOptions& o, AdamParamState& state) {
-  if (!state.exp_avg().defined()) {
-    state.exp_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    state.exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    state.exp_avg_sq_sum(0.0);
-  }
-  if (o.amsgrad() && !state.max_exp_avg_sq().defined()) {
-    state.max_exp_avg_sq(torch::zeros_like(param, at::MemoryFormat::Preserve));
-  }
-}
-}  // namespace
-
 void Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                         const torch::optim::OptimizerOptions& options,
-                         torch::optim::OptimizerParamState& param_state,
-                         const FusedScalars& scalars, fused::Loops& loops) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
-  allocate_adam_state(param, o, state);
+                         const AdamOptions& o, AdamParamState& state, const FusedScalars& scalars,
+                         fused::Loops& loops) {
+  allocate_state(param, o, state);
   state.step(state.step() + 1);
   if (!scalars.with_vbar) return;
   const double beta2 = std::get<1>(o.betas());
@@ -141,12 +128,8 @@ void Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
   });
 }
 
-void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
-                        const torch::optim::OptimizerOptions& options,
-                        torch::optim::OptimizerParamState& param_state,
-                        const FusedScalars& scalars, fused::Loops& loops) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad, const AdamOptions& o,
+                        AdamParamState& state, const FusedScalars& scalars, fused::Loops& loops) {
   if (!scalars.with_vbar) state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());
   const double beta1 = std::get<0>(o.betas());
   const double beta2 = std::get<1>(o.betas());
@@ -210,24 +193,14 @@ void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad,
 
 // ---- Multi-tensor path: prepare() and update() over a group's parameters at once -----------
 
-torch::Tensor Adam::prepare_many(const std::vector<torch::Tensor>& params,
-                                 const std::vector<torch::Tensor>& grads,
-                                 const torch::optim::OptimizerOptions& options,
-                                 const std::vector<torch::optim::OptimizerParamState*>& states,
-                                 bool want_vhat_sum) {
-  const auto& o = options_of(options);
+torch::Tensor Adam::prepare_many(const Tensors& params, const Tensors& grads, const AdamOptions& o,
+                                 const States& states, bool want_vhat_sum) {
   const double beta1 = std::get<0>(o.betas());
   const double beta2 = std::get<1>(o.betas());
   std::vector<torch::Tensor> m, v, vmax;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    auto& state = state_of(*states[i]);
-    if (!state.exp_avg().defined()) {
-      state.exp_avg(torch::zeros_like(params[i], at::MemoryFormat::Preserve));
-      state.exp_avg_sq(torch::zeros_like(params[i], at::MemoryFormat::Preserve));
-    }
-    if (o.amsgrad() && !state.max_exp_avg_sq().defined()) {
-      state.max_exp_avg_sq(torch::zeros_like(params[i], at::MemoryFormat::Preserve));
-    }
+    auto& state = *states[i];
+    allocate_state(params[i], o, state);
     state.step(state.step() + 1);
     state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
     m.push_back(state.exp_avg());
@@ -242,20 +215,16 @@ torch::Tensor Adam::prepare_many(const std::vector<torch::Tensor>& params,
   if (!want_vhat_sum) return {};
   // sum(vhat) with vhat = v / (1 - b2^t), or vmax / (1 - b2^t) with AMSGrad.
   std::vector<int64_t> steps;
-  for (auto* s : states) steps.push_back(state_of(*s).step());
+  for (const auto* s : states) steps.push_back(s->step());
   return multi::vhat_sum(o.amsgrad() ? vmax : v, beta2, steps);
 }
 
-void Adam::update_many(const std::vector<torch::Tensor>& params,
-                       const std::vector<torch::Tensor>&,
-                       const torch::optim::OptimizerOptions& options,
-                       const std::vector<torch::optim::OptimizerParamState*>& states,
-                       const torch::Tensor&) {
-  const auto& o = options_of(options);
+void Adam::update_many(const Tensors& params, const Tensors&, const AdamOptions& o,
+                       const States& states, const torch::Tensor&) {
   std::vector<torch::Tensor> m, v;
   std::vector<double> sqrt_bc2, neg_step;
   for (auto* s : states) {
-    const auto& state = state_of(*s);
+    const auto& state = *s;
     m.push_back(state.exp_avg());
     v.push_back(o.amsgrad() ? state.max_exp_avg_sq() : state.exp_avg_sq());
     sqrt_bc2.push_back(std::sqrt(1 - std::pow(std::get<1>(o.betas()), state.step())));

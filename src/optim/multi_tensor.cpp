@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace swd {
 namespace optim {
@@ -14,7 +16,10 @@ std::vector<at::Scalar> scalars(const std::vector<double>& values) {
 
 namespace {
 Tensors expanded(const Tensors& like, const at::Tensor& scalar) {
-  TORCH_CHECK(scalar.dim() == 0, "multi-tensor path: expected a 0-dim tensor, got ", scalar.sizes());
+  if (scalar.dim() != 0) {  // a broken invariant of the callers (errors.h)
+    throw std::logic_error("multi-tensor path: invalid factor of " +
+                           std::to_string(scalar.dim()) + " dimensions (expected a 0-dim tensor)");
+  }
   Tensors out;
   out.reserve(like.size());
   for (const auto& t : like) out.push_back(scalar.expand_as(t));

@@ -29,20 +29,16 @@ std::optional<double> OptimizerBase::decay_per_step(std::size_t index) const {
   const DecayHyper hyper = group_hyper(index);
   if (hyper.decay == Decay::L2) return std::nullopt;
   if (hyper.decay == Decay::Decoupled) return hyper.lr * hyper.weight_decay;
-  if (needs_vbar() && !vbar_.defined()) return std::nullopt;
-  const EffectiveScale scale = effective_scale(param_groups_[index].options(), vbar_);
+  if (do_needs_vbar() && !vbar_.defined()) return std::nullopt;
+  const EffectiveScale scale = do_effective_scale(param_groups_[index].options(), vbar_);
   const double s = scale.device.defined() ? scale.device.item<double>() : scale.host;
   return hyper.lr * hyper.weight_decay * s;
 }
 
 void OptimizerBase::set_group_weight_decay(std::size_t index, double weight_decay) {
   check_group_index(index);
-  if (!(weight_decay >= 0)) {
-    throw std::invalid_argument("invalid weight_decay " + std::to_string(weight_decay) +
-                                " for parameter group " + std::to_string(index) +
-                                " (expected weight_decay >= 0)");
-  }
-  set_weight_decay(param_groups_[index].options(), weight_decay);
+  set_weight_decay(param_groups_[index].options(), weight_decay,
+                   "parameter group " + std::to_string(index));
 }
 
 void OptimizerBase::resolve_new_groups() {
@@ -83,29 +79,6 @@ struct MultiRun {
 };
 }  // namespace
 
-torch::Tensor OptimizerBase::prepare_many(
-    const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
-    const torch::optim::OptimizerOptions& options,
-    const std::vector<torch::optim::OptimizerParamState*>& states, bool want_vhat_sum) {
-  torch::Tensor sum;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    auto s = prepare(params[i], grads[i], options, *states[i], want_vhat_sum);
-    if (want_vhat_sum) sum = sum.defined() ? sum.add(s) : s;
-  }
-  return sum;
-}
-
-void OptimizerBase::update_many(const std::vector<torch::Tensor>& params,
-                                const std::vector<torch::Tensor>& grads,
-                                const torch::optim::OptimizerOptions& options,
-                                const std::vector<torch::optim::OptimizerParamState*>& states,
-                                const torch::Tensor& vbar) {
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor param = params[i];
-    update(param, grads[i], options, *states[i], vbar);
-  }
-}
-
 torch::Tensor OptimizerBase::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
   torch::Tensor loss;
@@ -114,7 +87,7 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     loss = closure();
   }
   resolve_new_groups();
-  const bool want_vbar = needs_vbar();
+  const bool want_vbar = do_needs_vbar();
 
   // The parameters with a gradient, in group order, and the path each takes. Host numbers are
   // read (fused path, decay_factor) only when every one of them is on the CPU.
@@ -144,7 +117,7 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
   for (auto& e : entries) {
     e.fused = all_cpu && fused_enabled(param_groups_[e.group].options()) &&
               fused::is_flat_cpu_float(*e.param) && fused::same_layout(e.grad, *e.param) &&
-              state_layout_matches(*e.state, *e.param);
+              can_fuse(*e.state, *e.param);
     if (e.fused) ++fused_parameters_;
     e.multi = !e.fused && (unfused_path_ == UnfusedPath::MultiTensor ||
                            (e.param->device().is_cuda() &&
@@ -163,11 +136,11 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     const auto hyper = hyper_of(options);
     if (e.fused) {
       const FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, 0.0};
-      fused_prepare(*e.param, e.grad, options, *e.state, scalars, loops);
+      do_fused_prepare(*e.param, e.grad, options, *e.state, scalars, loops);
     } else if (e.multi) {  // below, a group at a time
     } else {
       e.grad = gradient_with_l2(e.grad, *e.param, hyper);
-      auto sum = prepare(*e.param, e.grad, options, *e.state, want_vbar);
+      auto sum = do_prepare(*e.param, e.grad, options, *e.state, want_vbar);
       if (want_vbar) vhat_sum = vhat_sum.defined() ? vhat_sum.add(sum.to(vhat_sum.device())) : sum;
     }
     if (want_vbar) elements += e.param->numel();
@@ -183,7 +156,7 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     const auto& options = param_groups_[g].options();
     run.grads = multi::gradients_with_l2(run.grads, run.params, hyper_of(options));
     for (std::size_t i = 0; i < run.entries.size(); ++i) run.entries[i]->grad = run.grads[i];
-    auto sum = prepare_many(run.params, run.grads, options, run.states, want_vbar);
+    auto sum = do_prepare_many(run.params, run.grads, options, run.states, want_vbar);
     if (want_vbar) vhat_sum = vhat_sum.defined() ? vhat_sum.add(sum.to(vhat_sum.device())) : sum;
   }
   const double fused_vhat_sum = loops.run();  // fused parameters, in entry order (host)
@@ -208,7 +181,7 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     if (i > 0 && entries[i - 1].group == e.group) continue;  // once per group
     const auto hyper = hyper_of(param_groups_[e.group].options());
     if (hyper.decay != Decay::Stable || hyper.weight_decay == 0) continue;
-    scales[e.group] = effective_scale(param_groups_[e.group].options(), vbar_);
+    scales[e.group] = do_effective_scale(param_groups_[e.group].options(), vbar_);
     check_stable_factor(e.group, hyper, scales[e.group]);
   }
 
@@ -229,17 +202,17 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     for (; first < last; ++first) {
       auto& e = entries[first];
       if (e.fused) {
-        fused_update(*e.param, e.grad, options, *e.state, scalars, loops);
+        do_fused_update(*e.param, e.grad, options, *e.state, scalars, loops);
       } else if (e.multi) {
         run.add(e);
       } else {
         apply_weight_decay(*e.param, hyper, scale);
-        update(*e.param, e.grad, options, *e.state, vbar_);
+        do_update(*e.param, e.grad, options, *e.state, vbar_);
       }
     }
     if (!run.entries.empty()) {
       multi::apply_weight_decay(run.params, hyper, scale);
-      update_many(run.params, run.grads, options, run.states, vbar_);
+      do_update_many(run.params, run.grads, options, run.states, vbar_);
     }
   }
   loops.run();  // the fused parameters' pass 2

@@ -30,24 +30,13 @@ void validate(const SGDOptions& o, const std::string& where) {
   }
 }
 
-torch::Tensor SGD::prepare(const torch::Tensor&, const torch::Tensor&,
-                           const torch::optim::OptimizerOptions&,
-                           torch::optim::OptimizerParamState&, bool) {
-  return {};  // SGD keeps no moment that the decay depends on.
-}
-
-EffectiveScale SGD::effective_scale(const torch::optim::OptimizerOptions& options,
-                                    const torch::Tensor&) const {
+EffectiveScale SGD::effective_scale(const SGDOptions& o, const torch::Tensor&) const {
   // SGDS: eta_eff / eta = (1 - d) / (1 - mu), as swd_optim.SGDS (also when mu = 0).
-  const auto& o = options_of(options);
   return {(1 - o.dampening()) / (1 - o.momentum()), {}};
 }
 
-void SGD::update(torch::Tensor& param, const torch::Tensor& grad,
-                 const torch::optim::OptimizerOptions& options,
-                 torch::optim::OptimizerParamState& param_state, const torch::Tensor&) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+void SGD::update(torch::Tensor& param, const torch::Tensor& grad, const SGDOptions& o,
+                 SGDParamState& state, const torch::Tensor&) {
   torch::Tensor direction = grad;
   if (o.momentum() != 0) {
     // First step buf = g; later buf = mu*buf + (1-d)*g. Nesterov: u = g + mu*buf.
@@ -64,18 +53,8 @@ void SGD::update(torch::Tensor& param, const torch::Tensor& grad,
 
 // ---- Fused path: decay, momentum and step in one pass -----------------------------------
 
-void SGD::fused_prepare(const torch::Tensor&, const torch::Tensor&,
-                        const torch::optim::OptimizerOptions&, torch::optim::OptimizerParamState&,
-                        const FusedScalars&, fused::Loops&) {
-  // as prepare: nothing before the decay
-}
-
-void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
-                       const torch::optim::OptimizerOptions& options,
-                       torch::optim::OptimizerParamState& param_state,
-                       const FusedScalars& scalars, fused::Loops& loops) {
-  const auto& o = options_of(options);
-  auto& state = state_of(param_state);
+void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad, const SGDOptions& o,
+                       SGDParamState& state, const FusedScalars& scalars, fused::Loops& loops) {
   const bool first = o.momentum() != 0 && !state.momentum_buffer().defined();
   if (first) state.momentum_buffer(torch::zeros_like(param, at::MemoryFormat::Preserve));
   AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_sgd_fused", [&] {
@@ -127,18 +106,8 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad,
 
 // ---- Multi-tensor path: update() over a group's parameters at once (multi_tensor.h) --------
 
-torch::Tensor SGD::prepare_many(const std::vector<torch::Tensor>&, const std::vector<torch::Tensor>&,
-                                const torch::optim::OptimizerOptions&,
-                                const std::vector<torch::optim::OptimizerParamState*>&, bool) {
-  return {};  // as prepare
-}
-
-void SGD::update_many(const std::vector<torch::Tensor>& params,
-                      const std::vector<torch::Tensor>& grads,
-                      const torch::optim::OptimizerOptions& options,
-                      const std::vector<torch::optim::OptimizerParamState*>& states,
-                      const torch::Tensor&) {
-  const auto& o = options_of(options);
+void SGD::update_many(const Tensors& params, const Tensors& grads, const SGDOptions& o,
+                      const States& states, const torch::Tensor&) {
   if (o.momentum() == 0) {
     at::_foreach_add_(params, grads, -o.lr());  // theta -= eta * g
     return;
@@ -146,7 +115,7 @@ void SGD::update_many(const std::vector<torch::Tensor>& params,
   // First step buf = g; later buf = mu*buf + (1-d)*g. Nesterov: u = g + mu*buf.
   std::vector<torch::Tensor> buffers, later_buffers, later_grads;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    auto& state = state_of(*states[i]);
+    auto& state = *states[i];
     if (!state.momentum_buffer().defined()) {
       state.momentum_buffer(grads[i].clone().detach());
     } else {

@@ -71,38 +71,25 @@ struct AdaiParamState : public ParamStateBase<AdaiParamState> {
   }
 };
 
-class Adai : public FamilyOptimizer<AdaiOptions, AdaiParamState> {
+class Adai : public FamilyOptimizer<Adai, AdaiOptions, AdaiParamState> {
  public:
   using FamilyOptimizer::FamilyOptimizer;
 
- protected:
-  bool needs_vbar() const override { return true; }
-  torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                        const torch::optim::OptimizerOptions& options,
-                        torch::optim::OptimizerParamState& state, bool want_vhat_sum) override;
-  EffectiveScale effective_scale(const torch::optim::OptimizerOptions& options,
-                                 const torch::Tensor& vbar) const override;
-  void update(torch::Tensor& param, const torch::Tensor& grad,
-              const torch::optim::OptimizerOptions& options,
-              torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
-  torch::Tensor prepare_many(const std::vector<torch::Tensor>& params,
-                             const std::vector<torch::Tensor>& grads,
-                             const torch::optim::OptimizerOptions& options,
-                             const std::vector<torch::optim::OptimizerParamState*>& states,
-                             bool want_vhat_sum) override;
-  void update_many(const std::vector<torch::Tensor>& params,
-                   const std::vector<torch::Tensor>& grads,
-                   const torch::optim::OptimizerOptions& options,
-                   const std::vector<torch::optim::OptimizerParamState*>& states,
-                   const torch::Tensor& vbar) override;
-  void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                     const torch::optim::OptimizerOptions& options,
-                     torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
-                     fused::Loops& loops) override;
-  void fused_update(torch::Tensor& param, const torch::Tensor& grad,
-                    const torch::optim::OptimizerOptions& options,
-                    torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
-                    fused::Loops& loops) override;
+ private:  // the family's hooks (family.h); eta_eff / eta is the default 1
+  friend FamilyOptimizer;
+  bool needs_vbar() const { return true; }
+  torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad, const AdaiOptions& o,
+                        AdaiParamState& state, bool want_vhat_sum);
+  void update(torch::Tensor& param, const torch::Tensor& grad, const AdaiOptions& o,
+              AdaiParamState& state, const torch::Tensor& vbar);
+  torch::Tensor prepare_many(const Tensors& params, const Tensors& grads, const AdaiOptions& o,
+                             const States& states, bool want_vhat_sum);
+  void update_many(const Tensors& params, const Tensors& grads, const AdaiOptions& o,
+                   const States& states, const torch::Tensor& vbar);
+  void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad, const AdaiOptions& o,
+                     AdaiParamState& state, const FusedScalars& scalars, fused::Loops& loops);
+  void fused_update(torch::Tensor& param, const torch::Tensor& grad, const AdaiOptions& o,
+                    AdaiParamState& state, const FusedScalars& scalars, fused::Loops& loops);
 };
 
 }  // namespace optim

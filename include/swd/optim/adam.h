@@ -75,38 +75,27 @@ struct AdamParamState : public ParamStateBase<AdamParamState> {
   }
 };
 
-class Adam : public FamilyOptimizer<AdamOptions, AdamParamState> {
+class Adam : public FamilyOptimizer<Adam, AdamOptions, AdamParamState> {
  public:
   using FamilyOptimizer::FamilyOptimizer;
 
- protected:
-  bool needs_vbar() const override { return any_group_uses(Decay::Stable); }
-  torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                        const torch::optim::OptimizerOptions& options,
-                        torch::optim::OptimizerParamState& state, bool want_vhat_sum) override;
-  EffectiveScale effective_scale(const torch::optim::OptimizerOptions& options,
-                                 const torch::Tensor& vbar) const override;
-  void update(torch::Tensor& param, const torch::Tensor& grad,
-              const torch::optim::OptimizerOptions& options,
-              torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
-  torch::Tensor prepare_many(const std::vector<torch::Tensor>& params,
-                             const std::vector<torch::Tensor>& grads,
-                             const torch::optim::OptimizerOptions& options,
-                             const std::vector<torch::optim::OptimizerParamState*>& states,
-                             bool want_vhat_sum) override;
-  void update_many(const std::vector<torch::Tensor>& params,
-                   const std::vector<torch::Tensor>& grads,
-                   const torch::optim::OptimizerOptions& options,
-                   const std::vector<torch::optim::OptimizerParamState*>& states,
-                   const torch::Tensor& vbar) override;
-  void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                     const torch::optim::OptimizerOptions& options,
-                     torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
-                     fused::Loops& loops) override;
-  void fused_update(torch::Tensor& param, const torch::Tensor& grad,
-                    const torch::optim::OptimizerOptions& options,
-                    torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
-                    fused::Loops& loops) override;
+ private:  // the family's hooks (family.h); Adam customises every one
+  friend FamilyOptimizer;
+  bool needs_vbar() const { return any_group_uses(Decay::Stable); }
+  torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad, const AdamOptions& o,
+                        AdamParamState& state, bool want_vhat_sum);
+  /// AdamS: 1 / sqrt(vbar).
+  EffectiveScale effective_scale(const AdamOptions& o, const torch::Tensor& vbar) const;
+  void update(torch::Tensor& param, const torch::Tensor& grad, const AdamOptions& o,
+              AdamParamState& state, const torch::Tensor& vbar);
+  torch::Tensor prepare_many(const Tensors& params, const Tensors& grads, const AdamOptions& o,
+                             const States& states, bool want_vhat_sum);
+  void update_many(const Tensors& params, const Tensors& grads, const AdamOptions& o,
+                   const States& states, const torch::Tensor& vbar);
+  void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad, const AdamOptions& o,
+                     AdamParamState& state, const FusedScalars& scalars, fused::Loops& loops);
+  void fused_update(torch::Tensor& param, const torch::Tensor& grad, const AdamOptions& o,
+                    AdamParamState& state, const FusedScalars& scalars, fused::Loops& loops);
 };
 
 }  // namespace optim

@@ -1,133 +1,56 @@
 #pragma once
-// What the three families (SGD, Adam, Adai) have in common besides the update loop: typed
-// access to their options and state, completion of group options from the defaults,
-// validation at construction, and serialization. A family provides
-//   Options  : detail::OptionsBase<Options> with lr, weight_decay and decay fields,
-//   State    : ParamStateBase<State>,
-//   validate(const Options&, const std::string& where), found by argument-dependent lookup.
+// The family interface. A family of optimizers (SGD, Adam, Adai) is a class
+//
+//   class Name : public FamilyOptimizer<Name, NameOptions, NameParamState> {
+//    public:
+//     using FamilyOptimizer::FamilyOptimizer;
+//    private:
+//     friend FamilyOptimizer;
+//     ...the typed hooks where Name differs from the defaults below...
+//   };
+//
+// with
+//   NameOptions    : detail::OptionsBase<NameOptions> (options.h) with lr, weight_decay, decay
+//                    and fused fields,
+//   NameParamState : ParamStateBase<NameParamState> (param_state.h),
+//   validate(const NameOptions&, const std::string& where), found by argument-dependent
+//                    lookup, throwing std::invalid_argument (src/optim/validation.h).
+// Everything else comes from here and from optimizer_base.h: the two-pass step and its three
+// paths, the decay modes (decay.h), group options completed from the defaults and validated,
+// LibTorch archives, StateRecord export and import. Options and state reach the hooks typed.
+//
+//   hook             path and pass (optimizer_base.h)  default
+//   update           reference, pass 2: the step       none: every family has one
+//   prepare          reference, pass 1: the moments,   nothing, no sum (no moments)
+//                    and sum(vhat) when asked
+//   needs_vbar       each step: is vbar needed?        false
+//   effective_scale  Stable decay: eta_eff / eta       1 (Stable decays as Decoupled)
+//   prepare_many     multi-tensor, pass 1              prepare for each parameter
+//   update_many      multi-tensor, pass 2              update for each parameter
+//   fused_prepare    fused CPU, pass 1                 nothing
+//   fused_update     fused CPU, pass 2 (with decay)    none: never the fused path
+//
+// A family declares a hook with the signature of the default below (Options and State its
+// own); declaring it hides the default. docs/OPTIMIZERS.md, "Adding a family".
 
 #include <torch/optim/serialize.h>
 #include <torch/serialize/archive.h>
 
-#include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "swd/optim/compat.h"
 #include "swd/optim/optimizer_base.h"
+#include "swd/optim/param_state.h"
 
 namespace swd {
 namespace optim {
 
-/// Per-parameter state with generic serialization. `Derived` lists its members once in
-/// `static auto fields() { return std::make_tuple(state_field("step", &Derived::step_), ...); }`.
-template <typename C, typename T>
-struct StateField {
-  const char* name;
-  T C::*member;
-};
-template <typename C, typename T>
-constexpr StateField<C, T> state_field(const char* name, T C::*member) {
-  return {name, member};
-}
-
-template <typename Derived>
-class ParamStateBase : public torch::optim::OptimizerCloneableParamState<Derived> {
- public:
-  void serialize(torch::serialize::OutputArchive& archive) const override {
-    for_each([&](auto ref) {
-      const auto& value = static_cast<const Derived&>(*this).*(ref.member);
-      if constexpr (std::is_same_v<std::decay_t<decltype(value)>, torch::Tensor>) {
-        if (!value.defined()) return;  // undefined tensor = absent key, as in LibTorch
-      }
-      archive.write(ref.name, c10::IValue(value));
-    });
-  }
-  void serialize(torch::serialize::InputArchive& archive) override {
-    for_each([&](auto ref) {
-      auto& value = static_cast<Derived&>(*this).*(ref.member);
-      c10::IValue stored;
-      if (archive.try_read(ref.name, stored)) {
-        value = stored.to<std::decay_t<decltype(value)>>();
-      }
-    });
-  }
-
-  /// Into a StateRecord: int64 fields as integers, finite double fields as reals, defined
-  /// tensors.
-  void to_record(StateRecord::Param& out) const {
-    for_each([&](auto ref) {
-      const auto& value = static_cast<const Derived&>(*this).*(ref.member);
-      using T = std::decay_t<decltype(value)>;
-      if constexpr (std::is_same_v<T, torch::Tensor>) {
-        if (value.defined()) out.tensors[ref.name] = value;
-      } else if constexpr (std::is_same_v<T, double>) {
-        if (std::isfinite(value)) out.reals[ref.name] = value;  // NaN: "not known", the default
-      } else {
-        out.integers[ref.name] = value;
-      }
-    });
-  }
-  /// From a StateRecord; absent entries keep their defaults. Tensors must have `param`'s dtype
-  /// and shape; they are copied to its device. Throws std::runtime_error otherwise.
-  void from_record(const StateRecord::Param& in, const torch::Tensor& param) {
-    for_each([&](auto ref) {
-      auto& value = static_cast<Derived&>(*this).*(ref.member);
-      using T = std::decay_t<decltype(value)>;
-      if constexpr (std::is_same_v<T, torch::Tensor>) {
-        const auto found = in.tensors.find(ref.name);
-        if (found == in.tensors.end()) return;
-        if (found->second.scalar_type() != param.scalar_type() ||
-            !found->second.sizes().equals(param.sizes())) {
-          throw std::runtime_error(std::string("optimizer state '") + ref.name +
-                                   "' does not match its parameter's shape and dtype");
-        }
-        // In the parameter's layout (and on its device), as a state created by the first step.
-        value = torch::empty_like(param).copy_(found->second);
-      } else if constexpr (std::is_same_v<T, double>) {
-        const auto found = in.reals.find(ref.name);
-        if (found != in.reals.end()) value = found->second;
-      } else {
-        const auto found = in.integers.find(ref.name);
-        if (found == in.integers.end()) return;
-        if (found->second < 0) {
-          throw std::runtime_error(std::string("optimizer state '") + ref.name + "' is negative");
-        }
-        value = found->second;
-      }
-    });
-  }
-
-  /// Whether every state tensor allocated so far has `param`'s dtype, device, sizes and
-  /// strides (so that a fused kernel can walk it in lockstep with the parameter).
-  bool tensors_match(const torch::Tensor& param) const {
-    bool match = true;
-    for_each([&](auto ref) {
-      const auto& value = static_cast<const Derived&>(*this).*(ref.member);
-      if constexpr (std::is_same_v<std::decay_t<decltype(value)>, torch::Tensor>) {
-        if (!value.defined()) return;
-        match = match && value.layout() == param.layout() && !value.is_neg() &&
-                value.scalar_type() == param.scalar_type() &&
-                value.device() == param.device() && value.sizes() == param.sizes() &&
-                value.strides() == param.strides();
-      }
-    });
-    return match;
-  }
-
- private:
-  template <typename F>
-  static void for_each(F&& f) {
-    std::apply([&](auto... refs) { (f(refs), ...); }, Derived::fields());
-  }
-};
-
-template <typename Options, typename State>
+template <typename Derived, typename Options, typename State>
 class FamilyOptimizer : public OptimizerBase {
  public:
   using options_type = Options;
@@ -155,35 +78,11 @@ class FamilyOptimizer : public OptimizerBase {
     mark_groups_resolved();
   }
 
- protected:
-  static const Options& options_of(const torch::optim::OptimizerOptions& options) {
-    return static_cast<const Options&>(options);
-  }
-  static State& state_of(torch::optim::OptimizerParamState& state) {
-    return static_cast<State&>(state);
-  }
-
-  DecayHyper hyper_of(const torch::optim::OptimizerOptions& options) const override {
-    const auto& o = options_of(options);
-    return {o.lr(), o.weight_decay(), o.decay()};
-  }
-  void set_weight_decay(torch::optim::OptimizerOptions& options, double weight_decay) override {
-    static_cast<Options&>(options).weight_decay(weight_decay);
-  }
-  void resolve_group_options(torch::optim::OptimizerOptions& options,
-                             const std::string& where) override {
-    auto& o = static_cast<Options&>(options);
-    o.inherit_unset_from(static_cast<const Options&>(defaults()));
-    validate(o, where);
-  }
-  std::unique_ptr<torch::optim::OptimizerParamState> make_state() const override {
-    return std::make_unique<State>();
-  }
-  StateRecord export_state() const override {
+  StateRecord export_state() const final {
     StateRecord record;
     for (std::size_t g = 0; g < param_groups_.size(); ++g) {
       const auto& group = param_groups_[g];
-      record.groups.push_back(options_of(group.options()).to_numbers());
+      record.groups.push_back(typed(group.options()).to_numbers());
       for (std::size_t i = 0; i < group.params().size(); ++i) {
         const auto found = state_.find(compat::state_key(group.params()[i]));
         if (found == state_.end()) continue;
@@ -197,7 +96,7 @@ class FamilyOptimizer : public OptimizerBase {
     return record;
   }
 
-  void import_state(const StateRecord& record) override {
+  void import_state(const StateRecord& record) final {
     if (record.groups.size() != param_groups_.size()) {
       throw std::runtime_error("the saved optimizer has " + std::to_string(record.groups.size()) +
                                " parameter groups, this one has " +
@@ -206,7 +105,7 @@ class FamilyOptimizer : public OptimizerBase {
     // Build everything first, then swap it in: a failure changes nothing.
     std::vector<std::unique_ptr<Options>> options;
     for (std::size_t g = 0; g < record.groups.size(); ++g) {
-      auto o = std::make_unique<Options>(static_cast<const Options&>(defaults()));
+      auto o = std::make_unique<Options>(typed(defaults()));
       o->from_numbers(record.groups[g]);
       try {
         validate(*o, "saved parameter group " + std::to_string(g));
@@ -235,19 +134,141 @@ class FamilyOptimizer : public OptimizerBase {
     mark_groups_resolved();
   }
 
-  bool fused_enabled(const torch::optim::OptimizerOptions& options) const override {
-    return options_of(options).fused();
-  }
-  bool state_layout_matches(const torch::optim::OptimizerParamState& state,
-                            const torch::Tensor& param) const override {
-    return static_cast<const State&>(state).tensors_match(param);
-  }
+ protected:
+  using Tensors = std::vector<torch::Tensor>;
+  using States = std::vector<State*>;
+
   /// True when some group uses `mode`.
   bool any_group_uses(Decay mode) const {
     for (const auto& group : param_groups_) {
-      if (options_of(group.options()).decay() == mode) return true;
+      if (typed(group.options()).decay() == mode) return true;
     }
     return false;
+  }
+
+  // ---- The family's hooks: the defaults (see the table above) ------------------------------
+
+  bool needs_vbar() const { return false; }
+  EffectiveScale effective_scale(const Options&, const torch::Tensor&) const { return {1.0, {}}; }
+  torch::Tensor prepare(const torch::Tensor&, const torch::Tensor&, const Options&, State&, bool) {
+    return {};
+  }
+  /// sum(vhat) over the parameters, added in their order, when `want_vhat_sum`.
+  torch::Tensor prepare_many(const Tensors& params, const Tensors& grads, const Options& options,
+                             const States& states, bool want_vhat_sum) {
+    torch::Tensor sum;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      auto s = family().prepare(params[i], grads[i], options, *states[i], want_vhat_sum);
+      if (want_vhat_sum) sum = sum.defined() ? sum.add(s) : s;
+    }
+    return sum;
+  }
+  void update_many(const Tensors& params, const Tensors& grads, const Options& options,
+                   const States& states, const torch::Tensor& vbar) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      torch::Tensor param = params[i];
+      family().update(param, grads[i], options, *states[i], vbar);
+    }
+  }
+  void fused_prepare(const torch::Tensor&, const torch::Tensor&, const Options&, State&,
+                     const FusedScalars&, fused::Loops&) {}
+  /// Stands for "no fused kernels" (has_fused_kernels); never called.
+  void fused_update(torch::Tensor&, const torch::Tensor&, const Options&, State&,
+                    const FusedScalars&, fused::Loops&) {
+    throw std::logic_error("fused_update called on a family without fused kernels");
+  }
+
+ private:
+  // ---- OptimizerBase's hooks, for every family: the one place where options and state are
+  // cast to the family's types.
+
+  static const Options& typed(const torch::optim::OptimizerOptions& options) {
+    return static_cast<const Options&>(options);
+  }
+  static Options& typed(torch::optim::OptimizerOptions& options) {
+    return static_cast<Options&>(options);
+  }
+  static State& typed(torch::optim::OptimizerParamState& state) {
+    return static_cast<State&>(state);
+  }
+  static States typed(const std::vector<torch::optim::OptimizerParamState*>& states) {
+    States out;
+    out.reserve(states.size());
+    for (auto* s : states) out.push_back(static_cast<State*>(s));
+    return out;
+  }
+  Derived& family() { return static_cast<Derived&>(*this); }
+  const Derived& family() const { return static_cast<const Derived&>(*this); }
+  /// Whether Derived declares its own fused_update.
+  static constexpr bool has_fused_kernels() {
+    return !std::is_same_v<decltype(&Derived::fused_update),
+                           decltype(&FamilyOptimizer::fused_update)>;
+  }
+
+  DecayHyper hyper_of(const torch::optim::OptimizerOptions& options) const final {
+    const auto& o = typed(options);
+    return {o.lr(), o.weight_decay(), o.decay()};
+  }
+  bool fused_enabled(const torch::optim::OptimizerOptions& options) const final {
+    return typed(options).fused();
+  }
+  void set_weight_decay(torch::optim::OptimizerOptions& options, double weight_decay,
+                        const std::string& where) final {
+    validate(Options(typed(options)).weight_decay(weight_decay), where);
+    typed(options).weight_decay(weight_decay);
+  }
+  void resolve_group_options(torch::optim::OptimizerOptions& options,
+                             const std::string& where) final {
+    auto& o = typed(options);
+    o.inherit_unset_from(typed(defaults()));
+    validate(o, where);
+  }
+  std::unique_ptr<torch::optim::OptimizerParamState> make_state() const final {
+    return std::make_unique<State>();
+  }
+  bool can_fuse(const torch::optim::OptimizerParamState& state,
+                const torch::Tensor& param) const final {
+    return has_fused_kernels() && static_cast<const State&>(state).tensors_match(param);
+  }
+
+  bool do_needs_vbar() const final { return family().needs_vbar(); }
+  EffectiveScale do_effective_scale(const torch::optim::OptimizerOptions& options,
+                                    const torch::Tensor& vbar) const final {
+    return family().effective_scale(typed(options), vbar);
+  }
+  torch::Tensor do_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                           const torch::optim::OptimizerOptions& options,
+                           torch::optim::OptimizerParamState& state, bool want_vhat_sum) final {
+    return family().prepare(param, grad, typed(options), typed(state), want_vhat_sum);
+  }
+  void do_update(torch::Tensor& param, const torch::Tensor& grad,
+                 const torch::optim::OptimizerOptions& options,
+                 torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) final {
+    family().update(param, grad, typed(options), typed(state), vbar);
+  }
+  torch::Tensor do_prepare_many(const Tensors& params, const Tensors& grads,
+                                const torch::optim::OptimizerOptions& options,
+                                const std::vector<torch::optim::OptimizerParamState*>& states,
+                                bool want_vhat_sum) final {
+    return family().prepare_many(params, grads, typed(options), typed(states), want_vhat_sum);
+  }
+  void do_update_many(const Tensors& params, const Tensors& grads,
+                      const torch::optim::OptimizerOptions& options,
+                      const std::vector<torch::optim::OptimizerParamState*>& states,
+                      const torch::Tensor& vbar) final {
+    family().update_many(params, grads, typed(options), typed(states), vbar);
+  }
+  void do_fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                        const torch::optim::OptimizerOptions& options,
+                        torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
+                        fused::Loops& loops) final {
+    family().fused_prepare(param, grad, typed(options), typed(state), scalars, loops);
+  }
+  void do_fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                       const torch::optim::OptimizerOptions& options,
+                       torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
+                       fused::Loops& loops) final {
+    family().fused_update(param, grad, typed(options), typed(state), scalars, loops);
   }
 };
 

@@ -104,68 +104,73 @@ class OptimizerBase : public torch::optim::Optimizer {
   virtual void import_state(const StateRecord& record) = 0;
 
   /// Sets group `index`'s weight decay (weight-decay schedules use it as StepLR uses set_lr).
+  /// Throws std::out_of_range for a bad index, std::invalid_argument for a bad value.
   void set_group_weight_decay(std::size_t index, double weight_decay);
 
  protected:
+  // ---- The hooks of the loop. FamilyOptimizer (family.h) implements every one of them, once
+  // for all families: those named do_X cast options and state to the family's types and call
+  // the family's typed hook X (family.h lists them and their defaults). ------------------------
+
   /// Per-group hyper-parameters the shared loop needs.
   virtual DecayHyper hyper_of(const torch::optim::OptimizerOptions& options) const = 0;
-  /// Writes the weight decay into a group's options.
-  virtual void set_weight_decay(torch::optim::OptimizerOptions& options, double weight_decay) = 0;
+  /// Whether the group's options ask for the fast paths (fused on the CPU, multi-tensor on
+  /// CUDA).
+  virtual bool fused_enabled(const torch::optim::OptimizerOptions& options) const = 0;
+  /// Writes the weight decay into a group's options if the family's validation accepts it
+  /// (else throws std::invalid_argument naming the value and `where`, and changes nothing).
+  virtual void set_weight_decay(torch::optim::OptimizerOptions& options, double weight_decay,
+                                const std::string& where) = 0;
   /// Completes a group's options from the defaults and validates them (throws).
   virtual void resolve_group_options(torch::optim::OptimizerOptions& options,
                                      const std::string& where) = 0;
-  /// Whether this step needs the global vbar.
-  virtual bool needs_vbar() const = 0;
   virtual std::unique_ptr<torch::optim::OptimizerParamState> make_state() const = 0;
+  /// Whether the family has fused kernels and every state tensor already allocated has
+  /// `param`'s dtype, device and layout.
+  virtual bool can_fuse(const torch::optim::OptimizerParamState& state,
+                        const torch::Tensor& param) const = 0;
+
+  /// Whether this step needs the global vbar.
+  virtual bool do_needs_vbar() const = 0;
+  /// The family's eta_eff / eta, used by Stable decay.
+  virtual EffectiveScale do_effective_scale(const torch::optim::OptimizerOptions& options,
+                                            const torch::Tensor& vbar) const = 0;
   /// Pass 1 for one parameter. `grad` already holds the L2 term where the mode is L2.
   /// Returns sum(vhat) over the parameter as a 0-dim float64 tensor when `want_vhat_sum`.
-  virtual torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad,
+  virtual torch::Tensor do_prepare(const torch::Tensor& param, const torch::Tensor& grad,
+                                   const torch::optim::OptimizerOptions& options,
+                                   torch::optim::OptimizerParamState& state,
+                                   bool want_vhat_sum) = 0;
+  /// Pass 2 for one parameter, after the weight decay: the family's step.
+  virtual void do_update(torch::Tensor& param, const torch::Tensor& grad,
+                         const torch::optim::OptimizerOptions& options,
+                         torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) = 0;
+  /// Multi-tensor path: pass 1 (as do_prepare) for parameters of one group at once; sum(vhat)
+  /// over them as a 0-dim float64 tensor when `want_vhat_sum`.
+  virtual torch::Tensor do_prepare_many(
+      const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+      const torch::optim::OptimizerOptions& options,
+      const std::vector<torch::optim::OptimizerParamState*>& states, bool want_vhat_sum) = 0;
+  /// Multi-tensor path: pass 2's step (as do_update, after the decay) for parameters of one
+  /// group at once.
+  virtual void do_update_many(const std::vector<torch::Tensor>& params,
+                              const std::vector<torch::Tensor>& grads,
+                              const torch::optim::OptimizerOptions& options,
+                              const std::vector<torch::optim::OptimizerParamState*>& states,
+                              const torch::Tensor& vbar) = 0;
+  /// Fused path, pass 1 (raw gradient, L2 term in `scalars.l2`): updates the state that is not
+  /// per element (step count, allocation) at once and queues its loop, if any, in `loops`,
+  /// which the caller runs for every parameter together. When `scalars.with_vbar`, the queued
+  /// sum's finish returns sum(vhat) over the parameter.
+  virtual void do_fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
                                 const torch::optim::OptimizerOptions& options,
                                 torch::optim::OptimizerParamState& state,
-                                bool want_vhat_sum) = 0;
-  /// The family's eta_eff / eta, used by Stable decay.
-  virtual EffectiveScale effective_scale(const torch::optim::OptimizerOptions& options,
-                                         const torch::Tensor& vbar) const = 0;
-  /// Pass 2 for one parameter, after the weight decay: the family's step.
-  virtual void update(torch::Tensor& param, const torch::Tensor& grad,
-                      const torch::optim::OptimizerOptions& options,
-                      torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) = 0;
-
-  /// Multi-tensor path: pass 1 (as prepare) for parameters of one group at once; sum(vhat)
-  /// over them as a 0-dim float64 tensor when `want_vhat_sum`. The default calls prepare for
-  /// each parameter.
-  virtual torch::Tensor prepare_many(const std::vector<torch::Tensor>& params,
-                                     const std::vector<torch::Tensor>& grads,
-                                     const torch::optim::OptimizerOptions& options,
-                                     const std::vector<torch::optim::OptimizerParamState*>& states,
-                                     bool want_vhat_sum);
-  /// Multi-tensor path: pass 2's step (as update, after the decay) for parameters of one
-  /// group at once. The default calls update for each parameter.
-  virtual void update_many(const std::vector<torch::Tensor>& params,
-                           const std::vector<torch::Tensor>& grads,
-                           const torch::optim::OptimizerOptions& options,
-                           const std::vector<torch::optim::OptimizerParamState*>& states,
-                           const torch::Tensor& vbar);
-
-  /// Fused path. Whether the group's options ask for it.
-  virtual bool fused_enabled(const torch::optim::OptimizerOptions& options) const = 0;
-  /// Whether every state tensor already allocated has `param`'s dtype, device and layout.
-  virtual bool state_layout_matches(const torch::optim::OptimizerParamState& state,
-                                    const torch::Tensor& param) const = 0;
-  /// Pass 1 for a fused parameter (raw gradient, L2 term in `scalars.l2`): updates the state
-  /// that is not per element (step count, allocation) at once and queues its loop, if any, in
-  /// `loops`, which the caller runs for every parameter together. When `scalars.with_vbar`,
-  /// the queued sum's finish returns sum(vhat) over the parameter.
-  virtual void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                             const torch::optim::OptimizerOptions& options,
-                             torch::optim::OptimizerParamState& state,
-                             const FusedScalars& scalars, fused::Loops& loops) = 0;
-  /// Pass 2 for a fused parameter: queues the decay and the family's step, one loop, in
-  /// `loops`.
-  virtual void fused_update(torch::Tensor& param, const torch::Tensor& grad,
-                            const torch::optim::OptimizerOptions& options,
-                            torch::optim::OptimizerParamState& state,
-                            const FusedScalars& scalars, fused::Loops& loops) = 0;
+                                const FusedScalars& scalars, fused::Loops& loops) = 0;
+  /// Fused path, pass 2: queues the decay and the family's step, one loop, in `loops`.
+  virtual void do_fused_update(torch::Tensor& param, const torch::Tensor& grad,
+                               const torch::optim::OptimizerOptions& options,
+                               torch::optim::OptimizerParamState& state,
+                               const FusedScalars& scalars, fused::Loops& loops) = 0;
 
   /// Resolves every group not resolved yet (groups added with add_param_group after
   /// construction are resolved at the next step). Call from the most derived constructor.

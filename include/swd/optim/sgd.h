@@ -57,38 +57,20 @@ struct SGDParamState : public ParamStateBase<SGDParamState> {
   }
 };
 
-class SGD : public FamilyOptimizer<SGDOptions, SGDParamState> {
+class SGD : public FamilyOptimizer<SGD, SGDOptions, SGDParamState> {
  public:
   using FamilyOptimizer::FamilyOptimizer;
 
- protected:
-  bool needs_vbar() const override { return false; }
-  torch::Tensor prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                        const torch::optim::OptimizerOptions& options,
-                        torch::optim::OptimizerParamState& state, bool want_vhat_sum) override;
-  EffectiveScale effective_scale(const torch::optim::OptimizerOptions& options,
-                                 const torch::Tensor& vbar) const override;
-  void update(torch::Tensor& param, const torch::Tensor& grad,
-              const torch::optim::OptimizerOptions& options,
-              torch::optim::OptimizerParamState& state, const torch::Tensor& vbar) override;
-  torch::Tensor prepare_many(const std::vector<torch::Tensor>& params,
-                             const std::vector<torch::Tensor>& grads,
-                             const torch::optim::OptimizerOptions& options,
-                             const std::vector<torch::optim::OptimizerParamState*>& states,
-                             bool want_vhat_sum) override;
-  void update_many(const std::vector<torch::Tensor>& params,
-                   const std::vector<torch::Tensor>& grads,
-                   const torch::optim::OptimizerOptions& options,
-                   const std::vector<torch::optim::OptimizerParamState*>& states,
-                   const torch::Tensor& vbar) override;
-  void fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
-                     const torch::optim::OptimizerOptions& options,
-                     torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
-                     fused::Loops& loops) override;
-  void fused_update(torch::Tensor& param, const torch::Tensor& grad,
-                    const torch::optim::OptimizerOptions& options,
-                    torch::optim::OptimizerParamState& state, const FusedScalars& scalars,
-                    fused::Loops& loops) override;
+ private:  // the family's hooks (family.h): no moments before the decay, no vbar
+  friend FamilyOptimizer;
+  /// SGDS: (1 - d) / (1 - mu).
+  EffectiveScale effective_scale(const SGDOptions& o, const torch::Tensor& vbar) const;
+  void update(torch::Tensor& param, const torch::Tensor& grad, const SGDOptions& o,
+              SGDParamState& state, const torch::Tensor& vbar);
+  void update_many(const Tensors& params, const Tensors& grads, const SGDOptions& o,
+                   const States& states, const torch::Tensor& vbar);
+  void fused_update(torch::Tensor& param, const torch::Tensor& grad, const SGDOptions& o,
+                    SGDParamState& state, const FusedScalars& scalars, fused::Loops& loops);
 };
 
 }  // namespace optim
