@@ -47,8 +47,7 @@ void Progress::batch(int64_t done, int64_t samples, double running_loss) {
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const int64_t ran = done - done_before_;  // in this process
   if (ran > 0 && elapsed > 0) seconds_per_batch_ = elapsed / static_cast<double>(ran);
-  if (mode_ != Mode::Bar) return;
-  if (done < batches_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  if (!redraw_due(done)) return;
   last_draw_ = now;
   char status[160];
   std::snprintf(status, sizeof status, "loss %.4f  %.0f img/s  ETA %s (run %s)", running_loss,
@@ -56,6 +55,11 @@ void Progress::batch(int64_t done, int64_t samples, double running_loss) {
                 format_duration(seconds_per_batch_ * static_cast<double>(batches_ - done)).c_str(),
                 format_duration(run_eta()).c_str());
   draw(status);
+}
+
+bool Progress::redraw_due(int64_t done) const {
+  return mode_ == Mode::Bar &&
+         (done >= batches_ || std::chrono::steady_clock::now() - last_draw_ >= std::chrono::milliseconds(100));
 }
 
 void Progress::draw(const std::string& status) {

@@ -2,8 +2,8 @@
 // its first step: the resolved configuration and folder, data, model, optimizer with its
 // decay / no-decay groups, schedules and loaders. Here: the epochs, each a loop of steps
 // (forward and backward over the step's micro-batches, the gradients summed over ranks, the
-// non-finite rule, the optimizer step, logs and checkpoints), then the end of the epoch (test
-// pass, metrics row, weights and checkpoint).
+// optimizer step, and the running totals, read back to the host only when it needs numbers),
+// then the end of the epoch (test pass, metrics row, weights and checkpoint).
 #include "swd/train/trainer.h"
 
 #include <torch/nn/functional/loss.h>
@@ -16,6 +16,7 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "swd/parallel/data_parallel.h"
 #include "swd/train/device.h"
@@ -25,6 +26,7 @@
 #include "swd/train/weights.h"
 #include "resume_check.h"
 #include "run_setup.h"
+#include "step_totals.h"
 #include "stop_signals.h"
 
 namespace swd {
@@ -51,12 +53,6 @@ std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& params
   for (const auto& p : params) grads.push_back(p.grad());
   return grads;
 }
-
-/// The cross-entropy summed over a batch (float64), and its misclassified samples, on the device.
-struct BatchSums {
-  torch::Tensor loss_sum;
-  torch::Tensor wrong;
-};
 
 struct Evaluation {
   double loss = 0;
@@ -93,6 +89,16 @@ Evaluation evaluate(Run& run, int64_t limit) {
 }
 
 /// The epochs of one run: the loop of steps, and the end of each epoch.
+///
+/// When the host synchronises with the device (docs/TRAINING.md, "Devices and precision"):
+/// with one process and --on-nonfinite stop, a step's numbers stay on the device
+/// (DeviceTotals) and are read back only when the host needs them -- a --log-every line, a
+/// checkpoint, a progress-bar redraw (at most every 100 ms), a stop signal, the end of the
+/// epoch; a non-finite step is reported at that readback, before anything is written from
+/// the state after it. With several processes every step is read back and agreed over the
+/// ranks (they must stop at the same step, for a signal or a non-finite loss on any of them),
+/// and under --on-nonfinite skip every step is read back before the optimizer steps (the
+/// step is skipped or taken on its numbers: one synchronisation per step on a GPU).
 class Epochs {
  public:
   explicit Epochs(Run& run);
@@ -102,6 +108,12 @@ class Epochs {
  private:
   void train_epoch();
   void take_step(const parallel::Step& step);
+  /// Forward and backward over this rank's micro-batches of the step: their loss and
+  /// error sums (grad_norm_sq is left to the caller, after the gradients are reduced).
+  StepSums forward_backward(const parallel::Step& step);
+  /// Deferred: reads the device totals back into the epoch's totals; the last step's numbers.
+  /// Throws NonFiniteError naming the first non-finite step since the last readback.
+  Agreed read_totals();
   void end_epoch();
   /// The last step's sqrt(vbar) and decay per step, kept in the totals so that a checkpoint
   /// carries them to a resumed process that may take no step before the epoch's row.
@@ -121,6 +133,9 @@ class Epochs {
   int64_t batches_ = 0;               ///< steps per epoch (--limit-batches)
   std::vector<torch::Tensor> params_;
   StopSignals signals_;
+  /// Read back only when needed (one process, --on-nonfinite stop), else every step.
+  bool deferred_ = false;
+  DeviceTotals device_totals_;  ///< deferred: the totals since the last readback
   int64_t seen_before_ = 0;  ///< samples of the epoch trained on by an interrupted process
   std::chrono::steady_clock::time_point clock_;
 };
@@ -136,7 +151,8 @@ Epochs::Epochs(Run& run)
                 run.config.epochs, stdout, train_log_.get()),
       steps_(*run.train_loader, run.data.train.images.size(0), run.config.accumulate),
       reducer_(*run.group, run.model->parameters()),
-      params_(run.model->parameters()) {
+      params_(run.model->parameters()),
+      deferred_(run.group->world_size() == 1 && run.config.on_nonfinite == "stop") {
   const int64_t full = steps_.steps_per_epoch();
   batches_ = run.config.limit_batches > 0 ? std::min(full, run.config.limit_batches) : full;
 }
@@ -156,9 +172,22 @@ void Epochs::train_epoch() {
   // The loader's batches are micro-batches: a step is `accumulate` of them.
   run_.train_loader->start_epoch(epoch, state_.position.batches_done * run_.config.accumulate);
   clock_ = std::chrono::steady_clock::now();
-  while (auto step = steps_.next()) {
-    if (step->index >= batches_) break;
-    take_step(*step);
+  if (deferred_) device_totals_.start(state_.partial, run_.device);
+  try {
+    while (auto step = steps_.next()) {
+      if (step->index >= batches_) break;
+      take_step(*step);
+    }
+    if (deferred_ && device_totals_.pending()) read_totals();  // (the last step read them)
+  } catch (const NonFiniteError&) {
+    throw;
+  } catch (const StopRequested&) {
+    throw;
+  } catch (...) {
+    // Deferred: a step after a non-finite one failed (its state is not finite); name the
+    // first non-finite step rather than what followed from it.
+    if (deferred_) read_totals();
+    throw;
   }
 }
 
@@ -168,11 +197,65 @@ void Epochs::take_step(const parallel::Step& step) {
   const int64_t epoch = state_.position.epoch;
   r.schedules.apply(*r.optimizer, static_cast<double>(epoch) + static_cast<double>(step.index) / batches_);
   r.optimizer->zero_grad();
-  // This rank's sums over its micro-batches, kept on the device and read back once per step,
-  // with the gradient norm (the non-finite rule needs them before the step).
-  BatchSums sums{torch::zeros({}, torch::dtype(torch::kDouble).device(r.device)),
-                 torch::zeros({}, torch::dtype(torch::kLong).device(r.device))};
-  int64_t seen = 0;
+  StepSums sums = forward_backward(step);
+  reducer_.reduce();  // [dist] sum over ranks: the gradient of the global batch's mean loss
+  sums.grad_norm_sq = global_norm_sq(gradients_of(params_), r.device);
+  const int64_t training_batch = state_.position.steps_done + 1;
+  std::optional<Agreed> now;  // the step's numbers, when read back
+  if (deferred_) {
+    r.optimizer->step();  // a non-finite step is reported at the next readback
+    device_totals_.add(sums, training_batch);
+  } else {
+    now = agree_now(sums, *r.group);
+    if (now->finite_loss && std::isfinite(now->grad_norm)) {
+      r.optimizer->step();
+      totals.loss_sum += now->loss_sum;
+      totals.wrong += static_cast<int64_t>(now->wrong);
+      totals.seen += static_cast<int64_t>(now->seen);
+      totals.grad_norm_sum += now->grad_norm;
+      totals.grad_norm_sq_sum += now->grad_norm * now->grad_norm;
+      ++totals.steps;
+    } else if (r.config.on_nonfinite == "skip") {
+      ++totals.skipped;  // the step is skipped: parameters and optimizer state unchanged
+    } else {
+      fail_nonfinite(!now->finite_loss, step.index + 1, training_batch);
+    }
+  }
+  ++state_.position.batches_done;
+  ++state_.position.steps_done;
+  const int64_t steps_done = state_.position.steps_done;
+  step_log_.add_samples(now ? static_cast<int64_t>(now->seen) : sums.seen);
+  const bool log_due = step_log_.due(steps_done);
+  const bool checkpoint_due = r.writes_files && r.config.checkpoint_every > 0 &&
+                              steps_done % r.config.checkpoint_every == 0;
+  const bool stop = now ? now->stop : StopSignals::received() != 0;
+  const bool epoch_done = state_.position.batches_done >= batches_;  // its metrics row is next
+  if (!now && (log_due || checkpoint_due || stop || epoch_done ||
+               progress_.redraw_due(state_.position.batches_done))) {
+    now = read_totals();  // deferred: the host needs numbers
+  }
+  if (now) {
+    progress_.batch(state_.position.batches_done, totals.seen - seen_before_,
+                    totals.loss_sum / std::max<int64_t>(totals.seen, 1));
+  }
+  if (log_due) {  // before the step's checkpoint
+    progress_.step_line(step_log_.write(
+        step_record(*r.optimizer, steps_done, epoch + 1, now->mean_loss(), now->grad_norm)));
+  }
+  const auto time = std::chrono::steady_clock::now();  // training time, kept across interruptions
+  totals.seconds += std::chrono::duration<double>(time - clock_).count();
+  clock_ = time;
+  if (checkpoint_due) {
+    save_checkpoint_now();
+    kill_after_checkpoint_if_asked(steps_done);
+  }
+  stop_if_asked(stop);
+}
+
+StepSums Epochs::forward_backward(const parallel::Step& step) {
+  Run& r = run_;
+  const auto on_device = [&](torch::Dtype type) { return torch::zeros({}, torch::dtype(type).device(r.device)); };
+  StepSums sums{on_device(torch::kDouble), on_device(torch::kLong), {}, 0};
   for (const auto& micro : step.micro) {  // [dist] this rank's micro-batches of the step
     const int64_t b = micro.target.size(0);
     if (b == 0) continue;  // a short last batch leaves some ranks nothing
@@ -183,49 +266,20 @@ void Epochs::take_step(const parallel::Step& step) {
     (share == 1.0 ? loss : loss * share).backward();
     sums.loss_sum.add_(loss.detach().to(torch::kDouble).mul(static_cast<double>(b)));
     sums.wrong.add_(logits.argmax(1).ne(batch.target).sum());
-    seen += b;
+    sums.seen += b;
   }
-  reducer_.reduce();  // [dist] sum over ranks: the gradient of the global batch's mean loss
-  const auto host = read_back({sums.loss_sum, sums.wrong, global_norm_sq(gradients_of(params_), r.device)});
-  const double g = std::sqrt(host[2]);
-  // Every rank agrees on the step's totals, on a non-finite loss anywhere and on a stop
-  // signal anywhere (one small sum; nothing to send with one process).
-  const auto agreed = r.group->sum({host[0], host[1], static_cast<double>(seen),
-                                    std::isfinite(host[0]) ? 0.0 : 1.0,
-                                    StopSignals::received() != 0 ? 1.0 : 0.0},
-                                   "step totals");
-  const bool finite_loss = agreed[3] == 0;
-  if (finite_loss && std::isfinite(g)) {
-    r.optimizer->step();
-    totals.loss_sum += agreed[0];
-    totals.wrong += static_cast<int64_t>(agreed[1]);
-    totals.seen += static_cast<int64_t>(agreed[2]);
-    totals.grad_norm_sum += g;
-    totals.grad_norm_sq_sum += g * g;
-    ++totals.steps;
-  } else if (r.config.on_nonfinite == "skip") {
-    ++totals.skipped;  // the step is skipped: parameters and optimizer state unchanged
-  } else {
-    fail_nonfinite(!finite_loss, step.index + 1, state_.position.steps_done + 1);
+  return sums;
+}
+
+Agreed Epochs::read_totals() {
+  DeviceTotals::Bad bad;
+  const Agreed last = device_totals_.read(state_.partial, bad);
+  if (bad.training_batch > 0) {
+    // Within an epoch, training batch - batch of the epoch is the same for every step.
+    const int64_t offset = state_.position.steps_done - state_.position.batches_done;
+    fail_nonfinite(bad.loss, bad.training_batch - offset, bad.training_batch);
   }
-  ++state_.position.batches_done;
-  ++state_.position.steps_done;
-  progress_.batch(state_.position.batches_done, totals.seen - seen_before_,
-                  totals.loss_sum / std::max<int64_t>(totals.seen, 1));
-  step_log_.add_samples(static_cast<int64_t>(agreed[2]));
-  if (step_log_.due(state_.position.steps_done)) {  // before the step's checkpoint
-    progress_.step_line(step_log_.write(step_record(*r.optimizer, state_.position.steps_done, epoch + 1,
-                                                    agreed[0] / std::max(agreed[2], 1.0), g)));
-  }
-  const auto now = std::chrono::steady_clock::now();  // training time, kept across interruptions
-  totals.seconds += std::chrono::duration<double>(now - clock_).count();
-  clock_ = now;
-  if (r.writes_files && r.config.checkpoint_every > 0 &&
-      state_.position.steps_done % r.config.checkpoint_every == 0) {
-    save_checkpoint_now();
-    kill_after_checkpoint_if_asked(state_.position.steps_done);
-  }
-  stop_if_asked(agreed[4] != 0);
+  return last;
 }
 
 void Epochs::end_epoch() {

@@ -26,9 +26,13 @@ class Progress {
   /// An epoch of `batches` steps starts (1-based `epoch`), `done_before` of them already run
   /// before this process started (a resume).
   void begin_epoch(int64_t epoch, int64_t batches, int64_t done_before = 0);
-  /// After each training step: steps done this epoch (resumed ones included), the samples
-  /// this process trained on this epoch and the epoch's running mean loss.
+  /// After a training step whose numbers were read back (every step, or only when a redraw
+  /// is due: see redraw_due): steps done this epoch (resumed ones included), the samples this
+  /// process trained on this epoch and the epoch's running mean loss.
   void batch(int64_t done_batches, int64_t samples, double running_loss);
+  /// Whether batch() would redraw the bar after step `done_batches`: in Bar mode, 100 ms
+  /// after the last redraw and at the epoch's last step; never in the other modes.
+  bool redraw_due(int64_t done_batches) const;
   /// The test pass starts (the bar says so until end_epoch).
   void begin_evaluation();
   void end_epoch(const EpochMetrics& metrics);
