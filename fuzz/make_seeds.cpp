@@ -9,7 +9,7 @@
 
 #include "swd/optim/adam.h"
 #include "swd/train/checkpoint.h"
-#include "swd/train/files.h"
+#include "swd/util/io.h"
 
 namespace {
 void put_u32(std::string& out, uint32_t v) {

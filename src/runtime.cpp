@@ -5,13 +5,13 @@
 #include <malloc.h>
 
 #include <cstdlib>
-#include <thread>
+
+#include "swd/util/process.h"
 
 namespace swd {
 
 int configure_threads(int requested) {
-  int threads = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
-  if (threads <= 0) threads = 1;
+  const int threads = requested > 0 ? requested : util::available_cores();
   at::set_num_threads(threads);
   return threads;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Running the swd binary from tests.
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -37,6 +38,9 @@ int free_port();
 
 /// A fresh empty folder under the system's temp folder, removed at exit.
 std::string fresh_dir(const std::string& name);
+
+/// How many times `part` occurs in `text` (overlaps counted).
+size_t count(const std::string& text, const std::string& part);
 
 /// The whole file, or "" if it does not exist.
 std::string slurp(const std::string& path);

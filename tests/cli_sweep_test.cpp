@@ -15,12 +15,13 @@
 
 #include "cli_support.h"
 #include "swd/schedule/scaling.h"
-#include "swd/sweep/csv.h"
-#include "swd/sweep/process.h"
 #include "swd/train/metrics.h"
+#include "swd/util/csv.h"
+#include "swd/util/process.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using swd_test::count;
 using swd_test::fresh_dir;
 using swd_test::run_swd;
 using swd_test::slurp;
@@ -39,11 +40,11 @@ std::string write_sweep(const std::string& dir, const std::string& text) {
   return path;
 }
 
-swd::sweep::CsvTable runs_csv(const std::string& out) {
-  return swd::sweep::parse_csv(slurp(out + "/runs.csv"), out + "/runs.csv");
+swd::util::CsvTable runs_csv(const std::string& out) {
+  return swd::util::parse_csv(slurp(out + "/runs.csv"), out + "/runs.csv");
 }
 
-std::string cell(const swd::sweep::CsvTable& t, size_t row, const std::string& column) {
+std::string cell(const swd::util::CsvTable& t, size_t row, const std::string& column) {
   return t.rows.at(row).at(t.column(column));
 }
 
@@ -55,12 +56,6 @@ std::string numbers_of(const std::string& metrics_path) {
     out += swd::train::metrics_csv_row(m) + "\n";
   }
   return out;
-}
-
-size_t count(const std::string& text, const std::string& part) {
-  size_t n = 0;
-  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-  return n;
 }
 
 }  // namespace
@@ -78,7 +73,7 @@ TEST(CliSweep, RunsTheGridThenSkipsResumesAndRestarts) {
   ASSERT_EQ(table.rows.size(), 4u);
   EXPECT_EQ(table.header[2], "optimizer");
   EXPECT_EQ(table.header[3], "seed");
-  const std::string expected_threads = std::to_string(std::max(1, swd::sweep::available_cores() / 2));
+  const std::string expected_threads = std::to_string(std::max(1, swd::util::available_cores() / 2));
   std::vector<std::string> folders, numbers;
   for (size_t i = 0; i < 4; ++i) {
     const std::string folder = cell(table, i, "run");

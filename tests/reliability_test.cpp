@@ -15,8 +15,8 @@
 #include "test_util.h"
 #include "swd/models/models.h"
 #include "swd/train/checkpoint.h"
-#include "swd/train/files.h"
 #include "swd/train/optimizer_factory.h"
+#include "swd/util/io.h"
 
 namespace fs = std::filesystem;
 namespace st = swd::train;
@@ -171,9 +171,9 @@ TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
   EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 4);
   EXPECT_FALSE(fs::exists(path + ".tmp"));
   // The same protocol for plain files.
-  st::write_file_atomically(dir + "/a.txt", "one");
+  swd::util::write_file_atomically(dir + "/a.txt", "one");
   std::ofstream(dir + "/a.txt.tmp") << "half";
-  st::write_file_atomically(dir + "/a.txt", "two");
+  swd::util::write_file_atomically(dir + "/a.txt", "two");
   EXPECT_EQ(slurp(dir + "/a.txt"), "two");
 }
 
@@ -240,3 +240,26 @@ TEST(Reliability, ACheckpointOfAnotherModelOrOptimizerIsRejectedAndChangesNothin
 }
 
 }  // namespace
+
+TEST(Reliability, ATensorTheCheckpointCannotHoldIsNamedWhenWriting) {
+  swd::train::TensorFile file;
+  file.json = "{}";
+  file.tensors["half_weight"] = at::zeros({2}, at::kHalf);
+  try {
+    swd::train::encode_tensor_file(file);
+    ADD_FAILURE() << "a float16 tensor was written";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("half_weight"), std::string::npos) << what;
+    EXPECT_NE(what.find("Half"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;  // one line, no backtrace
+  }
+  file.tensors.clear();
+  file.tensors["deep"] = at::zeros(std::vector<int64_t>(12, 1));
+  try {
+    swd::train::encode_tensor_file(file);
+    ADD_FAILURE() << "a 12-dimensional tensor was written";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("deep has 12 dimensions"), std::string::npos) << e.what();
+  }
+}

@@ -13,10 +13,10 @@
 #include "cli_support.h"
 #include "swd/report/compare.h"
 #include "swd/report/report.h"
-#include "swd/sweep/csv.h"
-#include "swd/sweep/process.h"
 #include "swd/sweep/runs.h"
 #include "swd/train/metrics.h"
+#include "swd/util/csv.h"
+#include "swd/util/process.h"
 
 namespace fs = std::filesystem;
 namespace rp = swd::report;
@@ -58,7 +58,7 @@ std::string make_sweep(const std::string& name, const std::vector<std::string>& 
   std::vector<std::string> header = {"run", "status"};
   header.insert(header.end(), axes.begin(), axes.end());
   for (const auto& c : swd::sweep::runs_csv_result_columns()) header.push_back(c);
-  std::string index = swd::sweep::csv_line(header) + "\n";
+  std::string index = swd::util::csv_line(header) + "\n";
   for (size_t i = 0; i < runs.size(); ++i) {
     const std::string folder = "runs/r" + std::to_string(i);
     fs::create_directories(dir + "/" + folder);
@@ -82,7 +82,7 @@ std::string make_sweep(const std::string& name, const std::vector<std::string>& 
     std::vector<std::string> row = {folder, runs[i].status};
     row.insert(row.end(), runs[i].values.begin(), runs[i].values.end());
     row.resize(header.size());
-    index += swd::sweep::csv_line(row) + "\n";
+    index += swd::util::csv_line(row) + "\n";
   }
   std::ofstream(dir + "/runs.csv") << index;
   std::ofstream(dir + "/sweep.json") << sweep.dump(2);
@@ -201,7 +201,7 @@ TEST(ReportStats, PairsOverSeedsInTheReport) {
   const auto md = slurp(dir + "/report.md");
   EXPECT_TRUE(contains(md, "| adams - adam | 3 | -1.00 [-1.25, -0.75] | -17.3 | adams better |")) << md;
   EXPECT_TRUE(contains(md, "| sgds - sgd | 3 | +0.33 [-2.54, +3.20] | +0.5 | no difference detected (CI [-2.54, +3.20]) |")) << md;
-  const auto paired = swd::sweep::parse_csv(slurp(dir + "/paired.csv"), "paired.csv");
+  const auto paired = swd::util::parse_csv(slurp(dir + "/paired.csv"), "paired.csv");
   ASSERT_GE(paired.column("diff_ci95_lo"), 0);
   bool seen = false;
   for (const auto& row : paired.rows) {
@@ -216,7 +216,7 @@ TEST(ReportStats, PairsOverSeedsInTheReport) {
   }
   EXPECT_TRUE(seen);
   // summary.csv: adam 0.10, 0.12, 0.14: CI 0.12 -+ 4.302653 * 0.02 / sqrt(3) = 0.12 -+ 0.049683.
-  const auto summary = swd::sweep::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
+  const auto summary = swd::util::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
   EXPECT_NEAR(std::stod(summary.rows[0][summary.column("final_test_error_ci95_lo")]), 0.070317, 1e-6);
   EXPECT_NEAR(std::stod(summary.rows[0][summary.column("final_test_error_ci95_hi")]), 0.169683, 1e-6);
 }
@@ -345,7 +345,7 @@ void expect_same_report(const std::string& a, const std::string& b) {
 }  // namespace
 
 TEST(ReportRegenerable, AFolderOfCommittedResultsRewritesTheSameReport) {
-  const bool figures = swd::sweep::find_program("gnuplot").has_value();
+  const bool figures = swd::util::find_program("gnuplot").has_value();
   rp::ReportOptions options;
   options.figures = figures;
   const auto dir = make_optimizer_sweep("report-regen");

@@ -9,9 +9,9 @@
 
 #include "cli_support.h"
 #include "swd/report/report.h"
-#include "swd/sweep/csv.h"
-#include "swd/sweep/process.h"
 #include "swd/train/metrics.h"
+#include "swd/util/csv.h"
+#include "swd/util/process.h"
 
 namespace fs = std::filesystem;
 namespace rp = swd::report;
@@ -128,7 +128,7 @@ TEST(Report, TablesBoldTheBestOfEachRow) {
   EXPECT_TRUE(contains(md, "| 0.0001 | 11.67 (2.52) [5.42, 17.92] | **9.00 (1.00) [6.52, 11.48]** |")) << md;
   EXPECT_TRUE(contains(md, "| 0.0001 | 2 (1) | 0.5 (0) |")) << md;  // gradient norms, no bold
   EXPECT_TRUE(contains(md, "runs/r11 (unfinished)"));
-  const auto summary = swd::sweep::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
+  const auto summary = swd::util::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
   ASSERT_EQ(summary.rows.size(), 4u);
   const int mean = summary.column("final_test_error_mean");
   ASSERT_GE(mean, 0);
@@ -197,7 +197,7 @@ TEST(Report, FiguresFollowTheAxesThatVary) {
 }
 
 TEST(Report, DrawsPngAndSvgWithGnuplot) {
-  if (!swd::sweep::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
+  if (!swd::util::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
   const auto dir = make_sweep("report-draw", kRuns);
   const auto out = rp::write_report(dir, {});
   ASSERT_EQ(out.figures.size(), 9u);
@@ -256,7 +256,7 @@ TEST(Report, CellsThatReadTheSameAreBothBold) {
 // ---- untrusted input: runs.csv, run folders and sweep files ---------------------------------
 
 TEST(ReportHostile, NoGridValueCanRunACommandThroughGnuplot) {
-  if (!swd::sweep::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
+  if (!swd::util::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
   const auto dir = fresh_dir("report-injection");
   const std::string marker = dir + "/injected";
   // A grid value that would end gnuplot's string and call system() if it reached a script
@@ -278,7 +278,7 @@ TEST(ReportHostile, NoGridValueCanRunACommandThroughGnuplot) {
         rows[e].train_loss = 1;
       }
       std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::train::metrics_csv(rows);
-      index += swd::sweep::csv_line({folder, "done", data_dir, optimizer, "0", "2", "", "", "",
+      index += swd::util::csv_line({folder, "done", data_dir, optimizer, "0", "2", "", "", "",
                                      "", "", "", "", "", ""}) + "\n";
     }
   }
@@ -313,7 +313,7 @@ TEST(ReportHostile, ReadsOnlyInsideTheSweepFolder) {
   const std::string relative = fs::relative(outside, dir).string();  // ../report-outside
   for (const std::string& folder :
        {relative, outside, std::string("runs/../") + relative, std::string("runs/link")}) {
-    std::ofstream(dir + "/runs.csv") << kHeader << swd::sweep::csv_line({folder, "done", "adam",
+    std::ofstream(dir + "/runs.csv") << kHeader << swd::util::csv_line({folder, "done", "adam",
         "0.1", "0", "1", "", "", "", "", "", "", "", "", ""}) << "\n";
     try {
       rp::load_results(dir);

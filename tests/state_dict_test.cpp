@@ -12,8 +12,8 @@
 #include "cli_support.h"
 #include "swd/models/models.h"
 #include "swd/models/state_dict.h"
-#include "swd/train/files.h"
 #include "swd/train/metrics.h"
+#include "swd/util/io.h"
 
 namespace fs = std::filesystem;
 using swd::models::torch_name;
@@ -23,7 +23,7 @@ using swd_test::run_swd;
 namespace {
 
 swd::models::NamedTensors read_weights(const std::string& path) {
-  return swd::models::read_state_dict_bytes(swd::train::read_file(path));
+  return swd::models::read_state_dict_bytes(swd::util::read_file(path));
 }
 
 TEST(StateDict, NamesFollowThePyTorchDefinitions) {

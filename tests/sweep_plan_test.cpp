@@ -6,7 +6,6 @@
 #include <set>
 
 #include "cli_support.h"
-#include "swd/sweep/csv.h"
 #include "swd/sweep/plan.h"
 #include "swd/train/config.h"
 
@@ -196,20 +195,4 @@ TEST(SweepPlan, TomlAndJsonFilesGiveTheSameRuns) {
   std::ofstream(dir + "/bad.toml") << "[grid]\nseed = [0, 1\n";
   EXPECT_NE(error_of([&] { sw::read_sweep_file(dir + "/bad.toml"); }).find("not valid TOML"),
             std::string::npos);
-}
-
-TEST(SweepCsv, QuotesWhatNeedsItAndReadsItBack) {
-  const std::vector<std::string> fields = {"plain", "0.9,0.999", "say \"hi\"", ""};
-  const auto text = "a,b,c,d\n" + sw::csv_line(fields) + "\n";
-  EXPECT_EQ(sw::csv_line(fields), "plain,\"0.9,0.999\",\"say \"\"hi\"\"\",");
-  const auto table = sw::parse_csv(text, "t.csv");
-  ASSERT_EQ(table.rows.size(), 1u);
-  EXPECT_EQ(table.rows[0], fields);
-  EXPECT_EQ(table.column("c"), 2);
-  EXPECT_THROW(sw::parse_csv("a,b\n1,2,3\n", "t.csv"), std::runtime_error);
-  EXPECT_EQ(sw::shortest_number(0.1), "0.1");
-  EXPECT_EQ(sw::shortest_number(1e-5), "1e-05");
-  for (double v : {1.0 / 3, 5e-4 / 1e-3, 0.1 + 0.2, 123456.789}) {
-    EXPECT_EQ(std::stod(sw::shortest_number(v)), v);  // exact round trip
-  }
 }

@@ -2,10 +2,8 @@
 // rank, with their standard error relayed and their exit watched.
 #include "launch.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,10 +15,11 @@
 #include <fstream>
 #include <iterator>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "swd/parallel/data_parallel.h"
+#include "swd/util/process.h"
+#include "swd/util/signals.h"
 
 namespace swd {
 namespace cli {
@@ -28,9 +27,6 @@ namespace cli {
 namespace {
 
 constexpr auto kGrace = std::chrono::seconds(5);  // SIGTERM -> SIGKILL for surviving workers
-
-volatile sig_atomic_t g_signal = 0;
-extern "C" void remember_signal(int sig) { g_signal = sig; }
 
 /// This process's own arguments, argv[0] included.
 std::vector<std::string> own_arguments() {
@@ -94,36 +90,17 @@ std::string describe(const Worker& w) {
 bool failed(const Worker& w) { return !(WIFEXITED(w.status) && WEXITSTATUS(w.status) == 0); }
 
 /// Starts one worker: its own process group (terminal signals reach the launcher only, which
-/// forwards them), killed with SIGTERM if the launcher dies.
+/// forwards them), killed with SIGTERM if the launcher dies. Rank 0 writes to the terminal;
+/// the others' standard output is dropped and their standard error relayed with their rank.
 void start(Worker& w, const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int err_pipe[2] = {-1, -1};
-  if (w.rank > 0 && ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
-  }
-  const int devnull = w.rank > 0 ? ::open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
-  const pid_t parent = ::getpid();
-  w.pid = ::fork();
-  if (w.pid < 0) throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
-  if (w.pid == 0) {  // child: async-signal-safe calls only
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(1);
-    if (w.rank > 0) {
-      ::dup2(devnull, STDOUT_FILENO);
-      ::dup2(err_pipe[1], STDERR_FILENO);
-    }
-    ::execv("/proc/self/exe", argv.data());
-    ::_exit(127);
-  }
-  if (w.rank > 0) {
-    ::close(err_pipe[1]);
-    ::close(devnull);
-    w.err_fd = err_pipe[0];
-    ::fcntl(w.err_fd, F_SETFL, O_NONBLOCK);
-  }
+  util::SpawnOptions options;
+  options.program = "/proc/self/exe";  // this very binary, whatever argv[0] says
+  options.own_process_group = true;
+  options.discard_stdout = w.rank > 0;
+  options.pipe_stderr = w.rank > 0;
+  const util::Child child = util::spawn(args, options);
+  w.pid = child.pid;
+  w.err_fd = child.stderr_fd;
 }
 
 /// Sends `sig` to every running worker, then SIGCONT: a stopped worker (kill -STOP) would
@@ -148,7 +125,7 @@ int launch_local_workers(const train::TrainConfig& config) {
 
   std::vector<std::string> base = own_arguments();
   if (config.threads == 0) {  // share the cores instead of each worker taking them all
-    const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+    const int64_t cores = util::available_cores();
     base.insert(base.end(), {"--threads", std::to_string(std::max<int64_t>(1, cores / n))});
   }
   // --master-port when given, else a port that is free now
@@ -157,10 +134,7 @@ int launch_local_workers(const train::TrainConfig& config) {
   base.insert(base.end(), {"--nproc", "1", "--world-size", std::to_string(n), "--master-addr",
                            "127.0.0.1", "--master-port", std::to_string(port)});
 
-  struct sigaction action {};
-  action.sa_handler = remember_signal;
-  sigemptyset(&action.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &action, nullptr);
+  util::SignalCatcher signals({SIGINT, SIGTERM, SIGHUP});  // forwarded to the workers
   std::fflush(nullptr);  // nothing buffered may be written twice
 
   std::vector<Worker> workers(static_cast<size_t>(n));
@@ -183,8 +157,7 @@ int launch_local_workers(const train::TrainConfig& config) {
     }
     ::poll(fds.data(), fds.size(), 100);  // EINTR on a signal is fine: the loop goes on
     for (auto& w : workers) relay(w, false);
-    if (const int sig = g_signal) {
-      g_signal = 0;
+    if (const int sig = signals.take()) {
       forwarded = sig;
       signal_all(workers, sig);
     }

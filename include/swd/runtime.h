@@ -4,7 +4,7 @@
 namespace swd {
 
 /// Sets LibTorch's intra-op thread count (it defaults to 1 here): `requested` if > 0, else
-/// the number of cores. Returns the count set.
+/// the cores this process may use (util::available_cores()). Returns the count set.
 int configure_threads(int requested = 0);
 
 /// Keeps memory freed between training steps in the process instead of handing it back to

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "swd/errors.h"
+
 namespace swd {
 namespace models {
 
@@ -175,8 +177,7 @@ NamedTensors read_state_dict_bytes(const std::string& bytes) {
       out.emplace_back(item.key().toStringRef(), item.value().toTensor());
     }
   } catch (const std::exception& e) {
-    const std::string what = e.what();
-    throw std::runtime_error("not a state_dict file: " + what.substr(0, what.find('\n')));
+    throw std::runtime_error("not a state_dict file: " + message_of(e));
   }
   return out;
 }

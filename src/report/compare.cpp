@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "swd/sweep/csv.h"
+#include "swd/util/csv.h"
 
 namespace swd {
 namespace report {
@@ -102,8 +102,8 @@ std::string paired_csv(const std::vector<Comparison>& comparisons) {
                         "diff_ci95_hi", "diff_in_se", "verdict"}) {
     header.push_back(h);
   }
-  std::string text = sweep::csv_line(header) + "\n";
-  auto number = [](double v, bool defined) { return defined ? sweep::shortest_number(v) : ""; };
+  std::string text = util::csv_line(header) + "\n";
+  auto number = [](double v, bool defined) { return defined ? util::shortest_number(v) : ""; };
   for (const auto& c : comparisons) {
     std::vector<std::string> row = {c.pair.axis, c.pair.a, c.pair.b};
     for (const auto& a : rest_axes) {
@@ -118,7 +118,7 @@ std::string paired_csv(const std::vector<Comparison>& comparisons) {
                            number(d.mean, d.n > 0), number(d.std, spread), number(d.lo, spread),
                            number(d.hi, spread), number(c.result.se_units(), spread),
                            comparison_verdict(c)});
-    text += sweep::csv_line(row) + "\n";
+    text += util::csv_line(row) + "\n";
   }
   return text;
 }

@@ -6,7 +6,7 @@
 
 #include "swd/report/compare.h"
 #include "swd/report/figures.h"
-#include "swd/sweep/csv.h"
+#include "swd/util/csv.h"
 
 namespace swd {
 namespace report {
@@ -132,7 +132,7 @@ std::string applied_note(const SweepResults& results, const std::vector<const Gr
   }
   if (!differs) return "";
   if (one_value) return " (weight decay applied: " + applied_value + ")";
-  if (one_ratio) return " (weight decay applied: " + sweep::shortest_number(ratio) + " x the one shown)";
+  if (one_ratio) return " (weight decay applied: " + util::shortest_number(ratio) + " x the one shown)";
   return " (another weight decay applied: see the tables)";
 }
 

@@ -6,9 +6,9 @@
 #include <stdexcept>
 
 #include "swd/report/figures.h"
-#include "swd/sweep/csv.h"
-#include "swd/sweep/process.h"
-#include "swd/train/files.h"
+#include "swd/util/csv.h"
+#include "swd/util/io.h"
+#include "swd/util/process.h"
 
 namespace swd {
 namespace report {
@@ -47,7 +47,7 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
-std::string value(double v) { return std::isfinite(v) ? sweep::shortest_number(v) : "NaN"; }
+std::string value(double v) { return std::isfinite(v) ? util::shortest_number(v) : "NaN"; }
 
 /// Ten colours that stay apart on white and for most colour-blind readers (Tableau 10).
 const char* const kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -219,13 +219,13 @@ void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
                                   "'-', '=', '_', not starting with '.')");
     }
     const std::string stem = (dir / f.name).string();
-    train::write_file_atomically(stem + ".dat", gnuplot_data(f));
-    train::write_file_atomically(stem + ".gp", gnuplot_script(f, f.name + ".dat", f.name));
+    util::write_file_atomically(stem + ".dat", gnuplot_data(f));
+    util::write_file_atomically(stem + ".gp", gnuplot_script(f, f.name + ".dat", f.name));
     const std::string log = stem + ".log";
     // Run in the folder so that the script's relative paths hold.
-    const int status = sweep::run_process({gnuplot, f.name + ".gp"}, log, folder);
+    const int status = util::run_process({gnuplot, f.name + ".gp"}, log, folder);
     if (status != 0 || !fs::exists(stem + ".png") || !fs::exists(stem + ".svg")) {
-      std::string message = train::read_file(log);
+      std::string message = util::read_file(log);
       while (!message.empty() && message.back() == '\n') message.pop_back();
       const auto last = message.rfind('\n');
       throw std::runtime_error("gnuplot failed on " + f.name + ".gp (exit " +

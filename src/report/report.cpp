@@ -10,8 +10,8 @@
 #include <optional>
 
 #include "swd/report/compare.h"
-#include "swd/sweep/process.h"
-#include "swd/train/files.h"
+#include "swd/util/io.h"
+#include "swd/util/process.h"
 
 namespace swd {
 namespace report {
@@ -357,7 +357,7 @@ ReportOutput write_report(const SweepResults& results, const std::string& dir,
   std::error_code error;
   std::optional<std::string> program;
   if (!figures.empty()) {
-    program = sweep::find_program(options.gnuplot);
+    program = util::find_program(options.gnuplot);
     if (!program) {
       throw ToolMissing(options.gnuplot + " not found on PATH: the report's figures are drawn "
                         "with gnuplot (Debian: apt-get install gnuplot-nox); swd report "
@@ -382,10 +382,10 @@ ReportOutput write_report(const SweepResults& results, const std::string& dir,
     fs::rename(staging, final_dir);
     fs::remove_all(old, error);
   }
-  train::write_file_atomically((root / "summary.csv").string(), summary_csv(results));
-  train::write_file_atomically((root / "paired.csv").string(), paired_csv(paired_comparisons(results)));
+  util::write_file_atomically((root / "summary.csv").string(), summary_csv(results));
+  util::write_file_atomically((root / "paired.csv").string(), paired_csv(paired_comparisons(results)));
   out.report_path = (root / "report.md").string();
-  train::write_file_atomically(out.report_path, report_markdown(results, figures, notes));
+  util::write_file_atomically(out.report_path, report_markdown(results, figures, notes));
   out.runs_finished = results.runs.size();
   out.runs_total = results.total_runs;
   out.groups = results.groups.size();

@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "swd/sweep/csv.h"
 #include "swd/sweep/plan.h"
 #include "swd/sweep/runs.h"
-#include "swd/train/files.h"
+#include "swd/util/csv.h"
+#include "swd/util/io.h"
 
 namespace swd {
 namespace report {
@@ -101,7 +101,7 @@ Settings read_config(const std::string& folder) {
   const std::string path = folder + "/config.json";
   std::error_code error;
   if (!fs::exists(path, error)) return {};
-  const auto doc = nlohmann::json::parse(train::read_file(path), nullptr, false);
+  const auto doc = nlohmann::json::parse(util::read_file(path), nullptr, false);
   if (!doc.is_object()) throw std::runtime_error(path + " is not a JSON object");
   return settings_of(doc);
 }
@@ -156,7 +156,7 @@ std::vector<train::EpochMetrics> read_metrics(const std::string& folder, const s
   const std::string path = folder + "/metrics.csv";
   std::vector<train::EpochMetrics> epochs;
   try {
-    epochs = train::parse_metrics_csv(train::read_file(path));
+    epochs = train::parse_metrics_csv(util::read_file(path));
   } catch (const std::exception& e) {
     throw std::runtime_error(name + " " + what + " but its metrics cannot be read (" + e.what() + ")");
   }
@@ -168,7 +168,7 @@ std::vector<train::EpochMetrics> read_metrics(const std::string& folder, const s
 void read_sweep_json(const fs::path& file, SweepResults& results) {
   std::error_code error;
   if (!fs::exists(file, error)) return;
-  const auto doc = nlohmann::json::parse(train::read_file(file.string()), nullptr, false);
+  const auto doc = nlohmann::json::parse(util::read_file(file.string()), nullptr, false);
   if (!doc.is_object()) return;
   if (doc.contains("title") && doc["title"].is_string()) {
     results.title = doc["title"].get<std::string>();
@@ -210,7 +210,7 @@ SweepResults load_results(const std::string& dir) {
   if (!fs::exists(index_path, error)) {
     throw std::runtime_error("no runs.csv in " + dir + " (expected the folder of a swd sweep)");
   }
-  const auto table = sweep::parse_csv(train::read_file(index_path), index_path);
+  const auto table = util::parse_csv(util::read_file(index_path), index_path);
   const int run_col = table.column("run");
   const int status_col = table.column("status");
   const int first_result = table.column(sweep::runs_csv_result_columns().front());
@@ -313,16 +313,16 @@ std::string summary_csv(const SweepResults& results) {
     header.push_back(std::string(name) + "_ci95_lo");
     header.push_back(std::string(name) + "_ci95_hi");
   }
-  std::string text = sweep::csv_line(header) + "\n";
+  std::string text = util::csv_line(header) + "\n";
   for (const auto& g : results.groups) {
     std::vector<std::string> row = g.key;
     row.push_back(std::to_string(g.runs.size()));
     for (const auto& [m, name] : measures) {
       const Stat s = g.stat(results.runs, m);
-      row.push_back(sweep::shortest_number(s.mean));
-      for (double v : {s.std, s.lo, s.hi}) row.push_back(s.n > 1 ? sweep::shortest_number(v) : "");
+      row.push_back(util::shortest_number(s.mean));
+      for (double v : {s.std, s.lo, s.hi}) row.push_back(s.n > 1 ? util::shortest_number(v) : "");
     }
-    text += sweep::csv_line(row) + "\n";
+    text += util::csv_line(row) + "\n";
   }
   return text;
 }

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "swd/sweep/csv.h"
-#include "swd/train/files.h"
+#include "swd/util/csv.h"
+#include "swd/util/io.h"
 
 namespace swd {
 namespace sweep {
@@ -31,7 +31,7 @@ std::optional<Json> read_json(const fs::path& path) {
   std::error_code error;
   if (!fs::exists(path, error)) return std::nullopt;
   try {
-    Json doc = Json::parse(train::read_file(path.string()), nullptr, false);
+    Json doc = Json::parse(util::read_file(path.string()), nullptr, false);
     if (!doc.is_discarded()) return doc;
   } catch (const std::exception&) {
   }
@@ -58,7 +58,7 @@ RunFolderState inspect_run(const std::string& sweep_dir, const RunPlan& run) {
   bool metrics_unreadable = false;
   if (fs::exists(dir / "metrics.csv", error)) {
     try {
-      state.epochs = train::parse_metrics_csv(train::read_file((dir / "metrics.csv").string()));
+      state.epochs = train::parse_metrics_csv(util::read_file((dir / "metrics.csv").string()));
     } catch (const std::exception&) {
       metrics_unreadable = true;
     }
@@ -114,12 +114,12 @@ void prepare_attempt(const std::string& sweep_dir, const RunPlan& run, RunAction
   fs::remove(dir / "exit.json", error);
   if (action != RunAction::Start) return;
   for (const char* leftover : {"config.json", "metrics.csv"}) fs::remove(dir / leftover, error);
-  train::write_file_atomically((dir / "run.json").string(), run_json(run));
+  util::write_file_atomically((dir / "run.json").string(), run_json(run));
 }
 
 void write_exit_record(const std::string& run_dir, int exit_status, double wall_seconds) {
   const Json record = {{"exit_status", exit_status}, {"wall_seconds", wall_seconds}};
-  train::write_file_atomically((fs::path(run_dir) / "exit.json").string(), record.dump(2) + "\n");
+  util::write_file_atomically((fs::path(run_dir) / "exit.json").string(), record.dump(2) + "\n");
 }
 
 const std::vector<std::string>& runs_csv_result_columns() {
@@ -135,7 +135,7 @@ std::string runs_csv(const SweepSpec& spec, const std::vector<RunPlan>& runs,
   std::vector<std::string> header = {"run", "status"};
   for (const auto& axis : spec.grid) header.push_back(axis.key);
   for (const auto& c : runs_csv_result_columns()) header.push_back(c);
-  std::string text = csv_line(header) + "\n";
+  std::string text = util::csv_line(header) + "\n";
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& run = runs[i];
     const auto& state = states.at(i);
@@ -152,10 +152,10 @@ std::string runs_csv(const SweepSpec& spec, const std::vector<RunPlan>& runs,
           [](const auto& a, const auto& b) { return a.test_error < b.test_error; });
       double seconds = 0;
       for (const auto& m : state.epochs) seconds += m.seconds;
-      for (double v : {last.test_error, best->test_error}) row.push_back(shortest_number(v));
+      for (double v : {last.test_error, best->test_error}) row.push_back(util::shortest_number(v));
       row.push_back(std::to_string(best->epoch));
       for (double v : {last.train_loss, last.grad_norm, last.weight_norm, seconds}) {
-        row.push_back(std::isnan(v) ? "" : shortest_number(v));  // undefined: every step skipped
+        row.push_back(std::isnan(v) ? "" : util::shortest_number(v));  // undefined: every step skipped
       }
     }
     std::string overrides;
@@ -163,7 +163,7 @@ std::string runs_csv(const SweepSpec& spec, const std::vector<RunPlan>& runs,
       overrides += (overrides.empty() ? "" : ";") + s.key + "=" + display_value(s.json);
     }
     row.push_back(overrides);
-    text += csv_line(row) + "\n";
+    text += util::csv_line(row) + "\n";
   }
   return text;
 }
@@ -172,7 +172,7 @@ void write_runs_csv(const std::string& sweep_dir, const SweepSpec& spec,
                     const std::vector<RunPlan>& runs) {
   std::vector<RunFolderState> states;
   for (const auto& run : runs) states.push_back(inspect_run(sweep_dir, run));
-  train::write_file_atomically((fs::path(sweep_dir) / "runs.csv").string(),
+  util::write_file_atomically((fs::path(sweep_dir) / "runs.csv").string(),
                                runs_csv(spec, runs, states));
 }
 

@@ -7,13 +7,13 @@
 #include <cstring>
 #include <functional>
 #include <sstream>
-#include <thread>
 #include <type_traits>
 
 #include "swd/data/dataset.h"
 #include "swd/models/models.h"
 #include "swd/train/device.h"
 #include "swd/train/optimizer_factory.h"
+#include "swd/util/process.h"
 #include "config_text.h"
 
 namespace swd {
@@ -185,7 +185,7 @@ void require_choice(const std::string& key, const std::string& value,
 /// At most 4 x the cores: more threads than that only slow a run down (issue: 1000 threads
 /// made a 1 s run take 56 s).
 int64_t max_threads() {
-  return 4 * std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()));
+  return 4 * static_cast<int64_t>(util::available_cores());
 }
 
 /// Range and choice checks after parsing; each names the key and the value as given (`text`).

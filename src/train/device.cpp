@@ -10,6 +10,7 @@
 #include <torch/version.h>
 
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 #include "swd/models/models.h"
@@ -190,7 +191,7 @@ std::vector<double> read_back(const std::vector<at::Tensor>& values) {
 
 void pin_batches_for(const c10::Device& device, data::LoaderOptions& options) {
   if (!device.is_cuda()) return;
-  TORCH_CHECK(!options.transform, "pin_batches_for: the loader already has a transform");
+  if (options.transform) throw std::logic_error("pin_batches_for: the loader already has a transform");
   options.transform = [](data::Batch& batch) {  // on a loader thread
     batch.data = batch.data.pin_memory();
     batch.target = batch.target.pin_memory();

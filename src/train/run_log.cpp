@@ -12,7 +12,7 @@
 
 #include "swd/optim/optimizer_base.h"
 #include "swd/provenance.h"
-#include "swd/train/files.h"
+#include "swd/util/io.h"
 
 namespace swd {
 namespace train {
@@ -54,7 +54,7 @@ StepLog::StepLog(const std::string& path, int64_t every, int64_t steps_done, boo
   if (every <= 0) return;
   std::string kept;
   if (resume && std::filesystem::exists(path)) {
-    std::istringstream in(read_file(path));
+    std::istringstream in(util::read_file(path));
     std::string line;
     while (std::getline(in, line)) {
       const auto doc = nlohmann::json::parse(line, nullptr, false);
@@ -65,7 +65,7 @@ StepLog::StepLog(const std::string& path, int64_t every, int64_t steps_done, boo
       }
     }
   }
-  write_file_atomically(path, kept);
+  util::write_file_atomically(path, kept);
   file_ = std::fopen(path.c_str(), "a");
   if (file_ == nullptr) throw std::runtime_error("cannot open " + path + " to append");
   last_ = steady_seconds();

@@ -14,8 +14,8 @@
 #include "swd/runtime.h"
 #include "swd/schedule/scaling.h"
 #include "swd/train/device.h"
-#include "swd/train/files.h"
 #include "swd/train/trainer.h"
+#include "swd/util/io.h"
 #include "resume_check.h"
 
 namespace swd {
@@ -46,7 +46,7 @@ void check_folder(const TrainConfig& config) {
   const bool has_results =
       fs::exists(out / "checkpoint.pt") ||
       (fs::exists(out / "metrics.csv") &&
-       !parse_metrics_csv(read_file((out / "metrics.csv").string())).empty());
+       !parse_metrics_csv(util::read_file((out / "metrics.csv").string())).empty());
   if (has_results) {
     throw std::runtime_error(config.out + " already holds a run; pass --resume to continue it "
                              "or choose another --out");
@@ -80,7 +80,7 @@ std::string data_dir_read(const TrainConfig& c) {
 
 /// The provenance list of the run being resumed ("" when there is none).
 std::string earlier_provenance(const fs::path& out) {
-  const auto saved = nlohmann::json::parse(read_file((out / "config.json").string()), nullptr, false);
+  const auto saved = nlohmann::json::parse(util::read_file((out / "config.json").string()), nullptr, false);
   return saved.is_object() && saved.contains("provenance") ? saved["provenance"].dump() : "";
 }
 
@@ -236,7 +236,7 @@ void Run::write_folder_and_resume() {
   // Written only now that data, model and optimizer are good.
   if (writes_files) {  // [dist] rank 0 only
     create_folder(config.out);
-    write_file_atomically((out / "config.json").string(), config_json);
+    util::write_file_atomically((out / "config.json").string(), config_json);
   }
   if (resuming) {
     state = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
@@ -244,7 +244,7 @@ void Run::write_folder_and_resume() {
   state.config_json = config_json;
   parallel::broadcast_state(*group, *model);  // [dist] every rank starts from rank 0's model
   if (writes_files) {
-    write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
+    util::write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
   }
 }
 

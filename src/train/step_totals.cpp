@@ -6,16 +6,15 @@
 #include <cmath>
 
 #include "swd/train/device.h"
-#include "stop_signals.h"
 
 namespace swd {
 namespace train {
 
-Agreed agree_now(const StepSums& sums, parallel::Group& group) {
+Agreed agree_now(const StepSums& sums, parallel::Group& group, bool stop_asked) {
   const auto host = read_back({sums.loss_sum, sums.wrong, sums.grad_norm_sq});
   const auto agreed = group.sum({host[0], host[1], static_cast<double>(sums.seen),
                                  std::isfinite(host[0]) ? 0.0 : 1.0,
-                                 StopSignals::received() != 0 ? 1.0 : 0.0},
+                                 stop_asked ? 1.0 : 0.0},
                                 "step totals");
   return {agreed[0], agreed[1], agreed[2], std::sqrt(host[2]), agreed[3] == 0, agreed[4] != 0};
 }

@@ -35,8 +35,8 @@ struct Agreed {
 
 /// Reads a step's numbers back now (one copy) and agrees on them over the ranks, with a
 /// non-finite loss and a stop signal anywhere (one small sum; nothing to send with one
-/// process).
-Agreed agree_now(const StepSums& sums, parallel::Group& group);
+/// process). `stop_asked`: a stop signal arrived in this process.
+Agreed agree_now(const StepSums& sums, parallel::Group& group, bool stop_asked);
 
 /// The step totals of EpochTotals (loss sum, wrong, grad-norm sum and sum of squares) kept on
 /// the device between readbacks. Each step adds its numbers there in float64 (wrong: int64),

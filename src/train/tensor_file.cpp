@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace swd {
 namespace train {
@@ -78,10 +80,15 @@ std::string encode_tensor_file(const TensorFile& file) {
     for (const auto& d : kDtypes) {
       if (d.type == t.scalar_type()) dtype = &d;
     }
-    TORCH_CHECK(dtype != nullptr, "checkpoint: tensor ", name, " has unsupported dtype ",
-                t.scalar_type());
-    TORCH_CHECK(static_cast<size_t>(t.dim()) <= kMaxDims, "checkpoint: tensor ", name,
-                " has too many dimensions");
+    if (dtype == nullptr) {
+      throw std::invalid_argument("checkpoint: tensor " + name + " has unsupported dtype " +
+                                  std::string(c10::toString(t.scalar_type())) +
+                                  " (expected float32, float64, int64 or uint8)");
+    }
+    if (static_cast<size_t>(t.dim()) > kMaxDims) {
+      throw std::invalid_argument("checkpoint: tensor " + name + " has " + std::to_string(t.dim()) +
+                                  " dimensions (expected at most " + std::to_string(kMaxDims) + ")");
+    }
     put<uint32_t>(out, static_cast<uint32_t>(name.size()));
     out += name;
     put<uint8_t>(out, dtype->code);

@@ -20,14 +20,14 @@
 
 #include "swd/parallel/data_parallel.h"
 #include "swd/train/device.h"
-#include "swd/train/files.h"
 #include "swd/train/progress.h"
 #include "swd/train/run_log.h"
 #include "swd/train/weights.h"
+#include "swd/util/io.h"
+#include "swd/util/signals.h"
 #include "resume_check.h"
 #include "run_setup.h"
 #include "step_totals.h"
-#include "stop_signals.h"
 
 namespace swd {
 namespace train {
@@ -132,7 +132,8 @@ class Epochs {
   parallel::GradientReducer reducer_; ///< [dist] gradients summed over ranks
   int64_t batches_ = 0;               ///< steps per epoch (--limit-batches)
   std::vector<torch::Tensor> params_;
-  StopSignals signals_;
+  /// SIGINT/SIGTERM: finish the step, write a checkpoint, stop; a second one ends the process.
+  util::SignalCatcher signals_{{SIGINT, SIGTERM}, util::SignalCatcher::Repeat::EndsProcess};
   /// Read back only when needed (one process, --on-nonfinite stop), else every step.
   bool deferred_ = false;
   DeviceTotals device_totals_;  ///< deferred: the totals since the last readback
@@ -206,7 +207,7 @@ void Epochs::take_step(const parallel::Step& step) {
     r.optimizer->step();  // a non-finite step is reported at the next readback
     device_totals_.add(sums, training_batch);
   } else {
-    now = agree_now(sums, *r.group);
+    now = agree_now(sums, *r.group, signals_.received() != 0);
     if (now->finite_loss && std::isfinite(now->grad_norm)) {
       r.optimizer->step();
       totals.loss_sum += now->loss_sum;
@@ -228,7 +229,7 @@ void Epochs::take_step(const parallel::Step& step) {
   const bool log_due = step_log_.due(steps_done);
   const bool checkpoint_due = r.writes_files && r.config.checkpoint_every > 0 &&
                               steps_done % r.config.checkpoint_every == 0;
-  const bool stop = now ? now->stop : StopSignals::received() != 0;
+  const bool stop = now ? now->stop : signals_.received() != 0;
   const bool epoch_done = state_.position.batches_done >= batches_;  // its metrics row is next
   if (!now && (log_due || checkpoint_due || stop || epoch_done ||
                progress_.redraw_due(state_.position.batches_done))) {
@@ -329,10 +330,10 @@ void Epochs::end_epoch() {
     save_weights((r.out / "model.pt").string(), r.config.model, *r.model);
     if (best) save_weights((r.out / "best.pt").string(), r.config.model, *r.model);
     save_checkpoint(r.checkpoint_path, *r.model, *r.optimizer, state_);
-    append_line_durably(r.metrics_path, metrics_csv_row(m));
+    util::append_line_durably(r.metrics_path, metrics_csv_row(m));
   }
   progress_.end_epoch(m);
-  stop_if_asked(r.group->sum({StopSignals::received() != 0 ? 1.0 : 0.0}, "stop signal")[0] != 0);
+  stop_if_asked(r.group->sum({signals_.received() != 0 ? 1.0 : 0.0}, "stop signal")[0] != 0);
 }
 
 void Epochs::note_last_step() {
@@ -350,7 +351,7 @@ void Epochs::save_checkpoint_now() {
 void Epochs::stop_if_asked(bool asked) {
   if (!asked) return;
   save_checkpoint_now();
-  const int signal = StopSignals::received() != 0 ? StopSignals::received() : SIGTERM;
+  const int signal = signals_.received() != 0 ? signals_.received() : SIGTERM;
   const std::string why = "stopped by signal " + std::to_string(signal) + " after " +
                           std::to_string(state_.position.steps_done) +
                           " batches; checkpoint written; continue with: swd train --resume "
@@ -393,7 +394,7 @@ RunSummary summary_of(const Run& run) {
 
 TrainConfig resume_config(const std::string& out_dir,
                           const std::vector<std::pair<std::string, std::string>>& overrides) {
-  const std::string saved_json = read_file((fs::path(out_dir) / "config.json").string());
+  const std::string saved_json = util::read_file((fs::path(out_dir) / "config.json").string());
   TrainConfig config = config_from_json(saved_json);
   const auto saved = nlohmann::json::parse(saved_json);
   for (const auto& [key, value] : overrides) set_config_value(config, key, value);

@@ -3,8 +3,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "swd/errors.h"
 #include "swd/models/state_dict.h"
-#include "swd/train/files.h"
+#include "swd/util/io.h"
 #include "tensor_file.h"
 
 namespace swd {
@@ -13,7 +14,7 @@ namespace train {
 namespace fs = std::filesystem;
 
 void save_weights(const std::string& path, const std::string& model, const torch::nn::Module& module) {
-  write_file_atomically(path, models::state_dict_bytes(models::torch_state_dict(model, module)));
+  util::write_file_atomically(path, models::state_dict_bytes(models::torch_state_dict(model, module)));
 }
 
 std::string export_weights(const std::string& run_dir, const std::string& format,
@@ -31,7 +32,7 @@ std::string export_weights(const std::string& run_dir, const std::string& format
   }
   std::string model;
   try {
-    model = nlohmann::json::parse(read_file((dir / "config.json").string())).at("model");
+    model = nlohmann::json::parse(util::read_file((dir / "config.json").string())).at("model");
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error((dir / "config.json").string() + " does not name the model (" +
                              e.what() + ")");
@@ -39,9 +40,9 @@ std::string export_weights(const std::string& run_dir, const std::string& format
   const std::string checkpoint = (dir / "checkpoint.pt").string();
   TensorFile file;
   try {
-    file = decode_tensor_file(read_file(checkpoint));
+    file = decode_tensor_file(util::read_file(checkpoint));
   } catch (const std::exception& e) {
-    throw std::runtime_error("cannot export " + checkpoint + ": " + e.what());
+    throw std::runtime_error("cannot export " + checkpoint + ": " + message_of(e));
   }
   models::NamedTensors weights;
   const std::string prefix = "model/";
@@ -49,7 +50,7 @@ std::string export_weights(const std::string& run_dir, const std::string& format
     if (name.rfind(prefix, 0) == 0) weights.emplace_back(name.substr(prefix.size()), tensor);
   }
   if (weights.empty()) throw std::runtime_error(checkpoint + " holds no model tensors");
-  write_file_atomically(out, models::state_dict_bytes(models::to_torch_names(model, weights)));
+  util::write_file_atomically(out, models::state_dict_bytes(models::to_torch_names(model, weights)));
   return out;
 }
 

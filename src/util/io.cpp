@@ -1,4 +1,4 @@
-#include "swd/train/files.h"
+#include "swd/util/io.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 namespace swd {
-namespace train {
+namespace util {
 
 namespace {
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
@@ -95,5 +95,5 @@ std::string read_file(const std::string& path) {
   return out.str();
 }
 
-}  // namespace train
+}  // namespace util
 }  // namespace swd

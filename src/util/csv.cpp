@@ -1,4 +1,4 @@
-#include "swd/sweep/csv.h"
+#include "swd/util/csv.h"
 
 #include <cmath>
 #include <cstdio>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 namespace swd {
-namespace sweep {
+namespace util {
 
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
@@ -103,5 +103,5 @@ CsvTable parse_csv(const std::string& text, const std::string& what) {
   return table;
 }
 
-}  // namespace sweep
+}  // namespace util
 }  // namespace swd

@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace swd {
-namespace sweep {
+namespace util {
 
 /// `text` as one CSV field, quoted only when it has to be.
 std::string csv_field(const std::string& text);
@@ -28,5 +28,5 @@ struct CsvTable {
 /// row has another number of cells than the header or a quote is not closed.
 CsvTable parse_csv(const std::string& text, const std::string& what);
 
-}  // namespace sweep
+}  // namespace util
 }  // namespace swd

@@ -5,7 +5,7 @@
 #include <string>
 
 namespace swd {
-namespace train {
+namespace util {
 
 /// Writes `contents` to `path` atomically. Throws std::runtime_error naming the path and the
 /// system's reason (unwritable folder, disk full...); the old file, if any, stays intact.
@@ -20,5 +20,5 @@ void commit_file(const std::string& tmp_path, const std::string& path);
 /// The whole file. Throws std::runtime_error naming the path if it cannot be read.
 std::string read_file(const std::string& path);
 
-}  // namespace train
+}  // namespace util
 }  // namespace swd
