@@ -60,6 +60,14 @@ for config in "${configs_found[@]}"; do
     cp -r "$committed/runs" "$out/"
   fi
 
+  # Nothing left to train: the committed results (and their time.txt and provenance) stay.
+  if [ $quick -eq 0 ] && [ -d "$committed/runs" ] &&
+     "$swd" sweep "$config" --dry-run --out "$out" ${extra[@]+"${extra[@]}"} |
+       grep -Eq '^sweep: ([0-9]+) runs: \1 done, 0 to resume, 0 to start, 0 blocked;'; then
+    echo "reproduce: $name: every run is committed already; $committed left as it is"
+    continue
+  fi
+
   start=$(date +%s)
   # A run that fails (a diverged learning rate, say) is a result too: report what finished and
   # list the failures, with the last line of each one's log, in failed.txt.

@@ -35,6 +35,7 @@ void add_sweep_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   sweep_app->add_option("--jobs", f.jobs, "runs at a time; each gets max(1, cores / jobs) threads")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sweep_app->add_option("--out", f.out, "the sweep's folder (default runs/<config file name>)");
   sweep_app->add_option("--set", f.set, "KEY=VALUE: this value in every run (repeatable)")
