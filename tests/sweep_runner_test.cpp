@@ -126,6 +126,17 @@ TEST(SweepRunner, BadOptionsAndABusyFolderAreErrors) {
   options.jobs = 1;
   options.out = "";
   EXPECT_THROW(sw::run_sweep(tiny_spec(), options), std::invalid_argument);
+  options.out = dir + "/sweep";
+  for (const std::string program : {"", "/no/such/swd"}) {
+    options.program = program;
+    try {
+      sw::run_sweep(tiny_spec(), options);
+      ADD_FAILURE() << "program \"" << program << "\" was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("program \"" + program + "\""), std::string::npos) << e.what();
+    }
+  }
+  options.program = SWD_BINARY;
 
   options.out = dir + "/sweep";
   fs::create_directories(options.out);

@@ -52,6 +52,7 @@ int run_sweep() {
   options.out = f.out.empty() ? "runs/" + fs::path(f.config_file).stem().string() : f.out;
   options.jobs = f.jobs;
   options.dry_run = f.dry_run;
+  options.program = "/proc/self/exe";  // each run is this swd's `train`
   return sweep::run_sweep(spec, options);
 }
 

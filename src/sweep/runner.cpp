@@ -288,6 +288,10 @@ int run_sweep(const SweepSpec& spec, const RunnerOptions& options) {
   if (options.jobs < 1) {
     throw std::invalid_argument("run_sweep: invalid jobs " + std::to_string(options.jobs) + " (expected >= 1)");
   }
+  if (options.program.empty() || ::access(options.program.c_str(), X_OK) != 0) {
+    throw std::invalid_argument("run_sweep: invalid program \"" + options.program +
+                                "\" (expected the path of an executable swd)");
+  }
   if (options.threads < 0) {
     throw std::invalid_argument("run_sweep: invalid threads " + std::to_string(options.threads) +
                                 " (expected 0 for cores / jobs, or a count >= 1)");

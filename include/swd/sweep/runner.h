@@ -21,8 +21,9 @@ struct RunnerOptions {
   int64_t threads = 0;
   /// List the runs and what would be done; start nothing, write nothing.
   bool dry_run = false;
-  /// The swd executable that runs `train`; the default is right when the caller is swd itself.
-  std::string program = "/proc/self/exe";
+  /// The swd executable that runs `train` (`swd sweep` gives "/proc/self/exe", itself).
+  /// Required: a program that embeds swd is not swd.
+  std::string program;
 };
 
 /// Threads for each of `jobs` runs sharing `cores`: max(1, cores / jobs).
