@@ -25,6 +25,7 @@ CLAIMS = {
     "claim1-cnn-bn": "Claim 1 on cnn-bn: stable vs L2 vs decoupled weight decay",
     "claim2-batch-scaling": "Claim 2: the weight-decay linear scaling rule",
     "claim2-warmup": "Claim 2: learning-rate scaling with warm-up",
+    "claim2-cnn-bn": "Claim 2 on cnn-bn: weight-decay scaling vs no scaling",
     "claim3-wd-vs-length": "Claim 3: best weight decay against training length",
     "claim3-cnn-bn": "Claim 3 on cnn-bn: best weight decay against training length",
     "claim4-gradient-norms": "Claim 4: gradient norms at the end of training",
@@ -228,7 +229,7 @@ def main():
           "whole interval is below 0.\n")
     writers = {"pilot-regime": pilot, "pilot-regime-cnn": pilot, "pilot-regime-cnn-adam": pilot,
                "pilot-regime-cnn-adam-decay": pilot_pairs, "claim1-swd-vs-l2-vs-decoupled": optimizers, "claim1-cnn-bn": optimizers,
-               "claim2-batch-scaling": claim2, "claim2-warmup": claim2,
+               "claim2-batch-scaling": claim2, "claim2-warmup": claim2, "claim2-cnn-bn": claim2,
                "claim3-wd-vs-length": claim3, "claim3-cnn-bn": claim3, "claim4-gradient-norms": claim4}
     for name, title in CLAIMS.items():
         rows = read_csv(name, "summary.csv")
