@@ -77,11 +77,15 @@ const char* action_name(RunAction action) {
   return "";
 }
 
-/// The child `swd train` of one run: its arguments and environment.
-util::SpawnOptions child_setup(const RunPlan& run, const std::string& dir, int64_t threads,
-                               const std::string& program, std::vector<std::string>& argv,
-                               RunAction action) {
-  argv = {"swd", "train"};
+/// The child `swd train` of one run: its arguments, and how spawn() starts it.
+struct TrainCommand {
+  std::vector<std::string> argv;
+  util::SpawnOptions options;
+};
+
+TrainCommand train_command(const RunPlan& run, RunAction action, const std::string& dir,
+                           int64_t threads, const std::string& program) {
+  std::vector<std::string> argv = {"swd", "train"};
   if (action == RunAction::Resume) {
     // The saved config.json gives the settings; the epochs are the sweep's in any case.
     argv.insert(argv.end(), {"--resume", "--out", dir, "--epochs", std::to_string(run.epochs)});
@@ -104,7 +108,7 @@ util::SpawnOptions child_setup(const RunPlan& run, const std::string& dir, int64
     if (std::getenv(name.c_str()) == nullptr) options.extra_env.emplace_back(tunable);  // the user's wins
   }
   argv.insert(argv.end(), {"--progress", "line"});
-  return options;
+  return {argv, options};
 }
 
 struct Active {
@@ -116,7 +120,7 @@ class Sweeper {
  public:
   Sweeper(const SweepSpec& spec, std::vector<RunPlan> runs, const RunnerOptions& options,
           int64_t threads)
-      : spec_(spec), runs_(std::move(runs)), options_(options), out_(options.out), threads_(threads) {}
+      : spec_(spec), runs_(std::move(runs)), options_(options), out_(options_.out), threads_(threads) {}
 
   int run(const std::vector<RunFolderState>& states) {
     std::vector<size_t> queue;
@@ -147,15 +151,13 @@ class Sweeper {
   pid_t launch(const RunPlan& run, RunAction action) {
     prepare_attempt(out_, run, action);
     const std::string dir = (fs::path(out_) / run.folder).string();
-    std::vector<std::string> argv;
-    const util::SpawnOptions child = child_setup(run, dir, threads_, options_.program, argv, action);
+    const TrainCommand child = train_command(run, action, dir, threads_, options_.program);
     const std::time_t now = std::time(nullptr);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
-    util::append_line_durably(child.log_path, std::string("== swd sweep: ") +
-                                                  (action == RunAction::Resume ? "resume" : "start") +
-                                                  " at " + stamp);
-    return util::spawn(argv, child).pid;
+    const char* what = action == RunAction::Resume ? "resume" : "start";
+    util::append_line_durably(child.options.log_path, std::string("== swd sweep: ") + what + " at " + stamp);
+    return util::spawn(child.argv, child.options).pid;
   }
 
   void reap(std::map<pid_t, Active>& active) {
@@ -250,7 +252,7 @@ class Sweeper {
   const SweepSpec& spec_;
   std::vector<RunPlan> runs_;
   const RunnerOptions& options_;
-  std::string out_;
+  const std::string& out_;  ///< options_.out
   int64_t threads_;
   util::SignalCatcher signals_{SIGINT, SIGTERM, SIGHUP};
   size_t finished_ = 0, succeeded_ = 0;

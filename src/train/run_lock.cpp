@@ -40,7 +40,7 @@ RunFolderLock::RunFolderLock(const std::string& folder)
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
     // the lock holds without the pid; only the message of a second run is less helpful
   }
-  // Leftovers of a run killed while writing a file atomically (files.h); never read.
+  // Leftovers of a run killed while writing a file atomically (swd/util/io.h); never read.
   for (const char* name : {"checkpoint.pt.tmp", "config.json.tmp", "metrics.csv.tmp",
                            "model.pt.tmp", "best.pt.tmp"}) {
     fs::remove(fs::path(folder) / name, error);

@@ -2,7 +2,7 @@
 // checkpoint.pt: everything needed to continue a run exactly -- model (parameters and
 // buffers), optimizer state with each group's options, the position in the data (epoch and
 // batch), the running totals of the epoch in progress, the finished epochs' metrics, the RNG
-// state and the resolved configuration. Written atomically (files.h): a crash at any moment
+// state and the resolved configuration. Written atomically (swd/util/io.h): a crash at any moment
 // leaves the previous checkpoint valid. The format is swd's own (src/train/tensor_file.h),
 // checksummed, and its reader checks every byte it uses.
 

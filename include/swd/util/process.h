@@ -40,8 +40,9 @@ struct Child {
   int stderr_fd = -1;  ///< read end of its standard error when SpawnOptions::pipe_stderr
 };
 
-/// Starts `argv` (the program SpawnOptions::program, else argv[0]). The child gets SIGTERM when this process
-/// dies; if it cannot execute argv[0] it writes why to its standard error and exits with 127.
+/// Starts `argv` (the program SpawnOptions::program, else argv[0]). The child gets SIGTERM when
+/// this process dies; if it cannot run the program it writes why to its standard error and
+/// exits with 127.
 /// Throws std::runtime_error naming what failed (an unopenable log file, fork, pipe).
 Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 

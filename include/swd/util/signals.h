@@ -28,8 +28,6 @@ class SignalCatcher {
   int received() const;
   /// The signal received, or 0, and forgets it (a later one is remembered again).
   int take();
-
- private:
 };
 
 }  // namespace util
