@@ -49,6 +49,8 @@ int run_report() {
   }
   const auto out = sweep ? report::write_report(report::load_results(f.dirs[0]), f.out.empty() ? f.dirs[0] : f.out, options)
                          : report::write_report(report::load_run_folders(f.dirs), f.out, options);
+  for (const auto& line : out.primary) std::printf("%s\n", line.c_str());
+  if (!out.primary.empty()) std::printf("exploratory: every other table and figure of the report\n");
   std::printf("report: %s (%zu of %zu runs finished, %zu groups, %zu figures)\n",
               out.report_path.c_str(), out.runs_finished, out.runs_total, out.groups,
               out.figures.size());

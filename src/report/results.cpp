@@ -40,6 +40,30 @@ double measure_of(const RunResult& run, Measure measure) {
   return 0;
 }
 
+const std::vector<MeasureInfo>& measure_table() {
+  static const std::vector<MeasureInfo> table = {
+      {Measure::FinalTestError, "final_test_error", "final test error", true},
+      {Measure::BestTestError, "best_test_error", "best test error", true},
+      {Measure::FinalTrainLoss, "final_train_loss", "final training loss", false},
+      {Measure::FinalGradNorm, "final_grad_norm", "final gradient norm", false},
+      {Measure::FinalWeightNorm, "final_weight_norm", "final weight norm", false}};
+  return table;
+}
+
+const MeasureInfo& measure_info(Measure measure) {
+  for (const auto& m : measure_table()) {
+    if (m.measure == measure) return m;
+  }
+  throw std::logic_error("measure without a row in measure_table()");
+}
+
+const MeasureInfo* measure_named(const std::string& name) {
+  for (const auto& m : measure_table()) {
+    if (name == m.name) return &m;
+  }
+  return nullptr;
+}
+
 Stat Group::stat(const std::vector<RunResult>& all, Measure measure) const {
   std::vector<double> values;
   for (size_t r : runs) values.push_back(measure_of(all[r], measure));
@@ -185,6 +209,13 @@ void read_sweep_json(const fs::path& file, SweepResults& results) {
       }
     }
   }
+  if (doc.contains("analysis")) {
+    try {
+      results.primary = sweep::parse_analysis(doc["analysis"].dump(), file.string());
+    } catch (const std::exception& e) {
+      throw std::runtime_error(e.what());
+    }
+  }
   if (!doc.contains("report") || !doc["report"].is_object() || !doc["report"].contains("pairs")) return;
   for (const auto& pair : doc["report"]["pairs"]) {
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
@@ -301,23 +332,19 @@ std::string nominal_weight_decay(const SweepResults& results, const Group& group
 }
 
 std::string summary_csv(const SweepResults& results) {
-  const std::pair<Measure, const char*> measures[] = {
-      {Measure::FinalTestError, "final_test_error"},   {Measure::BestTestError, "best_test_error"},
-      {Measure::FinalTrainLoss, "final_train_loss"},   {Measure::FinalGradNorm, "final_grad_norm"},
-      {Measure::FinalWeightNorm, "final_weight_norm"}};
   std::vector<std::string> header = results.group_axes;
   header.push_back("n");
-  for (const auto& [m, name] : measures) {
-    header.push_back(std::string(name) + "_mean");
-    header.push_back(std::string(name) + "_std");
-    header.push_back(std::string(name) + "_ci95_lo");
-    header.push_back(std::string(name) + "_ci95_hi");
+  for (const auto& info : measure_table()) {
+    for (const char* suffix : {"_mean", "_std", "_ci95_lo", "_ci95_hi"}) {
+      header.push_back(std::string(info.name) + suffix);
+    }
   }
   std::string text = util::csv_line(header) + "\n";
   for (const auto& g : results.groups) {
     std::vector<std::string> row = g.key;
     row.push_back(std::to_string(g.runs.size()));
-    for (const auto& [m, name] : measures) {
+    for (const auto& info : measure_table()) {
+      const Measure m = info.measure;
       const Stat s = g.stat(results.runs, m);
       row.push_back(util::shortest_number(s.mean));
       for (double v : {s.std, s.lo, s.hi}) row.push_back(s.n > 1 ? util::shortest_number(v) : "");

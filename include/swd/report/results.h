@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "swd/report/stats.h"
+#include "swd/sweep/analysis.h"
 #include "swd/train/metrics.h"
 
 namespace swd {
@@ -40,6 +41,20 @@ struct PairSpec {
 enum class Measure { FinalTestError, BestTestError, FinalTrainLoss, FinalGradNorm, FinalWeightNorm };
 double measure_of(const RunResult& run, Measure measure);
 
+/// A measure's name in summary.csv, paired.csv and [analysis] tests, its words for tables,
+/// and whether it is an error rate (a fraction: lower is better, shown in percent). One row
+/// per Measure: a new measure is a new enum value, a row here and a case in measure_of.
+struct MeasureInfo {
+  Measure measure;
+  const char* name;   ///< "final_test_error"
+  const char* words;  ///< "final test error"
+  bool is_error;
+};
+const std::vector<MeasureInfo>& measure_table();
+const MeasureInfo& measure_info(Measure measure);
+/// The measure named `name` (MeasureInfo::name), or nullptr.
+const MeasureInfo* measure_named(const std::string& name);
+
 struct Group {
   std::vector<std::string> key;  ///< the value of each of SweepResults::group_axes
   std::vector<size_t> runs;      ///< indices into SweepResults::runs
@@ -56,6 +71,7 @@ struct SweepResults {
   std::vector<Group> groups;                     ///< first seen first
   size_t total_runs = 0;
   std::vector<PairSpec> pairs;  ///< sweep.json's [report] pairs (the paper's are added later)
+  std::vector<sweep::PrimaryTest> primary;  ///< sweep.json's [analysis] primary tests
   Settings sweep_settings;      ///< sweep.json's [base] and [set]: the values chosen for all
   Settings shared;              ///< the config.json settings every finished run shares
   size_t runs_without_config = 0;  ///< finished runs whose config.json is missing
