@@ -185,8 +185,8 @@ TEST(ReportStats, SharedSettingsAndTheWeightDecayApplied) {
   EXPECT_TRUE(contains(md, "## Settings shared by every run")) << md;
   EXPECT_TRUE(contains(md, "| model | mlp-bn |")) << md;
   EXPECT_TRUE(contains(md, "| epochs | 2 |")) << md;
-  EXPECT_FALSE(contains(md, "| weight-decay |")) << md;  // adamw's differs
-  EXPECT_FALSE(contains(md, "| out |")) << md;           // where a run was written is no setting
+  EXPECT_TRUE(contains(md, "| weight-decay | 0.0005 |")) << md;  // as named; adamw's applied is noted
+  EXPECT_FALSE(contains(md, "| out |")) << md;  // where a run was written is no setting
   EXPECT_TRUE(contains(md, "- adamw: weight decay 0.0005 in the sweep, 0.5 applied")) << md;
   EXPECT_TRUE(contains(md, "20.00 (0.00) [20.00, 20.00] (wd 0.5 applied)")) << md;
   std::vector<std::string> notes;
@@ -298,6 +298,98 @@ void expect_same_report(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+namespace {
+
+/// adam, adams and adamw, seeds 0..2, lr 0.001; adamw given 0.5 (= 5e-4 / lr); records of the
+/// start (provenance, threads, progress, out) differ in every run. `sweep_doc` goes to sweep.json.
+std::string make_recorded_sweep(const std::string& name, const std::vector<std::string>& optimizers,
+                                const nlohmann::json& sweep_doc) {
+  const std::map<std::string, std::vector<double>> errors = {
+      {"adam", {0.100, 0.120, 0.140}}, {"adams", {0.089, 0.110, 0.131}}, {"adamw", {0.099, 0.121, 0.139}}};
+  std::vector<HandRun> runs;
+  int i = 0;
+  for (const auto& optimizer : optimizers) {
+    for (int seed = 0; seed < 3; ++seed, ++i) {
+      HandRun r{{optimizer, std::to_string(seed)}, errors.at(optimizer)[seed]};
+      r.config = {{"model", "mlp-bn"}, {"optimizer", optimizer}, {"seed", seed}, {"lr", 0.001},
+                  {"weight-decay", optimizer == "adamw" ? 0.5 : 0.0005}, {"threads", 1 + i % 2},
+                  {"progress", i % 2 ? "bar" : "line"}, {"log-every", i}, {"workers", i},
+                  {"provenance", nlohmann::json::array({{{"start_time", "2026-01-0" + std::to_string(i)}}})}};
+      runs.push_back(r);
+    }
+  }
+  return make_sweep(name, {"optimizer", "seed"}, runs, sweep_doc);
+}
+
+}  // namespace
+
+TEST(ReportStats, RunFoldersGroupByTheirSettingsNotTheirRecords) {
+  const auto sweep = make_recorded_sweep("report-records", {"adam", "adams", "adamw"}, nlohmann::json::object());
+  // The runs outside their sweep, as `swd train` leaves them.
+  const auto flat = fresh_dir("report-records-flat");
+  std::vector<std::string> folders;
+  for (int i = 0; i < 9; ++i) {
+    const auto to = flat + "/run" + std::to_string(i);
+    fs::copy(sweep + "/runs/r" + std::to_string(i), to, fs::copy_options::recursive);
+    folders.push_back(to);
+  }
+  for (const auto& r : {rp::load_run_folders(folders), rp::load_folders({sweep + "/runs/r0", sweep + "/runs/r4", sweep + "/runs/r8"})}) {
+    for (const auto& axis : r.axes) {
+      EXPECT_FALSE(rp::is_record_key(axis)) << axis;
+      EXPECT_NE(axis, "weight-decay");  // AdamW's 0.5 is 5e-4 / lr: an annotation, not an axis
+    }
+    EXPECT_EQ(r.group_axes, (std::vector<std::string>{"optimizer"}));
+    for (const auto& kv : r.shared) EXPECT_FALSE(rp::is_record_key(kv.first)) << kv.first;
+  }
+  const auto r = rp::load_run_folders(folders);
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(r.groups[2].runs.size(), 3u);
+  EXPECT_EQ(rp::applied_weight_decay(r, r.groups[2]), "0.5");
+  EXPECT_EQ(rp::nominal_weight_decay(r, r.groups[2]), "0.0005");
+  const auto comparisons = rp::paired_comparisons(r);
+  const auto* adams = find(comparisons, "adams", "adamw");
+  ASSERT_NE(adams, nullptr);
+  EXPECT_EQ(adams->seeds, (std::vector<std::string>{"0", "1", "2"}));
+  EXPECT_NEAR(adams->result.diff.mean, -0.0096666666666666667, 1e-12);
+  const auto out = fresh_dir("report-records-out");
+  std::string list;
+  for (const auto& f : folders) list += " " + f;
+  const auto cli = swd_test::run_swd("report --no-figures" + list + " --out " + out);
+  ASSERT_EQ(cli.status, 0) << cli.output;
+  const auto md = slurp(out + "/report.md");
+  EXPECT_FALSE(contains(md, "provenance")) << md;
+  EXPECT_FALSE(contains(md, "start_time")) << md;
+  EXPECT_TRUE(contains(md, "| adams - adamw | 3 |")) << md;
+  EXPECT_TRUE(contains(md, "(wd 0.5 applied)")) << md;
+}
+
+TEST(ReportStats, SeveralSweepsAreGroupedAndPairedAcrossThem) {
+  const auto a = make_recorded_sweep("report-multi-a", {"adam", "adams"}, {{"title", "A"}, {"base", {{"lr", 0.001}}}});
+  const auto b = make_recorded_sweep("report-multi-b", {"adamw"},
+                                     {{"title", "B"}, {"base", {{"lr", 0.001}, {"weight-decay", 0.0005}}},
+                                      {"override", {{"adamw", {{"weight-decay-over-lr", true}}}}}});
+  const auto r = rp::load_folders({a, b});
+  EXPECT_EQ(r.title, "A + B");
+  EXPECT_EQ(r.group_axes, (std::vector<std::string>{"optimizer"}));
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(rp::nominal_weight_decay(r, r.groups[2]), "0.0005");
+  const auto* across = find(rp::paired_comparisons(r), "adams", "adamw");
+  ASSERT_NE(across, nullptr);
+  EXPECT_EQ(across->result.diff.n, 3);
+  // --pair adds a comparison; a bad one is exit 2 before anything is written.
+  const auto out = fresh_dir("report-multi-out");
+  const auto cli = swd_test::run_swd("report --no-figures " + a + " " + b + " --out " + out + " --pair adamw,adam");
+  ASSERT_EQ(cli.status, 0) << cli.output;
+  EXPECT_TRUE(contains(slurp(out + "/paired.csv"), "optimizer,adamw,adam,final_test_error,3,")) << slurp(out + "/paired.csv");
+  const auto bad_out = fresh_dir("report-multi-bad") + "/out";
+  for (const std::string pair : {"adams", "adams,scale-rule=wd", "adams,nadam", "adams,adams"}) {
+    const auto bad = swd_test::run_swd("report --no-figures " + a + " " + b + " --out " + bad_out + " --pair " + pair);
+    EXPECT_EQ(bad.status, 2) << pair << ": " << bad.output;
+    EXPECT_TRUE(contains(bad.output, "--pair " + pair)) << bad.output;
+    EXPECT_FALSE(fs::exists(bad_out)) << pair;
+  }
+}
 
 TEST(ReportRegenerable, AFolderOfCommittedResultsRewritesTheSameReport) {
   const bool figures = swd::util::find_program("gnuplot").has_value();
