@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+SWD_TARGETS=swd_cli scripts/build.sh   # the swd program only: scripts/test.sh builds the tests
 build/swd train "$@"

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_support.h"
 #include "swd/train/metrics.h"
+#include "swd/util/suggest.h"
 
 namespace fs = std::filesystem;
 using swd_test::fresh_dir;
@@ -180,3 +182,29 @@ TEST(CliTrain, HelpShowsTypesAndDefaultsAndFlagsHaveANegation) {
 }
 
 }  // namespace
+
+TEST(CliTypos, TheNearestValidNameIsSuggested) {
+  EXPECT_EQ(swd::util::edit_distance("trian", "train"), 1u);  // a swap counts once
+  EXPECT_EQ(swd::util::edit_distance("optimiser", "optimizer"), 1u);
+  EXPECT_EQ(swd::util::nearest_name("weight_decay", {"lr", "weight-decay", "wd-schedule"}), "weight-decay");
+  EXPECT_EQ(swd::util::nearest_name("zebra", {"train", "sweep", "report", "export"}), "");
+  auto expect_error = [](const std::string& args, const std::string& message) {
+    const auto r = run_swd(args);
+    EXPECT_EQ(r.status, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << args << ": " << r.output;
+    EXPECT_EQ(swd_test::count(r.output, "\n"), 1u) << r.output;  // one line
+  };
+  expect_error("trian --epochs 1", "unknown command 'trian' (did you mean 'train'?)");
+  expect_error("reprot x", "unknown command 'reprot' (did you mean 'report'?)");
+  expect_error("train --optimiser sgd", "unknown option '--optimiser' for swd train (did you mean '--optimizer'?)");
+  expect_error("train --weight_decay 0.1", "unknown option '--weight_decay' for swd train (did you mean '--weight-decay'?)");
+  expect_error("sweep x.toml --dry_run", "(did you mean '--dry-run'?)");
+  const auto dir = swd_test::fresh_dir("cli-typos");
+  std::ofstream(dir + "/c.toml") << "epochs = 1\n\n  optimiser = \"sgd\"\n";
+  expect_error("train --config " + dir + "/c.toml --out " + dir + "/run",
+               "config file " + dir + "/c.toml line 3: unknown configuration key 'optimiser' (did you mean 'optimizer'?)");
+  std::ofstream(dir + "/c.json") << "{\n  \"epochs\": 1,\n  \"weight_decai\": 0.1\n}\n";
+  expect_error("train --config " + dir + "/c.json --out " + dir + "/run",
+               "line 3: unknown configuration key 'weight_decai' (did you mean 'weight-decay'?)");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/run"));
+}

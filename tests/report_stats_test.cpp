@@ -187,7 +187,7 @@ TEST(ReportStats, SharedSettingsAndTheWeightDecayApplied) {
   EXPECT_TRUE(contains(md, "| epochs | 2 |")) << md;
   EXPECT_TRUE(contains(md, "| weight-decay | 0.0005 |")) << md;  // as named; adamw's applied is noted
   EXPECT_FALSE(contains(md, "| out |")) << md;  // where a run was written is no setting
-  EXPECT_TRUE(contains(md, "- adamw: weight decay 0.0005 in the sweep, 0.5 applied")) << md;
+  EXPECT_TRUE(contains(md, "- optimizer adamw: weight decay 0.0005 as named, 0.5 applied")) << md;
   EXPECT_TRUE(contains(md, "20.00 (0.00) [20.00, 20.00] (wd 0.5 applied)")) << md;
   std::vector<std::string> notes;
   for (const auto& f : rp::plan_figures(rp::load_results(dir), notes)) {
@@ -314,6 +314,7 @@ std::string make_recorded_sweep(const std::string& name, const std::vector<std::
       HandRun r{{optimizer, std::to_string(seed)}, errors.at(optimizer)[seed]};
       r.config = {{"model", "mlp-bn"}, {"optimizer", optimizer}, {"seed", seed}, {"lr", 0.001},
                   {"weight-decay", optimizer == "adamw" ? 0.5 : 0.0005}, {"threads", 1 + i % 2},
+                  {"momentum", 0.0}, {"eps", 1e-8},
                   {"progress", i % 2 ? "bar" : "line"}, {"log-every", i}, {"workers", i},
                   {"provenance", nlohmann::json::array({{{"start_time", "2026-01-0" + std::to_string(i)}}})}};
       runs.push_back(r);
@@ -362,6 +363,16 @@ TEST(ReportStats, RunFoldersGroupByTheirSettingsNotTheirRecords) {
   EXPECT_FALSE(contains(md, "start_time")) << md;
   EXPECT_TRUE(contains(md, "| adams - adamw | 3 |")) << md;
   EXPECT_TRUE(contains(md, "(wd 0.5 applied)")) << md;
+  // The answer first, then the settings that differ, the shared ones last; momentum applies
+  // to none of these Adam runs and is left out, eps is kept.
+  const auto answer = md.find("## The answer: each optimizer against each other");
+  ASSERT_NE(answer, std::string::npos) << md;
+  EXPECT_LT(answer, md.find("## Settings that differ between groups"));
+  EXPECT_LT(md.find("## Settings that differ between groups"), md.find("## Tables"));
+  EXPECT_LT(md.find("## Figures"), md.find("## Settings shared by every run"));
+  EXPECT_TRUE(contains(md, "| adams - adamw | 3 | -0.97 [-1.35, -0.59] | 0.38 |")) << md;
+  EXPECT_FALSE(contains(md, "| momentum |")) << md;
+  EXPECT_TRUE(contains(md, "| eps | 1e-08 |")) << md;
 }
 
 TEST(ReportStats, SeveralSweepsAreGroupedAndPairedAcrossThem) {

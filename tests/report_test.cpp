@@ -123,9 +123,12 @@ TEST(Report, TablesBoldTheBestOfEachRow) {
   // mean -+ t * std / sqrt(n) with t(0.975, 2) = 4.302653 and t(0.975, 1) = 12.706205:
   // 12 -+ 4.9683, 9 -+ 2.4841, 8.5 -+ 19.0593.
   EXPECT_TRUE(contains(md, "| 0.0001 | 12.00 (2.00) [7.03, 16.97] | **9.00 (1.00) [6.52, 11.48]** |")) << md;
-  EXPECT_TRUE(contains(md, "| 0.001 | 11.00 (0.00) [11.00, 11.00] | **8.50 (2.12) [-10.56, 27.56]** |")) << md;
-  // Best-epoch table: adam's seed 0 counts its epoch-1 error (11.667 -+ 6.2515).
-  EXPECT_TRUE(contains(md, "| 0.0001 | 11.67 (2.52) [5.42, 17.92] | **9.00 (1.00) [6.52, 11.48]** |")) << md;
+  // Bold only where the best is detected: at 0.0001 adams - adam = -2, -3, -4 points, CI
+  // -3 -+ 2.48, below 0; at 0.001 (two seeds) -4, -1: CI -2.5 -+ 19.06 holds 0, no bold.
+  EXPECT_TRUE(contains(md, "| 0.001 | 11.00 (0.00) [11.00, 11.00] | 8.50 (2.12) [-10.56, 27.56] |")) << md;
+  // Best-epoch table: adam's seed 0 counts its epoch-1 error (11.667 -+ 6.2515); adams - adam
+  // = -1, -3, -4: CI -2.67 -+ 3.79 holds 0, so no bold.
+  EXPECT_TRUE(contains(md, "| 0.0001 | 11.67 (2.52) [5.42, 17.92] | 9.00 (1.00) [6.52, 11.48] |")) << md;
   EXPECT_TRUE(contains(md, "| 0.0001 | 2 (1) | 0.5 (0) |")) << md;  // gradient norms, no bold
   EXPECT_TRUE(contains(md, "runs/r11 (unfinished)"));
   const auto summary = swd::util::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
@@ -186,8 +189,25 @@ TEST(Report, FiguresFollowTheAxesThatVary) {
                            "error-vs-weight-decay"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
-  EXPECT_EQ(names.size(), 4u * 2 + 1);  // no batch-size or length axis: nothing else
+  EXPECT_EQ(names.size(), 1 + 4u * 2 + 1);  // no batch-size or length axis: nothing else
+  // The forest plot of the answer first: adams - adam at each weight decay (the paper's way
+  // round), -3 -+ 2.484 points at 0.0001.
+  ASSERT_EQ(names.front(), "paired-differences");
+  const auto& forest = figures.front();
+  EXPECT_TRUE(forest.forest);
+  ASSERT_EQ(forest.row_labels.size(), 2u);
+  EXPECT_EQ(forest.row_labels[0], "adams - adam, wd 0.0001");
+  const auto& detected = forest.series[0];
+  EXPECT_EQ(detected.label, "95% CI excludes 0");
+  EXPECT_NEAR(detected.x[0], -3, 1e-9);
+  EXPECT_NEAR(detected.err[0], 4.302652730 * 1 / std::sqrt(3.0), 1e-6);
+  // Curves: the band is the 95% CI of the mean: adams at 0.0001, epoch 2: 9 -+ 2.484.
+  const auto& curve = figures[1];
+  ASSERT_EQ(curve.name, "curves-test-error-weight-decay=0.0001");
+  EXPECT_NEAR(curve.series[1].band_lo[1], 9 - 4.302652730 / std::sqrt(3.0), 1e-6);
+  EXPECT_NE(curve.title.find("95% CI of the mean"), std::string::npos);
   const auto& wd = figures.back();
+  EXPECT_TRUE(wd.dodge);  // two lines with bars at the same weight decays
   ASSERT_EQ(wd.series.size(), 2u);      // one line per optimizer
   EXPECT_EQ(wd.series[1].label, "adams");
   EXPECT_EQ(wd.series[1].x, (std::vector<double>{1e-4, 1e-3}));
@@ -241,8 +261,8 @@ TEST(Report, CommandWithoutGnuplotOnPathExitsTwo) {
   EXPECT_TRUE(fs::exists(dir + "/report.md"));
 }
 
-TEST(Report, CellsThatReadTheSameAreBothBold) {
-  // 10.00% and 10.0000001%: equal as shown, so neither is "the" best alone.
+TEST(Report, NoBoldWithoutADetectedBestAndNoCurvesForOneEpoch) {
+  // 10.00% and 10.0000001% from one seed each: no paired interval, so no best is detected.
   const auto dir = make_sweep("report-ties", {{"adam", "0.0001", "0", "done", {0.1}, 1.0},
                                               {"adams", "0.0001", "0", "done", {0.100000001}, 1.0},
                                               {"sgd", "0.0001", "0", "done", {0.2}, 1.0}});
@@ -250,7 +270,14 @@ TEST(Report, CellsThatReadTheSameAreBothBold) {
   options.figures = false;
   rp::write_report(dir, options);
   const auto md = slurp(dir + "/report.md");
-  EXPECT_TRUE(contains(md, "| all | **10.00** | **10.00** | 20.00 |")) << md;
+  EXPECT_TRUE(contains(md, "| all | 10.00 | 10.00 | 20.00 |")) << md;
+  std::vector<std::string> notes;
+  for (const auto& f : rp::plan_figures(rp::load_results(dir), notes)) {
+    EXPECT_NE(f.name.rfind("curves-", 0), 0u) << f.name;
+  }
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("one epoch") != std::string::npos;
+  }));
 }
 
 // ---- untrusted input: runs.csv, run folders and sweep files ---------------------------------

@@ -42,6 +42,18 @@ void add_sweep_command(CLI::App& app) {
       ->allow_extra_args(false)  // one KEY=VALUE per --set: a later argument stays positional
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sweep_app->add_flag("--dry-run", f.dry_run, "list the runs and what a sweep would do; start nothing");
+  sweep_app->footer(
+      "The sweep file (TOML or JSON; the whole format, with an example: docs/SWEEPS.md):\n"
+      "  title = \"...\"          the report's heading\n"
+      "  [base]                 any swd train key = its value in every run\n"
+      "  [grid]                 any swd train key = a list of values; the runs are the product\n"
+      "  [override.NAME]        settings for the runs that match NAME: an optimizer (adamw) or\n"
+      "                         \"KEY=VALUE\"; weight-decay-over-lr = true: weight decay := wd / lr\n"
+      "  [set]                  like --set KEY=VALUE: one value in every run, applied last\n"
+      "  [report]               pairs = [[\"A\", \"B\"], ...]: more comparisons, paired over seeds\n"
+      "  [analysis]             primary = [\"A - B < 0 on METRIC at KEY=VALUE, ...\", ...]: the tests\n"
+      "                         fixed before the runs; swd report shows them first, Holm-adjusted\n"
+      "Keys take dashes or underscores. `swd train --help` lists every key.");
 }
 
 int run_sweep() {

@@ -51,6 +51,28 @@ std::vector<Comparison> paired_comparisons(const SweepResults& results) {
   for (const auto& p : results.pairs) {
     if (std::find(pairs.begin(), pairs.end(), p) == pairs.end()) pairs.push_back(p);
   }
+  return comparisons_of(results, pairs, {std::begin(kPairedMeasures), std::end(kPairedMeasures)});
+}
+
+std::vector<Comparison> pivot_comparisons(const SweepResults& results, Measure measure) {
+  const std::string pivot = pivot_axis(results);
+  if (pivot.empty()) return {};
+  std::vector<PairSpec> known = paper_pairs();
+  known.insert(known.end(), results.pairs.begin(), results.pairs.end());
+  const auto values = results.values_of(pivot);
+  std::vector<PairSpec> pairs;
+  for (size_t i = 0; i < values.size(); ++i) {
+    for (size_t j = i + 1; j < values.size(); ++j) {
+      const PairSpec reversed{pivot, values[j], values[i]};
+      const bool flip = std::find(known.begin(), known.end(), reversed) != known.end();
+      pairs.push_back(flip ? reversed : PairSpec{pivot, values[i], values[j]});
+    }
+  }
+  return comparisons_of(results, pairs, {measure});
+}
+
+std::vector<Comparison> comparisons_of(const SweepResults& results, const std::vector<PairSpec>& pairs,
+                                       const std::vector<Measure>& measures) {
   std::vector<Comparison> out;
   for (const auto& pair : pairs) {
     const int axis = results.group_axis(pair.axis);
@@ -70,7 +92,7 @@ std::vector<Comparison> paired_comparisons(const SweepResults& results) {
         return g.key[axis] == pair.b && rest_of(g) == rest_of(ga);
       });
       if (gb == results.groups.end()) continue;
-      for (Measure m : kPairedMeasures) {
+      for (Measure m : measures) {
         Comparison c{pair, rest_axes, rest_of(ga), m, {}, {}};
         c.result = paired_groups(results, ga, *gb, m, &c.seeds);
         out.push_back(c);

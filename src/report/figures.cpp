@@ -87,25 +87,23 @@ const CurveMeasure kCurves[] = {
     {"weight-norm", "Weight norm", "weight norm ||theta|| (end of epoch)", false, [](const train::EpochMetrics& m) { return m.weight_norm; }},
 };
 
-/// The mean over a group's runs of `get` at each epoch (epochs all its runs reached), with
-/// the lowest and highest run as a band when there are several.
+/// The mean over a group's runs of `get` at each epoch all its runs reached and measured
+/// (a NaN, e.g. a test column left empty between evaluations, leaves the epoch out), with
+/// the 95% CI of the mean (Student t) as a band when there are several runs.
 Series mean_curve(const SweepResults& results, const Group& group, const CurveMeasure& c) {
   Series s;
   size_t epochs = SIZE_MAX;
   for (size_t r : group.runs) epochs = std::min(epochs, results.runs[r].epochs.size());
   for (size_t e = 0; e < epochs; ++e) {
-    double sum = 0, lo = INFINITY, hi = -INFINITY;
-    for (size_t r : group.runs) {
-      const double v = c.get(results.runs[r].epochs[e]);
-      sum += v;
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
+    std::vector<double> values;
+    for (size_t r : group.runs) values.push_back(c.get(results.runs[r].epochs[e]));
+    if (!std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); })) continue;
+    const Stat stat = mean_std(values);
     s.x.push_back(static_cast<double>(results.runs[group.runs[0]].epochs[e].epoch));
-    s.y.push_back(sum / group.runs.size());
+    s.y.push_back(stat.mean);
     if (group.runs.size() > 1) {
-      s.band_lo.push_back(lo);
-      s.band_hi.push_back(hi);
+      s.band_lo.push_back(stat.lo);
+      s.band_hi.push_back(stat.hi);
     }
   }
   return s;
@@ -146,6 +144,12 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
                     " groups of runs are too many lines for one figure");
     return;
   }
+  size_t longest = 0;
+  for (const auto& run : results.runs) longest = std::max(longest, run.epochs.size());
+  if (longest < 2) {
+    notes.push_back("curves left out: the runs have one epoch (a curve would be a single point)");
+    return;
+  }
   if (panels.values.size() > kMaxCurveFigures) {
     std::string axes;
     for (const auto& axis : rest) axes += (axes.empty() ? "" : ", ") + axis_title(axis);
@@ -160,7 +164,7 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
       f.ylabel = c.ylabel;
       f.title = std::string(c.title) + " per epoch" +
                 (rest.empty() ? "" : " -- " + label(rest, panels.values[p])) +
-                " (mean over seeds, band: lowest to highest)";
+                " (mean over seeds, band: 95% CI of the mean)";
       f.xlabel = "epoch";
       f.integer_x = true;
       f.logy = c.logy;
@@ -175,7 +179,8 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
       f.caption = std::string(c.title) + " against epoch" +
                   (rest.empty() ? "" : " for " + label(rest, panels.values[p])) +
                   "; one line per " + (pivot.empty() ? "group" : axis_title(pivot)) +
-                  ", mean over seeds; the shaded band spans the lowest to the highest seed.";
+                  ", mean over seeds; the shaded band is the 95% confidence interval of the mean "
+                  "(Student t, n - 1 degrees of freedom).";
       figures.push_back(f);
     }
   }
@@ -220,9 +225,29 @@ void add_error_against(const SweepResults& results, const std::string& axis,
     }
     f.series.push_back(s);
   }
+  // A grid with 0 and positive values spanning 4x or more: 0 drawn a factor 4 left of the
+  // smallest positive value, so that the axis can be logarithmic.
+  double smallest = INFINITY, largest = 0;
+  for (const auto& s : f.series) {
+    for (double x : s.x) {
+      if (x > 0) smallest = std::min(smallest, x), largest = std::max(largest, x);
+    }
+  }
+  const bool has_zero = std::any_of(f.series.begin(), f.series.end(), [](const Series& s) {
+    return std::find(s.x.begin(), s.x.end(), 0.0) != s.x.end();
+  });
+  if (has_zero && largest >= 4 * smallest) {
+    f.zero_at = smallest / 4;
+    for (auto& s : f.series) std::replace(s.x.begin(), s.x.end(), 0.0, f.zero_at);
+    std::replace(f.xtics.begin(), f.xtics.end(), 0.0, f.zero_at);
+    f.caption_note = " On the log axis, " + axis_title(axis) + " 0 is drawn at the left, a factor 4 below the smallest other value.";
+  }
+  f.dodge = f.series.size() > 1;
   f.caption = "Final test error against " + axis_title(axis) + ", one line per " +
               (others.empty() ? std::string("sweep") : label(others, others)) +
-              "; error bars: 95% confidence interval of the mean over seeds (Student t).";
+              "; error bars: 95% confidence interval of the mean over seeds (Student t)" +
+              (f.dodge ? "; the lines are shifted slightly sideways so that their error bars do "
+                         "not hide each other." : ".") + f.caption_note;
   figures.push_back(f);
 }
 
@@ -280,9 +305,78 @@ std::vector<BestWeightDecay> best_weight_decay_per_length(const SweepResults& re
   return rows;
 }
 
+namespace {
+
+constexpr size_t kMaxForestRows = 40;
+
+/// The forest plot of the answer: the primary tests on an error measure, else each
+/// optimizer against each other, else the paper's and the sweep's pairs; final test error,
+/// A - B in percentage points with its 95% CI.
+void add_forest(const SweepResults& results, std::vector<Figure>& figures, std::vector<std::string>& notes) {
+  struct Row {
+    std::string label;
+    Paired p;
+  };
+  std::vector<Row> rows;
+  std::string what;
+  for (const auto& r : primary_results(results)) {
+    if (!measure_named(r.test.metric)->is_error || r.result.diff.n < 2) continue;
+    rows.push_back({r.test.name_a() + " - " + r.test.name_b() + (r.test.predicted < 0 ? " (< 0 predicted)" : " (> 0 predicted)") +
+                        (r.where().empty() ? "" : ", " + r.where()),
+                    r.result});
+    what = "the primary tests (fixed in advance; the " + std::string(r.test.metric) + ")";
+  }
+  if (rows.empty()) {
+    auto comparisons = pivot_comparisons(results);
+    what = "each " + axis_title(pivot_axis(results)) + " against each other";
+    if (comparisons.empty()) {
+      for (const auto& c : paired_comparisons(results)) {
+        if (c.measure == Measure::FinalTestError) comparisons.push_back(c);
+      }
+      what = "the paired comparisons";
+    }
+    for (const auto& c : comparisons) {
+      if (c.result.diff.n < 2) continue;
+      std::string rest;
+      for (size_t i = 0; i < c.rest_axes.size(); ++i) rest += ", " + value_label(c.rest_axes[i], c.rest[i]);
+      rows.push_back({c.pair.a + " - " + c.pair.b + rest, c.result});
+    }
+  }
+  if (rows.empty()) return;
+  if (rows.size() > kMaxForestRows) {
+    notes.push_back("paired-differences left out: " + std::to_string(rows.size()) + " rows are too many for one figure");
+    return;
+  }
+  Figure f;
+  f.name = "paired-differences";
+  f.forest = true;
+  f.title = "Paired differences A - B over seeds, final test error (mean and 95% CI)";
+  f.xlabel = "A - B, final test error (percentage points; below 0: A better)";
+  f.ylabel = "";
+  Series detected{"95% CI excludes 0", {}, {}, {}, {}, {}};
+  Series open{"95% CI contains 0", {}, {}, {}, {}, {}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Series& s = rows[i].p.sign() != 0 ? detected : open;
+    s.x.push_back(100 * rows[i].p.diff.mean);
+    s.y.push_back(static_cast<double>(i));
+    s.err.push_back(100 * (rows[i].p.diff.hi - rows[i].p.diff.mean));
+    f.row_labels.push_back(rows[i].label);
+  }
+  for (auto* s : {&detected, &open}) {
+    if (!s->x.empty()) f.series.push_back(*s);
+  }
+  f.caption = "A forest plot of " + what + ": for each row the mean of A - B over the seeds both ran "
+              "(same seed: same initialisation, data order and subset), in percentage points, with "
+              "its 95% confidence interval (Student t); left of the dashed line A is better.";
+  figures.push_back(f);
+}
+
+}  // namespace
+
 std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::string>& notes) {
   std::vector<Figure> figures;
   if (results.groups.empty()) return figures;
+  add_forest(results, figures, notes);
   add_curves(results, figures, notes);
   add_error_against(results, "weight-decay", figures, notes);
   add_error_against(results, "batch-size", figures, notes);

@@ -89,10 +89,11 @@ bool log_worthwhile(const std::vector<double>& values) {
 }
 
 /// "set xtics ('v' v, ...)": labelled tics at `values`.
-std::string explicit_tics(const std::string& axis, const std::vector<double>& values) {
+std::string explicit_tics(const std::string& axis, const std::vector<double>& values, double zero_at = 0) {
   std::string text = "set " + axis + "tics (";
   for (size_t i = 0; i < values.size(); ++i) {
-    text += (i ? ", " : "") + quoted(value(values[i])) + " " + value(values[i]);
+    const bool zero = zero_at > 0 && values[i] == zero_at;
+    text += (i ? ", " : "") + quoted(zero ? "0" : value(values[i])) + " " + value(values[i]);
   }
   return text + ")\n";
 }
@@ -118,6 +119,17 @@ std::string log_tics(const std::string& axis, const std::pair<double, double>& r
 
 /// The x and y values of every point, error bars included for y.
 void extent(const Figure& figure, std::vector<double>& xs, std::vector<double>& ys) {
+  if (figure.forest) {  // bars along x; rows along y
+    for (const auto& s : figure.series) {
+      for (size_t i = 0; i < s.x.size(); ++i) {
+        xs.push_back(s.x[i] - s.err[i]);
+        xs.push_back(s.x[i] + s.err[i]);
+      }
+      ys.insert(ys.end(), s.y.begin(), s.y.end());
+    }
+    xs.push_back(0);  // the line at 0 is always in view
+    return;
+  }
   for (const auto& s : figure.series) {
     xs.insert(xs.end(), s.x.begin(), s.x.end());
     for (size_t i = 0; i < s.y.size(); ++i) {
@@ -147,8 +159,54 @@ std::string gnuplot_data(const Figure& figure) {
   return text;
 }
 
+namespace {
+
+/// A forest plot: one row per comparison, top to bottom, a dashed line at 0.
+std::string forest_script(const Figure& figure, const std::string& data_path, const std::string& stem,
+                          const std::vector<double>& xs) {
+  const auto x_range = range(xs, false);
+  const size_t rows = figure.row_labels.size();
+  const int height = static_cast<int>(std::max<size_t>(300, 140 + 32 * rows));
+  std::string s;
+  s += "set terminal pngcairo noenhanced size 1100," + std::to_string(height) + " font 'Sans,12'\n";
+  s += "set output " + quoted(stem + ".png") + "\n";
+  s += "set title " + quoted(figure.title) + "\n";
+  s += "set xlabel " + quoted(figure.xlabel) + "\n";
+  s += "set grid xtics\n";
+  s += "set key below center horizontal\n";
+  s += "set datafile missing 'NaN'\n";
+  s += "set xrange " + range_text(x_range) + "\n";
+  s += "set yrange [" + value(static_cast<double>(rows) - 0.5) + ":-0.5]\n";  // the first row on top
+  s += "set ytics (";
+  for (size_t i = 0; i < rows; ++i) {
+    s += (i ? ", " : "") + quoted(figure.row_labels[i]) + " " + std::to_string(i);
+  }
+  s += ")\n";
+  s += "set arrow 1 from 0, graph 0 to 0, graph 1 nohead dashtype 2 linecolor rgb '#555555'\n";
+  s += "plot ";
+  for (size_t i = 0; i < figure.series.size(); ++i) {
+    s += std::string(i ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
+         " using 1:2:3 with xerrorbars linewidth 2 pointtype 7 pointsize 1.1 linecolor rgb " +
+         quoted(figure.series[i].label.find("excludes") != std::string::npos ? "#d62728" : "#1f77b4") +
+         " title " + quoted(figure.series[i].label);
+  }
+  s += "\n";
+  s += "set terminal svg noenhanced size 1100," + std::to_string(height) + " dynamic font 'Sans,12'\n";
+  s += "set output " + quoted(stem + ".svg") + "\n";
+  s += "replot\n";
+  s += "unset output\n";
+  return s;
+}
+
+}  // namespace
+
 std::string gnuplot_script(const Figure& figure, const std::string& data_path,
                            const std::string& stem) {
+  if (figure.forest) {
+    std::vector<double> xs, ys;
+    extent(figure, xs, ys);
+    return forest_script(figure, data_path, stem, xs);
+  }
   std::vector<double> xs, ys;
   extent(figure, xs, ys);
   const bool logx = figure.logx && log_worthwhile(xs), logy = figure.logy && log_worthwhile(ys);
@@ -157,18 +215,27 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
     return text + (log ? (base == 10 ? ", log scale" : ", log scale (base " + std::to_string(base) + ")") : "");
   };
   std::string s;
-  s += "set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'\n";
+  const int height = 650 + 20 * static_cast<int>(std::min<size_t>(figure.series.size(), 12));
+  s += "set terminal pngcairo noenhanced size 1100," + std::to_string(height) + " font 'Sans,12'\n";
   s += "set output " + quoted(stem + ".png") + "\n";
   s += "set title " + quoted(figure.title) + "\n";
   s += "set xlabel " + quoted(label(figure.xlabel, logx, figure.log_base)) + "\n";
   s += "set ylabel " + quoted(label(figure.ylabel, logy, 10)) + "\n";
   s += "set grid\n";
-  s += "set key outside right top box\n";
+  // The legend below the plot, so that the plot keeps the whole width: at most 3 columns,
+  // fewer when the labels are long, and a bottom margin that holds its rows.
+  size_t longest = 1;
+  for (const auto& series : figure.series) longest = std::max(longest, one_line(series.label).size());
+  const size_t columns = std::max<size_t>(1, std::min<size_t>(3, 120 / (longest + 8)));
+  const size_t key_rows = (figure.series.size() + columns - 1) / columns;
+  s += "set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols " +
+       std::to_string(columns) + " samplen 2\n";
+  s += "set bmargin " + std::to_string(5 + static_cast<int>(std::ceil(1.25 * key_rows))) + "\n";
   s += "set datafile missing 'NaN'\n";
   if (logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n";
   if (logy) s += "set logscale y 10\n";
   if (!figure.xtics.empty()) {
-    s += explicit_tics("x", figure.xtics);
+    s += explicit_tics("x", figure.xtics, logx ? figure.zero_at : 0);
   } else if (logx) {
     s += log_tics("x", x_range);
   }
@@ -183,6 +250,15 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
   }
   s += "set xrange " + range_text(x_range) + "\n";
   s += "set yrange " + range_text(y_range) + "\n";
+  // Dodged lines: series i of n drawn at x shifted by (i - (n - 1) / 2) steps, a step being
+  // 1.2% of the x range (a factor on a log axis).
+  const double n = static_cast<double>(figure.series.size());
+  auto x_of = [&](size_t i) -> std::string {
+    if (!figure.dodge || !(x_range.first < x_range.second)) return "1";
+    const double k = static_cast<double>(i) - (n - 1) / 2;
+    if (logx) return "($1*" + value(std::pow(x_range.second / x_range.first, 0.012 * k)) + ")";
+    return "($1+" + value(0.012 * k * (x_range.second - x_range.first)) + ")";
+  };
   s += "plot ";
   for (size_t i = 0; i < figure.series.size(); ++i) {
     const auto& series = figure.series[i];
@@ -196,13 +272,13 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
     }
     // Colours repeat after ten lines; dashes tell the eleventh and later apart.
     s += std::string(i || !series.band_lo.empty() ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
-         (bars ? " using 1:2:3 with yerrorlines" : " using 1:2 with linespoints") +
+         (bars ? " using " + x_of(i) + ":2:3 with yerrorlines" : " using 1:2 with linespoints") +
          " linewidth 2 pointtype " + std::to_string(5 + 2 * (i % 4)) + " pointsize 0.8" +
          colour + " dashtype " + std::to_string(i / 10 + 1) +
          " title " + quoted(series.label);
   }
   s += "\n";
-  s += "set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'\n";
+  s += "set terminal svg noenhanced size 1100," + std::to_string(height) + " dynamic font 'Sans,12'\n";
   s += "set output " + quoted(stem + ".svg") + "\n";
   s += "replot\n";
   s += "unset output\n";

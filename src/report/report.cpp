@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "swd/report/compare.h"
+#include "markdown.h"
 #include "swd/util/io.h"
 #include "swd/util/process.h"
 
@@ -17,63 +18,9 @@ namespace swd {
 namespace report {
 
 namespace fs = std::filesystem;
+using namespace md;
 
 namespace {
-
-std::string format(const char* pattern, double a, double b = 0) {
-  char text[64];
-  std::snprintf(text, sizeof text, pattern, a, b);
-  return text;
-}
-
-/// "12.34 (0.56)" in percent; the std only where there are two runs or more.
-std::string percent(const Stat& s) {
-  return s.n > 1 ? format("%.2f (%.2f)", 100 * s.mean, 100 * s.std) : format("%.2f", 100 * s.mean);
-}
-/// "12.34 (0.56) [11.65, 13.03]": mean (std) [95% CI] in percent.
-std::string percent_ci(const Stat& s) {
-  return s.n > 1 ? percent(s) + format(" [%.2f, %.2f]", 100 * s.lo, 100 * s.hi) : percent(s);
-}
-std::string general(const Stat& s) {
-  return s.n > 1 ? format("%.4g (%.2g)", s.mean, s.std) : format("%.4g", s.mean);
-}
-
-/// A markdown table cell: '|' escaped and line breaks made spaces, so that no value from
-/// runs.csv or a sweep file can end a cell or a row.
-std::string cell_text(const std::string& text) {
-  std::string out;
-  for (char ch : one_line(text)) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
-  return out;
-}
-
-std::string row(const std::vector<std::string>& cells) {
-  std::string text = "|";
-  for (const auto& c : cells) text += " " + cell_text(c) + " |";
-  return text + "\n";
-}
-std::string rule(size_t columns) {
-  std::string text = "|";
-  for (size_t i = 0; i < columns; ++i) text += "---|";
-  return text + "\n";
-}
-
-/// Whether a group's runs were given another weight decay than the one the grid names.
-bool applied_differs(const SweepResults& r, const Group& g) {
-  const std::string applied = applied_weight_decay(r, g), nominal = nominal_weight_decay(r, g);
-  return !applied.empty() && !nominal.empty() &&
-         std::strtod(applied.c_str(), nullptr) != std::strtod(nominal.c_str(), nullptr);
-}
-
-/// Whether the runs were given more than one weight decay (config.json).
-bool applied_varies(const SweepResults& r) {
-  std::string first;
-  for (const auto& run : r.runs) {
-    const std::string wd = setting_of(run.config, "weight-decay");
-    if (first.empty()) first = wd;
-    if (wd != first) return true;
-  }
-  return false;
-}
 
 struct Table {
   const char* heading;
@@ -86,11 +33,14 @@ struct Table {
 const Table kPivotTables[] = {
     {"Test error (%), final epoch", Measure::FinalTestError, true, percent_ci,
      "Mean (sample standard deviation) [95% confidence interval of the mean, Student t with "
-     "n - 1 degrees of freedom] over seeds of the test error after the last epoch; the lowest "
-     "mean of each row, as shown, in bold. Whether two cells differ is for the paired "
-     "comparisons below to say: overlapping intervals do not mean no difference."},
+     "n - 1 degrees of freedom] over seeds of the test error after the last epoch. In bold: "
+     "the lowest mean of a row, only where it is detected as the best, i.e. the paired "
+     "difference over seeds to every other cell of the row has its 95% CI below 0; a row "
+     "without bold has no detected best. Overlapping intervals do not mean no difference: the "
+     "paired comparisons say."},
     {"Test error (%), best epoch", Measure::BestTestError, true, percent_ci,
-     "The same for each run's lowest test error over its epochs."},
+     "The same for each run's lowest test error over its epochs; that epoch is chosen on the "
+     "test set itself, so this is an optimistic number (the final epoch's is not)."},
     {"Gradient norm at the end of training", Measure::FinalGradNorm, false, general,
      "||grad L|| of the loss alone (no weight-decay term), mean over the last epoch's steps; "
      "mean (std) over seeds."},
@@ -125,31 +75,40 @@ std::string pivot_table(const SweepResults& r, const std::string& pivot, const T
                      rule(header.size());
   for (const auto& key : row_keys) {
     std::vector<Stat> stats;
+    std::vector<const Group*> groups;
     std::vector<std::string> notes;
     for (const auto& c : columns) {
       Stat s;
+      const Group* group = nullptr;
       std::string note;
       for (const auto& g : r.groups) {
         if (g.key[p] == c && rest_of(g) == key) {
           s = g.stat(r.runs, t.measure);
+          group = &g;
           note = applied_differs(r, g) ? " (wd " + applied_weight_decay(r, g) + " applied)" : "";
         }
       }
       stats.push_back(s);
+      groups.push_back(group);
       notes.push_back(note);
     }
-    // The best as shown (errors to 0.01%): cells that read the same are both in bold.
-    auto shown = [](const Stat& s) { return std::round(1e4 * s.mean); };
-    double best = INFINITY;
-    for (const auto& s : stats) {
-      if (s.n > 0) best = std::min(best, shown(s));
+    // The lowest mean, in bold only when every paired difference to the others is detected
+    // below 0 (a best that these seeds cannot tell from the runner-up is not marked).
+    size_t best = stats.size();
+    for (size_t i = 0; i < stats.size(); ++i) {
+      if (stats[i].n > 0 && (best == stats.size() || stats[i].mean < stats[best].mean)) best = i;
+    }
+    bool detected = t.bold_min && best < stats.size();
+    for (size_t i = 0; detected && i < stats.size(); ++i) {
+      if (i == best || stats[i].n == 0) continue;
+      detected = paired_groups(r, *groups[best], *groups[i], t.measure).sign() < 0;
     }
     std::vector<std::string> cells = key;
     if (rest.empty()) cells.push_back("all");
     for (size_t i = 0; i < stats.size(); ++i) {
       const Stat& s = stats[i];
       const std::string cell = s.n == 0 ? "-" : t.cell(s);
-      cells.push_back((t.bold_min && s.n > 0 && shown(s) == best ? "**" + cell + "**" : cell) + notes[i]);
+      cells.push_back((detected && i == best ? "**" + cell + "**" : cell) + notes[i]);
     }
     text += row(cells);
   }
@@ -181,19 +140,6 @@ std::string groups_table(const SweepResults& r) {
     text += row(cells);
   }
   return text + "\n";
-}
-
-/// "+1.23 [+0.45, +2.01]": a paired difference and its 95% CI, in percent or as is.
-std::string difference(const Stat& d, bool in_percent) {
-  const double k = in_percent ? 100 : 1;
-  const char* pattern = in_percent ? "%+.2f" : "%+.3g";
-  if (d.n < 2) return d.n == 1 ? format(pattern, k * d.mean) : "-";
-  return format(pattern, k * d.mean) + " [" + format(pattern, k * d.lo) + ", " +
-         format(pattern, k * d.hi) + "]";
-}
-std::string in_se(const Paired& p) {
-  const double t = p.se_units();
-  return std::isnan(t) ? "-" : std::isinf(t) ? (t > 0 ? "+inf" : "-inf") : format("%+.1f", t);
 }
 
 std::string best_weight_decay_table(const SweepResults& r) {
@@ -267,78 +213,6 @@ std::string paired_tables(const std::vector<Comparison>& comparisons) {
   return text;
 }
 
-/// What every run shares: the settings of the runs' config.json that are the same in all.
-std::string settings_section(const SweepResults& r) {
-  std::string text;
-  if (!r.shared.empty()) {
-    text += "## Settings shared by every run\n\nFrom the finished runs' config.json, the "
-            "values as the runs resolved them (defaults included); the settings that vary are "
-            "the tables' rows and columns.\n\n" + row({"setting", "value"}) + rule(2);
-    for (const auto& [key, value] : r.shared) text += row({key, value.empty() ? "(empty)" : value});
-    text += "\n";
-  }
-  if (r.runs_without_config > 0) {
-    text += std::to_string(r.runs_without_config) + " finished runs have no config.json: their "
-            "settings are not shown.\n\n";
-  }
-  std::vector<std::string> lines;
-  for (const auto& g : r.groups) {
-    if (!applied_differs(r, g)) continue;
-    std::string who;
-    for (size_t a = 0; a < r.group_axes.size(); ++a) {
-      who += (a ? ", " : "") + value_label(r.group_axes[a], g.key[a]);
-    }
-    lines.push_back("- " + (who.empty() ? std::string("all runs") : who) + ": weight decay " +
-                    nominal_weight_decay(r, g) + " in the sweep, " + applied_weight_decay(r, g) +
-                    " applied (config.json)");
-  }
-  if (!lines.empty()) {
-    text += "Weight decay applied where it differs from the value the sweep names (e.g. "
-            "weight-decay-over-lr: weight decay / lr); tables and figures place these runs at "
-            "the value named and mark them:\n\n";
-    for (const auto& l : lines) text += one_line(l) + "\n";
-    text += "\n";
-  }
-  return text;
-}
-
-std::string p_text(double p) {
-  if (std::isnan(p)) return "-";
-  return p < 1e-4 ? std::string("< 0.0001") : format("%.4f", p);
-}
-
-/// The primary tests: fixed in the sweep file before the runs, shown first.
-std::string primary_section(const std::vector<PrimaryResult>& primary) {
-  if (primary.empty()) return "";
-  std::string text =
-      "## Primary comparisons (fixed in advance)\n\nThe tests the sweep file's [analysis] "
-      "section fixed before the runs, each paired over the seeds both groups ran (same seed: "
-      "same initialisation, data order and subset). A - B: the mean difference, its 95% "
-      "confidence interval (Student t, n - 1 degrees of freedom) and standard error, in "
-      "percentage points for errors; p: the paired t test, two-sided. Verdict at the 95% "
-      "level: supported when the interval lies on the predicted side of 0, contradicted when "
-      "it lies on the other side, inconclusive when it contains 0. Holm's step-down correction "
-      "(Holm 1979) adjusts the p-values for the " + std::to_string(primary.front().holm_m) +
-      " primary tests of this report (a test without data counts, as p = 1); the last column "
-      "is the verdict at the 95% level after it. primary.csv holds the same numbers "
-      "unrounded.\n\n" +
-      row({"test (A - B, predicted)", "at", "seeds", "A - B mean [95% CI]", "SE", "p", "verdict",
-           "p (Holm)", "verdict (Holm)"}) + rule(9);
-  for (const auto& r : primary) {
-    const bool error = measure_named(r.test.metric)->is_error;
-    const Stat& d = r.result.diff;
-    const std::string test = r.test.name_a() + " - " + r.test.name_b() +
-                             (r.test.predicted < 0 ? " < 0" : " > 0") + " (" + r.test.metric + ")";
-    text += row({test, r.where().empty() ? "-" : r.where(), std::to_string(d.n),
-                 d.n == 0 ? "-" : difference(d, error) + (error ? " pp" : ""),
-                 d.n > 1 ? format(error ? "%.2f" : "%.3g", (error ? 100 : 1) * d.se()) : "-",
-                 p_text(r.p), "**" + r.verdict() + "**", p_text(d.n == 0 ? NAN : r.p_holm),
-                 "**" + r.verdict_holm() + "**"});
-  }
-  return text + "\n**Exploratory.** Everything below was not fixed in advance: read it as "
-                "exploratory, however small its intervals.\n\n";
-}
-
 }  // namespace
 
 std::vector<std::string> primary_lines(const std::vector<PrimaryResult>& primary) {
@@ -375,9 +249,9 @@ std::string report_markdown(const SweepResults& r, const std::vector<Figure>& fi
     for (const auto& name : r.not_finished) text += "- " + one_line(name) + "\n";
     text += "\n";
   }
-  text += primary_section(primary_results(r));
+  text += answer_section(r, primary_results(r));
   if (r.groups.empty()) return text + "No finished run yet.\n";
-  text += settings_section(r);
+  text += differing_section(r);
   text += "## Tables\n\n";
   const std::string pivot = pivot_axis(r);
   if (!pivot.empty()) {
@@ -394,7 +268,8 @@ std::string report_markdown(const SweepResults& r, const std::vector<Figure>& fi
             ".dat))\n\n";
   }
   for (const auto& n : notes) text += "- " + one_line(n) + "\n";
-  return text;
+  if (!notes.empty()) text += "\n";
+  return text + shared_section(r);
 }
 
 ReportOutput write_report(const std::string& dir, const ReportOptions& options) {

@@ -9,6 +9,7 @@
 
 #include "swd/sweep/plan.h"
 #include "swd/sweep/runs.h"
+#include "swd/train/optimizer_factory.h"
 #include "swd/util/csv.h"
 #include "swd/util/io.h"
 
@@ -107,6 +108,39 @@ std::string nominal_weight_decay(const SweepResults& results, const Group& group
     named = wd;
   }
   return named.empty() ? setting_of(results.sweep_settings, "weight-decay") : named;
+}
+
+bool setting_applies(const std::string& key, const Settings& run) {
+  auto is = [&](const char* k, const char* v) { return setting_of(run, k) == v; };
+  if (key == "momentum" || key == "dampening" || key == "nesterov" || key == "betas" || key == "eps") {
+    try {
+      const auto& row = train::family_defaults(train::parse_optimizer_name(setting_of(run, "optimizer")).family);
+      return key == "betas" || key == "eps" ? row.uses_betas : row.uses_momentum;
+    } catch (const std::exception&) {
+      return true;
+    }
+  }
+  if (key.rfind("synthetic-", 0) == 0) return is("dataset", "synthetic");
+  if (key == "base-batch-size") return !is("scale-rule", "none");
+  if (key == "subset-seed") return !is("train-subset", "0");
+  if (key == "milestones" || key == "gamma") return is("lr-schedule", "step") || is("wd-schedule", "step");
+  return true;
+}
+
+std::vector<std::string> differing_settings(const SweepResults& results) {
+  std::vector<std::string> keys;
+  for (const auto& run : results.runs) {
+    for (const auto& [key, value] : run.settings) {
+      if (key == "seed" || results.group_axis(key) >= 0 ||
+          std::find(keys.begin(), keys.end(), key) != keys.end()) {
+        continue;
+      }
+      const bool shared = std::any_of(results.shared.begin(), results.shared.end(),
+                                      [&](const auto& kv) { return kv.first == key; });
+      if (!shared) keys.push_back(key);
+    }
+  }
+  return keys;
 }
 
 std::string summary_csv(const SweepResults& results) {

@@ -138,6 +138,10 @@ Paired paired(const std::vector<double>& a, const std::vector<double>& b) {
   return {mean_std(d)};
 }
 
+double detectable_difference(const Paired& p) {
+  return p.diff.n < 2 ? NAN : t_quantile_975(p.diff.n - 1) * p.diff.se();
+}
+
 std::string verdict(const Paired& p, const std::string& a, const std::string& b,
                     bool lower_is_better, bool percent) {
   if (p.diff.n < 2) return "n = " + std::to_string(p.diff.n) + ": no CI";

@@ -13,6 +13,7 @@
 #include "swd/provenance.h"
 #include "swd/train/config.h"
 #include "swd/train/optimizer_factory.h"
+#include "swd/util/suggest.h"
 #include "../train/config_text.h"
 
 namespace swd {
@@ -297,7 +298,9 @@ SweepSpec parse_sweep_json(const std::string& json_text, const std::string& what
     } else if (key == "analysis") {
       spec.primary = parse_analysis(require_object(value, key, what).dump(), what);
     } else if (key != "grid" && key != "override" && key != "provenance") {  // a record
-      throw ConfigError(what + ": unknown sweep key '" + key + "' (expected title, base, grid, "
+      throw ConfigError(what + ": unknown sweep key '" + key + "'" +
+                        util::did_you_mean(key, {"title", "base", "grid", "override", "set", "report", "analysis"}) +
+                        " (expected title, base, grid, "
                         "override, set, report or analysis; swd train settings go in [base] or "
                         "[grid])");
     }

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "swd/data/dataset.h"
+#include "swd/util/suggest.h"
 #include "swd/models/models.h"
 #include "swd/train/device.h"
 #include "swd/train/optimizer_factory.h"
@@ -352,7 +353,9 @@ const Entry& find(const std::string& raw_key) {
   for (const auto& e : table()) {
     if (e.key == key) return e;
   }
-  throw ConfigError("unknown configuration key '" + detail::cut(raw_key) + "'");
+  std::vector<std::string> keys;
+  for (const auto& e : table()) keys.push_back(e.key);
+  throw ConfigError("unknown configuration key '" + detail::cut(raw_key) + "'" + util::did_you_mean(key, keys));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // file is read under: size, nesting, duplicate keys, length of quoted values.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -179,6 +180,22 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
   std::vector<std::pair<std::string, std::string>> entries;
   std::map<std::string, std::string> spelling;  // the table's key -> the file's spelling
   TrainConfig scratch;  // each entry is checked as it is read
+  std::string contents;  // the file's text, for the line of a bad key
+  auto line_of = [&](const std::string& key) -> std::string {
+    // The first line that starts (after spaces) with the key, bare or quoted, then = or :.
+    size_t start = 0;
+    for (int line = 1; start < contents.size(); ++line) {
+      const size_t end = std::min(contents.find('\n', start), contents.size());
+      size_t i = contents.find_first_not_of(" \t{,", start);
+      if (i < end && contents[i] == '"') ++i;
+      if (i < end && contents.compare(i, key.size(), key) == 0) {
+        const size_t after = contents.find_first_not_of(" \t\"", i + key.size());
+        if (after < end && (contents[after] == '=' || contents[after] == ':')) return " line " + std::to_string(line);
+      }
+      start = end + 1;
+    }
+    return "";
+  };
   auto add = [&](const std::string& key, const Json& value) {
     if (detail::is_record_key(key)) return;
     const std::string name = detail::canonical_key(key);
@@ -187,7 +204,11 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
                         "' and as '" + detail::cut(key) + "'); keep one");
     }
     const std::string text = detail::json_to_text(key, value, detail::config_key_takes_list(key));
-    set_config_value(scratch, key, text);
+    try {
+      set_config_value(scratch, key, text);
+    } catch (const ConfigError& e) {
+      throw ConfigError("config file " + path + line_of(key) + ": " + e.what());
+    }
     entries.emplace_back(key, text);
   };
   const auto dot = path.rfind('.');
@@ -197,6 +218,7 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
                       "' (expected .toml or .json)");
   }
   const std::string text = detail::read_config_text(path, "config file " + path);
+  contents = text;
   if (ext == ".json") {
     const Json doc = detail::parse_config_json(text, "config file " + path);
     if (!doc.is_object()) throw ConfigError("config file " + path + " must hold a JSON object");

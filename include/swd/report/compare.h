@@ -39,6 +39,18 @@ struct Comparison {
 /// gradient norm. Pairs whose values the results lack are left out.
 std::vector<Comparison> paired_comparisons(const SweepResults& results);
 
+/// The comparisons of `pairs`, each at every combination of the other varying settings
+/// where both finished, for each of `measures` (paired_comparisons' building block).
+std::vector<Comparison> comparisons_of(const SweepResults& results, const std::vector<PairSpec>& pairs,
+                                       const std::vector<Measure>& measures);
+
+/// The answer a report leads with when the sweep fixed no primary tests: each value of the
+/// pivot axis (optimizer, else scaling rule) against each other at the same other settings,
+/// paired over seeds; A is the earlier value unless the pair is a paper or [report] pair the
+/// other way round (adams - adam).
+std::vector<Comparison> pivot_comparisons(const SweepResults& results,
+                                          Measure measure = Measure::FinalTestError);
+
 /// paired.csv: pair, the other settings, measure, n, the mean, std and 95% CI of A - B, the
 /// mean in standard errors, and the verdict.
 std::string paired_csv(const std::vector<Comparison>& comparisons);

@@ -4,9 +4,13 @@
 //
 // Made only where the sweep has the axes they need:
 //   curves-*            per epoch, one line per optimizer (or scaling rule), mean over seeds
-//                       with a band from the lowest to the highest seed: test error,
-//                       training loss, gradient norm, weight norm; one figure per
-//                       combination of the other varying settings (at most 4)
+//                       with a band: the 95% CI of the mean (Student t); test error,
+//                       training loss, gradient norm, weight norm (one row of kCurves in
+//                       figures.cpp each: a new metrics.csv column is a new row); one figure
+//                       per combination of the other varying settings (at most 4); none when
+//                       the runs have a single epoch
+//   paired-differences  a forest plot: the report's answer (primary tests on an error, or each
+//                       optimizer against each other), A - B with its 95% CI per row
 //   error-vs-weight-decay   final test error against weight decay, one line per combination
 //                           of the other varying settings, error bars = 95% CI of the mean
 //                           (a line whose runs had another weight decay applied, e.g. by
@@ -39,8 +43,19 @@ struct Figure {
   int log_base = 10;        ///< for logx
   bool integer_x = false;   ///< x takes whole numbers (epochs): whole-number tics
   std::vector<double> xtics, ytics;  ///< labelled tics at these values (the grid's), if any
+  /// > 0: x = 0 (a weight decay of 0 on a log axis) is drawn at this x, its tic labelled "0".
+  double zero_at = 0;
+  std::string caption_note;  ///< appended to the caption
   std::vector<Series> series;
   std::string caption;  ///< one sentence for report.md
+  /// A forest plot: each series' points are rows (y = 0, 1, ... from the top) with
+  /// horizontal error bars (x = the difference, err = the CI's half-width), labelled by
+  /// row_labels, and a dashed line at x = 0.
+  bool forest = false;
+  std::vector<std::string> row_labels;
+  /// Lines with error bars at shared x values are drawn shifted sideways by a small step
+  /// each, so that their bars do not hide each other (the .dat file keeps the true x).
+  bool dodge = false;
 };
 
 /// The figures the results call for; `notes` gets a line for each figure left out and why.

@@ -122,6 +122,17 @@ std::string applied_weight_decay(const SweepResults& results, const Group& group
 /// else sweep.json's), or "".
 std::string nominal_weight_decay(const SweepResults& results, const Group& group);
 
+/// Whether `key` means something for a run with settings `run`: momentum, dampening and
+/// nesterov only for the SGD family, betas and eps only for Adam and Adai
+/// (train::defaults_table's uses_momentum / uses_betas), the synthetic-* keys only for the
+/// synthetic dataset, base-batch-size only with a scaling rule, subset-seed only with a
+/// training subset, milestones and gamma only with a step schedule.
+bool setting_applies(const std::string& key, const Settings& run);
+
+/// The settings besides the group axes and seed whose values differ between the finished
+/// runs (an override's lr, a setting that moves with the optimizer), in first-seen order.
+std::vector<std::string> differing_settings(const SweepResults& results);
+
 /// summary.csv: one row per group, its axis values, n, then per Measure its mean, std and
 /// 95% CI (<measure>_ci95_lo, <measure>_ci95_hi; empty for n < 2).
 std::string summary_csv(const SweepResults& results);

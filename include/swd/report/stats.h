@@ -42,6 +42,12 @@ struct Paired {
 };
 Paired paired(const std::vector<double>& a, const std::vector<double>& b);
 
+/// The smallest mean difference these seeds could tell from 0, with the spread they show:
+/// the half-width of the 95% CI, t(0.975, n - 1) * std / sqrt(n). A true difference smaller
+/// than this is not detected (detecting one with 80% power takes about 1.4 times it). NaN
+/// for n < 2.
+double detectable_difference(const Paired& p);
+
 /// The two-sided p-value of Student's t statistic `t` with `dof` degrees of freedom,
 /// P(|T| >= |t|) = I_{dof / (dof + t^2)}(dof / 2, 1 / 2) (the regularised incomplete beta
 /// function, by its continued fraction, DLMF 8.17.22). 0 for t = +-inf; NaN for dof < 1 or a
