@@ -28,11 +28,10 @@ DecayHyper OptimizerBase::group_hyper(std::size_t index) const {
 std::optional<double> OptimizerBase::decay_per_step(std::size_t index) const {
   const DecayHyper hyper = group_hyper(index);
   if (hyper.decay == Decay::L2) return std::nullopt;
-  if (hyper.decay == Decay::Decoupled) return hyper.lr * hyper.weight_decay;
-  if (do_needs_vbar() && !vbar_.defined()) return std::nullopt;
-  const EffectiveScale scale = do_effective_scale(param_groups_[index].options(), vbar_);
-  const double s = scale.device.defined() ? scale.device.item<double>() : scale.host;
-  return hyper.lr * hyper.weight_decay * s;
+  if (hyper.decay == Decay::Stable && do_needs_vbar() && !vbar_.defined()) return std::nullopt;
+  EffectiveScale scale;
+  if (hyper.decay == Decay::Stable) scale = do_effective_scale(param_groups_[index].options(), vbar_);
+  return decay_rate(hyper, scale);
 }
 
 void OptimizerBase::set_group_weight_decay(std::size_t index, double weight_decay) {
