@@ -30,10 +30,9 @@ Step::Step(std::vector<double> milestones, double gamma)
     : milestones_(std::move(milestones)), gamma_(gamma) {}
 
 double Step::factor(double epoch) const {
-  const double whole = std::floor(epoch);
   double f = 1.0;
   for (double m : milestones_) {
-    if (m <= whole) f *= gamma_;  // gamma^(milestones passed)
+    if (m <= epoch) f *= gamma_;  // gamma^(milestones reached), at the first step reaching it
   }
   return f;
 }
@@ -76,8 +75,8 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
       throw std::invalid_argument("invalid gamma " + number(spec.gamma) + " (expected > 0)");
     }
     std::vector<double> milestones = spec.milestones;
-    if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of training
-      milestones = {std::round(0.4 * total_epochs), std::round(0.8 * total_epochs)};
+    if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of the steps
+      milestones = {0.4 * total_epochs, 0.8 * total_epochs};
     }
     for (size_t i = 0; i < milestones.size(); ++i) {
       if (!(milestones[i] >= 0) || (i > 0 && milestones[i] < milestones[i - 1])) {

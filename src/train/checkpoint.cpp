@@ -102,6 +102,10 @@ CheckpointInfo info_of(const std::string& json) {
                     optional_from(t, "sqrt_vbar"), optional_from(t, "decay_per_step")};
     info.metrics = parse_metrics_csv(doc.at("metrics_csv").get<std::string>());
     info.config_json = doc.at("config_json").get<std::string>();
+    if (doc.contains("dynamics")) {  // checkpoints made before the dynamics have none
+      info.dynamics_state = doc.at("dynamics").at("state").get<std::string>();
+      info.dynamics_csv = doc.at("dynamics").at("csv").get<std::string>();
+    }
   } catch (const Json::exception& e) {
     throw std::runtime_error(std::string("its record is malformed (") + e.what() + ")");
   }
@@ -136,6 +140,9 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
       {"metrics_csv", metrics_csv(info.metrics)},
       {"config_json", info.config_json},
   };
+  if (!info.dynamics_state.empty()) {
+    doc["dynamics"] = {{"state", info.dynamics_state}, {"csv", info.dynamics_csv}};
+  }
   doc["optimizer"] = optimizer_json(optimizer.export_state(), file);
   for (const auto& [name, tensor] : model_tensors(model)) file.tensors[name] = tensor;
   file.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();

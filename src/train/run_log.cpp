@@ -46,6 +46,7 @@ std::string step_json(const StepRecord& r) {
   line["decay_per_step"] = r.decay_per_step ? nlohmann::ordered_json(*r.decay_per_step) : nullptr;
   line["images_per_s"] = r.images_per_s;
   line["time"] = r.time;
+  if (!r.dynamics.empty()) line["dynamics"] = nlohmann::ordered_json::parse(r.dynamics);
   return line.dump();  // nlohmann writes doubles in shortest round-trip form
 }
 

@@ -126,7 +126,13 @@ Run::Run(const TrainConfig& requested) {
   write_folder_and_resume();
 }
 
-void Run::prepare_folder(const TrainConfig& requested) {
+Run::Run(const TrainConfig& requested, PlanOnly) {
+  prepare_folder(requested, true);
+  make_data_and_model();
+  make_optimizer();
+}
+
+void Run::prepare_folder(const TrainConfig& requested, bool plan_only) {
   config = requested;
   if (config.out.empty()) config.out = default_out_dir(config.optimizer);
   resolve_optimizer_settings(config);  // once: config.json records the values used
@@ -141,7 +147,7 @@ void Run::prepare_folder(const TrainConfig& requested) {
   // [dist] the global batch splits into world-size x accumulate micro-batches; rank 0 alone
   // writes into the run folder.
   parallel::check_batch_split(config.batch_size, config.world_size, config.accumulate);
-  writes_files = config.rank == 0;
+  writes_files = config.rank == 0 && !plan_only;
   if (writes_files) {
     lock.emplace(config.out);
     check_folder(config);
@@ -165,7 +171,8 @@ void Run::prepare_folder(const TrainConfig& requested) {
   config_json = saved_json.dump(2);
   checkpoint_path = (out / "checkpoint.pt").string();
   metrics_path = (out / "metrics.csv").string();
-  resuming = config.resume && fs::exists(checkpoint_path);
+  dynamics_path = (out / "dynamics.csv").string();
+  resuming = config.resume && fs::exists(checkpoint_path) && !plan_only;
   // The checkpoint is the source of truth: its own copy of the settings must agree.
   if (writes_files && resuming) {
     check_resume_against_checkpoint(checkpoint_path, config_json, config.epochs);
@@ -173,7 +180,8 @@ void Run::prepare_folder(const TrainConfig& requested) {
 }
 
 void Run::make_data_and_model() {
-  group.emplace(group_options(config));  // [dist] rendezvous (no-op for one process)
+  // [dist] rendezvous (no-op for one process; a plan joins none)
+  if (writes_files || config.rank != 0) group.emplace(group_options(config));
   torch::manual_seed(config.seed);
   data = allocating("the " + config.dataset + " dataset",
                     [&] { return data::load_dataset(dataset_spec(config)); });
@@ -205,6 +213,8 @@ void Run::make_optimizer() {
       {config.lr_schedule, config.milestones, config.gamma, 0.0, config.warmup_epochs}, epochs);
   schedules.wd = schedule::make_schedule(
       {config.wd_schedule, config.milestones, config.gamma, 0.0, 0.0}, epochs);
+  dynamics.emplace(*model, tracked_parameters(*model, model->scale_invariant_parameters()),
+                   *optimizer, config.dynamics_every);
 }
 
 void Run::make_loaders() {
@@ -242,9 +252,15 @@ void Run::write_folder_and_resume() {
     state = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
   }
   state.config_json = config_json;
+  if (!state.dynamics_state.empty()) {
+    dynamics->restore(state.dynamics_state);  // budgets and partial sums continue bitwise
+  } else if (resuming && state.position.steps_done > 0) {
+    dynamics->forget_budget();  // a checkpoint from before the dynamics: the budget is unknown
+  }
   parallel::broadcast_state(*group, *model);  // [dist] every rank starts from rank 0's model
   if (writes_files) {
     util::write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
+    util::write_file_atomically(dynamics_path, dynamics_csv_header() + "\n" + state.dynamics_csv);
   }
 }
 

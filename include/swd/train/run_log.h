@@ -27,6 +27,9 @@ struct StepRecord {
   std::optional<double> decay_per_step;  ///< applied decay of the step (group 0)
   double images_per_s = 0;  ///< training throughput since the previous line (this process)
   double time = 0;          ///< wall-clock time, seconds since 1970 (UTC)
+  /// The learning dynamics of the interval since the previous line, a JSON object
+  /// (DynamicsMeter::end_interval_json); empty: none.
+  std::string dynamics;
 };
 
 /// The numbers of a step just taken by `optimizer` (lr, weight decay, sqrt(vbar), decay of
