@@ -99,6 +99,7 @@ command: scripts/reproduce.sh $claim $*"
     mkdir -p "$dest"
     cp "$out/runs.csv" "$out/summary.csv" "$out/report.md" "$out/time.txt" "$out/sweep.json" "$dest/"
     if [ -f "$out/paired.csv" ]; then cp "$out/paired.csv" "$dest/"; fi
+    if [ -f "$out/primary.csv" ]; then cp "$out/primary.csv" "$dest/"; fi
     if [ -s "$out/failed.txt" ]; then cp "$out/failed.txt" "$dest/"; fi
     if [ -d "$out/figures" ]; then cp -r "$out/figures" "$dest/"; fi
     # Every run's own record, without checkpoints: enough for `swd report $dest` to rewrite

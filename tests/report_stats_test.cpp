@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.h"
+#include "report_support.h"
 #include "swd/report/compare.h"
 #include "swd/report/report.h"
 #include "swd/sweep/runs.h"
@@ -22,6 +23,8 @@ namespace fs = std::filesystem;
 namespace rp = swd::report;
 using swd_test::fresh_dir;
 using swd_test::slurp;
+using swd_test::HandRun;
+using swd_test::make_sweep;
 
 namespace {
 
@@ -39,54 +42,6 @@ double t_cdf(double q, double v) {
   double sum = pdf(0) + pdf(q);
   for (int i = 1; i < n; ++i) sum += (i % 2 ? 4 : 2) * pdf(i * h);
   return 0.5 + sum * h / 3;
-}
-
-/// One run of a hand-made sweep: its grid values (in the sweep's axis order) and its final
-/// test error (the epochs before it are 0.5); config.json gets `config` plus the grid values.
-struct HandRun {
-  std::vector<std::string> values;
-  double final_error;
-  nlohmann::json config = nlohmann::json::object();
-  std::string status = "done";
-};
-
-/// A sweep folder: runs.csv, sweep.json, and for each run metrics.csv (2 epochs) and
-/// config.json.
-std::string make_sweep(const std::string& name, const std::vector<std::string>& axes,
-                       const std::vector<HandRun>& runs, const nlohmann::json& sweep) {
-  const auto dir = fresh_dir(name);
-  std::vector<std::string> header = {"run", "status"};
-  header.insert(header.end(), axes.begin(), axes.end());
-  for (const auto& c : swd::sweep::runs_csv_result_columns()) header.push_back(c);
-  std::string index = swd::util::csv_line(header) + "\n";
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const std::string folder = "runs/r" + std::to_string(i);
-    fs::create_directories(dir + "/" + folder);
-    std::vector<swd::train::EpochMetrics> rows(2);
-    for (int e = 0; e < 2; ++e) {
-      rows[e].epoch = e + 1;
-      rows[e].test_error = e == 1 ? runs[i].final_error : 0.5;
-      rows[e].train_loss = 1.0 / (e + 1);
-      rows[e].grad_norm = 1 + runs[i].final_error;
-      rows[e].weight_norm = 10;
-    }
-    std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::train::metrics_csv(rows);
-    nlohmann::json config = runs[i].config;
-    config["epochs"] = 2;
-    config["out"] = dir + "/" + folder;
-    config["derived"] = {{"lr", 0.1}};
-    for (size_t a = 0; a < axes.size(); ++a) {
-      if (!config.contains(axes[a])) config[axes[a]] = runs[i].values[a];
-    }
-    std::ofstream(dir + "/" + folder + "/config.json") << config.dump(2);
-    std::vector<std::string> row = {folder, runs[i].status};
-    row.insert(row.end(), runs[i].values.begin(), runs[i].values.end());
-    row.resize(header.size());
-    index += swd::util::csv_line(row) + "\n";
-  }
-  std::ofstream(dir + "/runs.csv") << index;
-  std::ofstream(dir + "/sweep.json") << sweep.dump(2);
-  return dir;
 }
 
 // Final test errors by optimizer and seed 0, 1, 2:
@@ -230,8 +185,8 @@ TEST(ReportStats, SharedSettingsAndTheWeightDecayApplied) {
   EXPECT_TRUE(contains(md, "## Settings shared by every run")) << md;
   EXPECT_TRUE(contains(md, "| model | mlp-bn |")) << md;
   EXPECT_TRUE(contains(md, "| epochs | 2 |")) << md;
-  EXPECT_FALSE(contains(md, "| weight-decay |")) << md;  // adamw's differs
-  EXPECT_FALSE(contains(md, "| out |")) << md;           // where a run was written is no setting
+  EXPECT_TRUE(contains(md, "| weight-decay | 0.0005 |")) << md;  // as named; adamw's applied is noted
+  EXPECT_FALSE(contains(md, "| out |")) << md;  // where a run was written is no setting
   EXPECT_TRUE(contains(md, "- adamw: weight decay 0.0005 in the sweep, 0.5 applied")) << md;
   EXPECT_TRUE(contains(md, "20.00 (0.00) [20.00, 20.00] (wd 0.5 applied)")) << md;
   std::vector<std::string> notes;
@@ -343,6 +298,98 @@ void expect_same_report(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+namespace {
+
+/// adam, adams and adamw, seeds 0..2, lr 0.001; adamw given 0.5 (= 5e-4 / lr); records of the
+/// start (provenance, threads, progress, out) differ in every run. `sweep_doc` goes to sweep.json.
+std::string make_recorded_sweep(const std::string& name, const std::vector<std::string>& optimizers,
+                                const nlohmann::json& sweep_doc) {
+  const std::map<std::string, std::vector<double>> errors = {
+      {"adam", {0.100, 0.120, 0.140}}, {"adams", {0.089, 0.110, 0.131}}, {"adamw", {0.099, 0.121, 0.139}}};
+  std::vector<HandRun> runs;
+  int i = 0;
+  for (const auto& optimizer : optimizers) {
+    for (int seed = 0; seed < 3; ++seed, ++i) {
+      HandRun r{{optimizer, std::to_string(seed)}, errors.at(optimizer)[seed]};
+      r.config = {{"model", "mlp-bn"}, {"optimizer", optimizer}, {"seed", seed}, {"lr", 0.001},
+                  {"weight-decay", optimizer == "adamw" ? 0.5 : 0.0005}, {"threads", 1 + i % 2},
+                  {"progress", i % 2 ? "bar" : "line"}, {"log-every", i}, {"workers", i},
+                  {"provenance", nlohmann::json::array({{{"start_time", "2026-01-0" + std::to_string(i)}}})}};
+      runs.push_back(r);
+    }
+  }
+  return make_sweep(name, {"optimizer", "seed"}, runs, sweep_doc);
+}
+
+}  // namespace
+
+TEST(ReportStats, RunFoldersGroupByTheirSettingsNotTheirRecords) {
+  const auto sweep = make_recorded_sweep("report-records", {"adam", "adams", "adamw"}, nlohmann::json::object());
+  // The runs outside their sweep, as `swd train` leaves them.
+  const auto flat = fresh_dir("report-records-flat");
+  std::vector<std::string> folders;
+  for (int i = 0; i < 9; ++i) {
+    const auto to = flat + "/run" + std::to_string(i);
+    fs::copy(sweep + "/runs/r" + std::to_string(i), to, fs::copy_options::recursive);
+    folders.push_back(to);
+  }
+  for (const auto& r : {rp::load_run_folders(folders), rp::load_folders({sweep + "/runs/r0", sweep + "/runs/r4", sweep + "/runs/r8"})}) {
+    for (const auto& axis : r.axes) {
+      EXPECT_FALSE(rp::is_record_key(axis)) << axis;
+      EXPECT_NE(axis, "weight-decay");  // AdamW's 0.5 is 5e-4 / lr: an annotation, not an axis
+    }
+    EXPECT_EQ(r.group_axes, (std::vector<std::string>{"optimizer"}));
+    for (const auto& kv : r.shared) EXPECT_FALSE(rp::is_record_key(kv.first)) << kv.first;
+  }
+  const auto r = rp::load_run_folders(folders);
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(r.groups[2].runs.size(), 3u);
+  EXPECT_EQ(rp::applied_weight_decay(r, r.groups[2]), "0.5");
+  EXPECT_EQ(rp::nominal_weight_decay(r, r.groups[2]), "0.0005");
+  const auto comparisons = rp::paired_comparisons(r);
+  const auto* adams = find(comparisons, "adams", "adamw");
+  ASSERT_NE(adams, nullptr);
+  EXPECT_EQ(adams->seeds, (std::vector<std::string>{"0", "1", "2"}));
+  EXPECT_NEAR(adams->result.diff.mean, -0.0096666666666666667, 1e-12);
+  const auto out = fresh_dir("report-records-out");
+  std::string list;
+  for (const auto& f : folders) list += " " + f;
+  const auto cli = swd_test::run_swd("report --no-figures" + list + " --out " + out);
+  ASSERT_EQ(cli.status, 0) << cli.output;
+  const auto md = slurp(out + "/report.md");
+  EXPECT_FALSE(contains(md, "provenance")) << md;
+  EXPECT_FALSE(contains(md, "start_time")) << md;
+  EXPECT_TRUE(contains(md, "| adams - adamw | 3 |")) << md;
+  EXPECT_TRUE(contains(md, "(wd 0.5 applied)")) << md;
+}
+
+TEST(ReportStats, SeveralSweepsAreGroupedAndPairedAcrossThem) {
+  const auto a = make_recorded_sweep("report-multi-a", {"adam", "adams"}, {{"title", "A"}, {"base", {{"lr", 0.001}}}});
+  const auto b = make_recorded_sweep("report-multi-b", {"adamw"},
+                                     {{"title", "B"}, {"base", {{"lr", 0.001}, {"weight-decay", 0.0005}}},
+                                      {"override", {{"adamw", {{"weight-decay-over-lr", true}}}}}});
+  const auto r = rp::load_folders({a, b});
+  EXPECT_EQ(r.title, "A + B");
+  EXPECT_EQ(r.group_axes, (std::vector<std::string>{"optimizer"}));
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(rp::nominal_weight_decay(r, r.groups[2]), "0.0005");
+  const auto* across = find(rp::paired_comparisons(r), "adams", "adamw");
+  ASSERT_NE(across, nullptr);
+  EXPECT_EQ(across->result.diff.n, 3);
+  // --pair adds a comparison; a bad one is exit 2 before anything is written.
+  const auto out = fresh_dir("report-multi-out");
+  const auto cli = swd_test::run_swd("report --no-figures " + a + " " + b + " --out " + out + " --pair adamw,adam");
+  ASSERT_EQ(cli.status, 0) << cli.output;
+  EXPECT_TRUE(contains(slurp(out + "/paired.csv"), "optimizer,adamw,adam,final_test_error,3,")) << slurp(out + "/paired.csv");
+  const auto bad_out = fresh_dir("report-multi-bad") + "/out";
+  for (const std::string pair : {"adams", "adams,scale-rule=wd", "adams,nadam", "adams,adams"}) {
+    const auto bad = swd_test::run_swd("report --no-figures " + a + " " + b + " --out " + bad_out + " --pair " + pair);
+    EXPECT_EQ(bad.status, 2) << pair << ": " << bad.output;
+    EXPECT_TRUE(contains(bad.output, "--pair " + pair)) << bad.output;
+    EXPECT_FALSE(fs::exists(bad_out)) << pair;
+  }
+}
 
 TEST(ReportRegenerable, AFolderOfCommittedResultsRewritesTheSameReport) {
   const bool figures = swd::util::find_program("gnuplot").has_value();

@@ -22,9 +22,6 @@ namespace {
 
 const Measure kPairedMeasures[] = {Measure::FinalTestError, Measure::FinalGradNorm};
 
-const char* measure_name(Measure m) {
-  return m == Measure::FinalTestError ? "final_test_error" : "final_grad_norm";
-}
 
 }  // namespace
 
@@ -83,6 +80,129 @@ std::vector<Comparison> paired_comparisons(const SweepResults& results) {
   return out;
 }
 
+namespace {
+
+/// Whether every run of `group` has `value` for `key`: its grid value when `key` is an axis
+/// (the weight decay the sweep names, before weight-decay-over-lr), else its config.json.
+bool group_has(const SweepResults& results, const Group& group, const std::string& key,
+               const std::string& value) {
+  const int axis = results.group_axis(key);
+  if (axis >= 0) return sweep::same_value(group.key[axis], value);
+  if (key == "weight-decay") {
+    const std::string nominal = nominal_weight_decay(results, group);
+    if (!nominal.empty()) return sweep::same_value(nominal, value);
+  }
+  const auto column = std::find(results.axes.begin(), results.axes.end(), key);
+  for (size_t r : group.runs) {
+    const auto& run = results.runs[r];
+    const std::string have = column != results.axes.end()
+                                 ? run.axis_values[column - results.axes.begin()]
+                                 : setting_of(run.config, key);
+    if (!sweep::same_value(have, value)) return false;
+  }
+  return !group.runs.empty();
+}
+
+std::string prediction_verdict(int predicted, int observed) {
+  return observed == 0 ? "inconclusive" : observed == predicted ? "supported" : "contradicted";
+}
+
+}  // namespace
+
+std::string PrimaryResult::verdict() const {
+  if (result.diff.n == 0) return "no data";
+  return prediction_verdict(test.predicted, result.sign());
+}
+
+std::string PrimaryResult::verdict_holm() const {
+  if (result.diff.n == 0) return "no data";
+  const int observed = p_holm <= 0.05 ? (result.diff.mean < 0 ? -1 : 1) : 0;
+  return prediction_verdict(test.predicted, observed);
+}
+
+std::string PrimaryResult::where() const {
+  std::string text;
+  for (const auto& [key, value] : test.at) text += (text.empty() ? "" : ", ") + key + "=" + value;
+  for (size_t i = 0; i < open_axes.size(); ++i) {
+    text += (text.empty() ? "" : ", ") + open_axes[i] + "=" + open[i];
+  }
+  return text;
+}
+
+std::vector<PrimaryResult> primary_results(const SweepResults& results) {
+  std::vector<PrimaryResult> out;
+  for (const auto& test : results.primary) {
+    const Measure measure = measure_named(test.metric)->measure;
+    std::vector<std::string> open_axes;
+    for (const auto& a : results.group_axes) {
+      const bool fixed = std::any_of(test.at.begin(), test.at.end(), [&](const auto& kv) { return kv.first == a; });
+      if (a != test.axis && !fixed) open_axes.push_back(a);
+    }
+    auto open_of = [&](const Group& g) {
+      std::vector<std::string> values;
+      for (const auto& a : open_axes) values.push_back(g.key[results.group_axis(a)]);
+      return values;
+    };
+    auto is = [&](const Group& g, const std::string& side) {
+      if (!group_has(results, g, test.axis, side)) return false;
+      for (const auto& [key, value] : test.at) {
+        if (!group_has(results, g, key, value)) return false;
+      }
+      return true;
+    };
+    const size_t before = out.size();
+    for (const auto& ga : results.groups) {
+      if (!is(ga, test.a)) continue;
+      for (const auto& gb : results.groups) {
+        if (!is(gb, test.b) || open_of(gb) != open_of(ga)) continue;
+        PrimaryResult r;
+        r.test = test;
+        r.open_axes = open_axes;
+        r.open = open_of(ga);
+        r.result = paired_groups(results, ga, gb, measure, &r.seeds);
+        if (r.result.diff.n == 0) continue;
+        r.p = p_value(r.result);
+        out.push_back(r);
+        break;
+      }
+    }
+    if (out.size() == before) {
+      PrimaryResult none;
+      none.test = test;
+      out.push_back(none);
+    }
+  }
+  std::vector<double> p;
+  for (const auto& r : out) p.push_back(r.p);
+  const auto adjusted = holm_adjust(p);
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].p_holm = adjusted[i];
+    out[i].holm_m = out.size();
+  }
+  return out;
+}
+
+std::string primary_csv(const std::vector<PrimaryResult>& results) {
+  std::string text = util::csv_line({"test", "axis", "a", "b", "metric", "predicted", "settings", "n",
+                                     "seeds", "diff_mean", "diff_std", "diff_se", "diff_ci95_lo",
+                                     "diff_ci95_hi", "diff_in_se", "p", "verdict", "p_holm",
+                                     "verdict_holm"}) + "\n";
+  auto number = [](double v, bool defined) { return defined ? util::shortest_number(v) : ""; };
+  for (const auto& r : results) {
+    std::string seeds;
+    for (const auto& s : r.seeds) seeds += (seeds.empty() ? "" : " ") + s;
+    const Stat& d = r.result.diff;
+    const bool spread = d.n > 1;
+    text += util::csv_line({r.test.text(), r.test.axis, r.test.a, r.test.b, r.test.metric,
+                            r.test.predicted < 0 ? "< 0" : "> 0", r.where(), std::to_string(d.n),
+                            seeds, number(d.mean, d.n > 0), number(d.std, spread),
+                            number(d.se(), spread), number(d.lo, spread), number(d.hi, spread),
+                            number(r.result.se_units(), spread), number(r.p, spread), r.verdict(),
+                            number(r.p_holm, true), r.verdict_holm()}) + "\n";
+  }
+  return text;
+}
+
 std::string comparison_verdict(const Comparison& c) {
   const bool error = c.measure == Measure::FinalTestError;
   return verdict(c.result, c.pair.a, c.pair.b, error, error);
@@ -114,7 +234,7 @@ std::string paired_csv(const std::vector<Comparison>& comparisons) {
     for (const auto& s : c.seeds) seeds += (seeds.empty() ? "" : " ") + s;
     const Stat& d = c.result.diff;
     const bool spread = d.n > 1;
-    row.insert(row.end(), {measure_name(c.measure), std::to_string(d.n), seeds,
+    row.insert(row.end(), {measure_info(c.measure).name, std::to_string(d.n), seeds,
                            number(d.mean, d.n > 0), number(d.std, spread), number(d.lo, spread),
                            number(d.hi, spread), number(c.result.se_units(), spread),
                            comparison_verdict(c)});

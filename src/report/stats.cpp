@@ -1,6 +1,7 @@
 // Mean, sample standard deviation, Student-t confidence intervals and paired differences.
 #include "swd/report/stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -62,6 +63,73 @@ int Paired::sign() const {
   if (diff.hi < 0) return -1;
   if (diff.lo > 0) return 1;
   return 0;
+}
+
+namespace {
+
+/// The continued fraction of the incomplete beta function I_x(a, b) (DLMF 8.17.22), by the
+/// modified Lentz method; converges fast for x < (a + 1) / (a + b + 2).
+double beta_fraction(double a, double b, double x) {
+  const double tiny = 1e-300;
+  double c = 1, d = 1 - (a + b) * x / (a + 1);
+  d = 1 / (std::fabs(d) < tiny ? tiny : d);
+  double f = d;
+  for (int m = 1; m <= 10000; ++m) {
+    for (int half = 0; half < 2; ++half) {
+      // d_(2m) = m (b - m) x / ((a + 2m - 1)(a + 2m)),
+      // d_(2m+1) = -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)).
+      const double coefficient = half == 0 ? m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+                                           : -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+      d = 1 + coefficient * d;
+      d = 1 / (std::fabs(d) < tiny ? tiny : d);
+      c = 1 + coefficient / c;
+      if (std::fabs(c) < tiny) c = tiny;
+      const double delta = c * d;
+      f *= delta;
+      if (half == 1 && std::fabs(delta - 1) < 1e-15) return f;
+    }
+  }
+  return f;
+}
+
+/// The regularised incomplete beta function I_x(a, b) for a, b > 0, 0 <= x <= 1.
+double incomplete_beta(double a, double b, double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
+                                a * std::log(x) + b * std::log1p(-x));
+  // I_x(a, b) = 1 - I_(1-x)(b, a): use the side where the fraction converges.
+  if (x < (a + 1) / (a + b + 2)) return front * beta_fraction(a, b, x) / a;
+  return 1 - front * beta_fraction(b, a, 1 - x) / b;
+}
+
+}  // namespace
+
+double t_two_sided_p(double t, int64_t dof) {
+  if (dof < 1 || std::isnan(t)) return NAN;
+  if (std::isinf(t)) return 0;
+  const double v = static_cast<double>(dof);
+  return incomplete_beta(v / 2, 0.5, v / (v + t * t));
+}
+
+double p_value(const Paired& p) {
+  return p.diff.n < 2 ? NAN : t_two_sided_p(p.se_units(), p.diff.n - 1);
+}
+
+std::vector<double> holm_adjust(const std::vector<double>& p_values) {
+  const size_t m = p_values.size();
+  std::vector<double> p(m);
+  for (size_t i = 0; i < m; ++i) p[i] = std::isnan(p_values[i]) ? 1.0 : p_values[i];
+  std::vector<size_t> order(m);
+  for (size_t i = 0; i < m; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return p[x] < p[y]; });
+  std::vector<double> adjusted(m);
+  double running = 0;  // max over j <= i of min(1, (m - j + 1) p_(j)), j counted from 1
+  for (size_t k = 0; k < m; ++k) {
+    running = std::max(running, std::min(1.0, static_cast<double>(m - k) * p[order[k]]));
+    adjusted[order[k]] = running;
+  }
+  return adjusted;
 }
 
 Paired paired(const std::vector<double>& a, const std::vector<double>& b) {

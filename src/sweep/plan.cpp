@@ -248,6 +248,15 @@ std::string folder_safe(const std::string& text) {
 
 }  // namespace
 
+void check_train_setting(const std::string& key, const std::string& value_json,
+                         const std::string& where) {
+  check_setting(key, Json::parse(value_json), where);
+}
+
+std::string json_from_text(const std::string& text) { return value_from_text(text).dump(); }
+
+std::string normalise_key(std::string key) { return normalise(std::move(key)); }
+
 std::pair<std::string, std::string> match_of(const std::string& name) {
   const auto eq = name.find('=');
   if (eq == std::string::npos) return {"optimizer", name};
@@ -285,9 +294,12 @@ SweepSpec parse_sweep_json(const std::string& json_text, const std::string& what
       spec.forced = read_settings(require_object(value, key, what), what + " [set]", false, nullptr);
     } else if (key == "report") {
       spec.report_pairs = read_report(value, what);
+    } else if (key == "analysis") {
+      spec.primary = parse_analysis(require_object(value, key, what).dump(), what);
     } else if (key != "grid" && key != "override" && key != "provenance") {  // a record
       throw ConfigError(what + ": unknown sweep key '" + key + "' (expected title, base, grid, "
-                        "override, set or report; swd train settings go in [base] or [grid])");
+                        "override, set, report or analysis; swd train settings go in [base] or "
+                        "[grid])");
     }
   }
   if (doc.contains("grid")) {
@@ -324,6 +336,7 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
   size_t total = 1;
   for (const auto& axis : spec.grid) total *= axis.values.size();
   std::vector<RunPlan> runs;
+  std::vector<std::vector<std::pair<std::string, std::string>>> run_values;  // for [analysis]
   for (size_t index = 0; index < total; ++index) {
     RunPlan run;
     run.index = index;
@@ -370,6 +383,10 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
                                           [&](const Setting& o) { return o.key == s.key; }),
                            run.overridden.end());
     }
+    // The weight decay the sweep names, before weight-decay-over-lr: [analysis] tests, like
+    // the report, place a run at this one.
+    const Setting* named_wd = find(run.settings, "weight-decay");
+    const std::string nominal_wd = named_wd ? named_wd->json : "";
     if (over_lr) {
       // weight decay := lambda / lr, lambda the run's weight-decay (default
       // kDefaultWeightDecay), lr the run's (default: its optimizer's, as swd train takes it).
@@ -397,11 +414,21 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
     } catch (const ConfigError& e) {
       throw ConfigError("run " + name + ": " + e.what());
     }
+    if (!spec.primary.empty()) {
+      Json resolved = Json::parse(train::config_to_json(config));
+      if (!nominal_wd.empty()) resolved["weight-decay"] = Json::parse(nominal_wd);
+      std::vector<std::pair<std::string, std::string>> values;
+      for (const auto& [key, value] : resolved.items()) {
+        if (!value.is_object()) values.emplace_back(key, display_value(value.dump()));
+      }
+      run_values.push_back(values);
+    }
     run.epochs = config.epochs;
     run.sets_threads = find(run.settings, "threads") != nullptr;
     run.folder = "runs/" + folder_safe(slug).substr(0, 160) + "-" + identity_hash(run.settings);
     runs.push_back(std::move(run));
   }
+  check_tests_match_runs(spec.primary, run_values);
   return runs;
 }
 
@@ -436,6 +463,7 @@ std::string sweep_json(const SweepSpec& spec) {
     auto& pairs = doc["report"]["pairs"] = Json::array();
     for (const auto& [a, b] : spec.report_pairs) pairs.push_back({a, b});
   }
+  if (!spec.primary.empty()) doc["analysis"] = Json::parse(analysis_json(spec.primary));
   return doc.dump(2) + "\n";
 }
 

@@ -5,6 +5,7 @@
 // verdict. Same seed = same initialisation, data order and training subset, so pairing
 // removes the spread between seeds from the comparison.
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,35 @@ std::string paired_csv(const std::vector<Comparison>& comparisons);
 /// The verdict of a comparison: for errors "A better" / "B better" / "no difference detected
 /// (CI [lo, hi])" in percentage points; for other measures "A lower" / "A higher".
 std::string comparison_verdict(const Comparison& c);
+
+/// One [analysis] primary test at one combination of the settings that vary and that its
+/// `at` leaves open (`open_axes`, `open`): groups A and B paired over seeds.
+struct PrimaryResult {
+  sweep::PrimaryTest test;
+  std::vector<std::string> open_axes, open;
+  std::vector<std::string> seeds;  ///< the seeds both ran, in A's order
+  Paired result;                   ///< of A - B; n 0 when no finished runs match
+  double p = std::numeric_limits<double>::quiet_NaN();       ///< paired t test, two-sided
+  double p_holm = std::numeric_limits<double>::quiet_NaN();  ///< Holm-adjusted over the report's tests
+  size_t holm_m = 0;  ///< the number of tests Holm adjusts over
+
+  /// At the 95% level, this test alone: "supported" (the CI lies on the predicted side of
+  /// 0), "contradicted" (on the other side), "inconclusive" (it contains 0, or n < 2), or
+  /// "no data" (no finished runs of A and B with a seed in common).
+  std::string verdict() const;
+  /// The same after Holm's adjustment: supported or contradicted when p_holm <= 0.05.
+  std::string verdict_holm() const;
+  /// "at weight-decay=0.005, epochs=20" (the test's at and the open settings), or "".
+  std::string where() const;
+};
+
+/// Every primary test of results.primary, in order, each at every combination of the open
+/// settings where both groups finished (one result with n 0 where none did), with p-values
+/// Holm-adjusted over all of them.
+std::vector<PrimaryResult> primary_results(const SweepResults& results);
+
+/// primary.csv: one row per primary result.
+std::string primary_csv(const std::vector<PrimaryResult>& results);
 
 }  // namespace report
 }  // namespace swd

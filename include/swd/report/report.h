@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "swd/report/compare.h"
 #include "swd/report/figures.h"
 #include "swd/report/results.h"
 
@@ -23,6 +24,7 @@ struct ReportOutput {
   size_t runs_finished = 0, runs_total = 0, groups = 0;
   std::vector<std::string> figures;  ///< names of the figures drawn
   std::vector<std::string> notes;    ///< figures left out, and why
+  std::vector<std::string> primary;  ///< one line per primary test (primary_lines)
 };
 
 /// Thrown when the plotting program cannot be found; nothing has been written then.
@@ -38,6 +40,9 @@ ReportOutput write_report(const std::string& dir, const ReportOptions& options);
 /// The same for results read elsewhere (load_run_folders), written into `dir` (created).
 ReportOutput write_report(const SweepResults& results, const std::string& dir,
                           const ReportOptions& options);
+
+/// One line per primary result: the test, A - B [95% CI], n, SE, p and both verdicts.
+std::vector<std::string> primary_lines(const std::vector<PrimaryResult>& primary);
 
 /// report.md's text for `results` with `figures` (links into figures/) and `notes`.
 std::string report_markdown(const SweepResults& results, const std::vector<Figure>& figures,

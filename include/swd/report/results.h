@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "swd/report/stats.h"
+#include "swd/sweep/analysis.h"
 #include "swd/train/metrics.h"
 
 namespace swd {
@@ -26,8 +27,17 @@ struct RunResult {
   std::string folder;                    ///< relative to the sweep folder
   std::vector<std::string> axis_values;  ///< parallel to SweepResults::axes
   std::vector<train::EpochMetrics> epochs;
-  Settings config;  ///< its config.json (top-level settings); empty when there is none
+  Settings config;  ///< its config.json (top-level settings but records); empty when there is none
+  /// The settings the report compares it by: config.json's, with its sweep's grid values and
+  /// the weight decay as named (before weight-decay-over-lr; AdamW's lambda = weight decay x lr
+  /// outside a sweep), records left out.
+  Settings settings;
 };
+
+/// Records of a start, never settings of the experiment: provenance, out, resume, progress,
+/// threads, workers, log-every, checkpoint-every, data-dir, tensorboard, derived. Never axes,
+/// never in the settings tables.
+bool is_record_key(const std::string& key);
 
 /// Two values of one axis compared run by run over seeds: a - b. Named in a sweep file's
 /// `[report] pairs` as ["adams", "adamw"] (an optimizer) or ["scale-rule=wd", "scale-rule=lr"].
@@ -39,6 +49,20 @@ struct PairSpec {
 /// The numbers every group summarises, each from a run's last epoch unless named "best".
 enum class Measure { FinalTestError, BestTestError, FinalTrainLoss, FinalGradNorm, FinalWeightNorm };
 double measure_of(const RunResult& run, Measure measure);
+
+/// A measure's name in summary.csv, paired.csv and [analysis] tests, its words for tables,
+/// and whether it is an error rate (a fraction: lower is better, shown in percent). One row
+/// per Measure: a new measure is a new enum value, a row here and a case in measure_of.
+struct MeasureInfo {
+  Measure measure;
+  const char* name;   ///< "final_test_error"
+  const char* words;  ///< "final test error"
+  bool is_error;
+};
+const std::vector<MeasureInfo>& measure_table();
+const MeasureInfo& measure_info(Measure measure);
+/// The measure named `name` (MeasureInfo::name), or nullptr.
+const MeasureInfo* measure_named(const std::string& name);
 
 struct Group {
   std::vector<std::string> key;  ///< the value of each of SweepResults::group_axes
@@ -56,8 +80,9 @@ struct SweepResults {
   std::vector<Group> groups;                     ///< first seen first
   size_t total_runs = 0;
   std::vector<PairSpec> pairs;  ///< sweep.json's [report] pairs (the paper's are added later)
+  std::vector<sweep::PrimaryTest> primary;  ///< sweep.json's [analysis] primary tests
   Settings sweep_settings;      ///< sweep.json's [base] and [set]: the values chosen for all
-  Settings shared;              ///< the config.json settings every finished run shares
+  Settings shared;              ///< the settings (RunResult::settings) every finished run shares
   size_t runs_without_config = 0;  ///< finished runs whose config.json is missing
 
   /// The values of `axis` (empty when it is not an axis).
@@ -71,11 +96,24 @@ struct SweepResults {
 /// std::runtime_error naming the file at fault.
 SweepResults load_results(const std::string& dir);
 
-/// The same for a list of run folders (`swd report RUN RUN ... --out DIR`): the axes are the
-/// config.json settings that differ between them; a run is finished when metrics.csv holds
-/// its config's epochs. Throws std::runtime_error naming a folder without config.json or
-/// metrics.csv.
+/// The same for several folders together (`swd report A B ... --out DIR`): sweep folders
+/// (all their runs) and run folders (a run of a sweep is read through its sweep's runs.csv,
+/// so that it is placed at its grid values). The axes are the grid columns whose values
+/// differ, then the settings that differ between the runs, except records
+/// (is_record_key), settings an override gave some runs of one sweep, and settings that
+/// differ only together with the optimizer (model, dataset, scaling rule, batch size): those
+/// describe the groups and are not axes. Runs alike in every axis but seed form a group and
+/// pair over seeds; the sweeps' [report] pairs and [analysis] tests are merged. A run outside
+/// a sweep is finished when metrics.csv holds its config's epochs. Throws std::runtime_error
+/// naming a folder that is neither (no runs.csv, no config.json) or whose metrics cannot be read.
+SweepResults load_folders(const std::vector<std::string>& paths);
+/// load_folders, kept for callers that pass run folders.
 SweepResults load_run_folders(const std::vector<std::string>& folders);
+
+/// `swd report --pair A,B`: two names of one setting as in [report] pairs ("adams,adamw",
+/// "scale-rule=wd,scale-rule=lr"), each checked as a value the setting can take. Throws
+/// std::invalid_argument naming the text and what was expected.
+PairSpec parse_pair(const std::string& text);
 
 /// The weight decay a group's runs were given (their config.json's weight-decay: after
 /// weight-decay-over-lr, before a batch-size scaling rule), or "" when unknown.

@@ -42,6 +42,24 @@ struct Paired {
 };
 Paired paired(const std::vector<double>& a, const std::vector<double>& b);
 
+/// The two-sided p-value of Student's t statistic `t` with `dof` degrees of freedom,
+/// P(|T| >= |t|) = I_{dof / (dof + t^2)}(dof / 2, 1 / 2) (the regularised incomplete beta
+/// function, by its continued fraction, DLMF 8.17.22). 0 for t = +-inf; NaN for dof < 1 or a
+/// NaN t.
+double t_two_sided_p(double t, int64_t dof);
+
+/// The paired t test's two-sided p-value for A - B = 0: t_two_sided_p(se_units(), n - 1);
+/// NaN for n < 2.
+double p_value(const Paired& p);
+
+/// Holm's step-down adjustment for m tests (Holm 1979, "A simple sequentially rejective
+/// multiple test procedure"): with the p-values sorted p_(1) <= ... <= p_(m), the adjusted
+/// p_(i) is max over j <= i of min(1, (m - j + 1) p_(j)); test i is rejected at level alpha
+/// when its adjusted p-value is <= alpha, which is the step-down rule (reject while
+/// p_(j) <= alpha / (m - j + 1)). Returned in the order given; a NaN p-value (a test without
+/// data) counts as 1: it stays in m and is never rejected.
+std::vector<double> holm_adjust(const std::vector<double>& p_values);
+
 /// "A better", "B better" (lower is better: errors), or "no difference detected (CI [lo, hi])"
 /// with the CI in `unit` ("pp": percentage points of a fraction, "" as is); "n = 1: no CI"
 /// when there is one pair only.

@@ -17,6 +17,8 @@
 //   [set]                                 # like `swd sweep --set KEY=VALUE`: wins over all
 //   [report]                              # what `swd report` compares, besides the paper's
 //   pairs = [["adams", "sgd"], ["scale-rule=wd", "scale-rule=lr"]]   # paired over seeds
+//   [analysis]                            # the tests fixed before the runs (analysis.h)
+//   primary = ["adams - adamw < 0 on final_test_error at weight-decay = 5e-3"]
 //
 // Each run's settings are base, then its grid point, then the matching overrides, then [set]
 // and `swd sweep --set KEY=VALUE`, then weight-decay-over-lr (with the optimizer's default lr
@@ -31,6 +33,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "swd/sweep/analysis.h"
 
 namespace swd {
 namespace sweep {
@@ -70,6 +74,7 @@ struct SweepSpec {
   std::vector<Axis> grid;
   std::vector<Override> overrides;
   std::vector<Setting> forced;  ///< [set] and --set: one value in every run, after the overrides
+  std::vector<PrimaryTest> primary;  ///< [analysis] primary: the tests fixed in advance
 };
 
 /// Reads a .toml or .json sweep file. Throws train::ConfigError naming the file, the table and
@@ -77,6 +82,16 @@ struct SweepSpec {
 SweepSpec read_sweep_file(const std::string& path);
 /// The same from JSON text; `what` names the source in messages.
 SweepSpec parse_sweep_json(const std::string& json_text, const std::string& what);
+
+/// Checks one `swd train` setting (value as JSON text) as the trainer would; throws
+/// ConfigError naming `where`. `out` and `resume` are the sweep's to choose.
+void check_train_setting(const std::string& key, const std::string& value_json,
+                         const std::string& where);
+/// Text as a JSON value (its JSON text): numbers, booleans and lists as such, anything else
+/// as a string ("5e-3" -> 0.005, "adamw" -> "adamw").
+std::string json_from_text(const std::string& text);
+/// `key` with underscores made dashes (keys take either).
+std::string normalise_key(std::string key);
 
 /// `swd sweep --set KEY=VALUE`: every run gets this value (a grid axis of KEY is dropped).
 /// VALUE is read as JSON when it parses (numbers, true, [..]) and as a string otherwise.
