@@ -27,6 +27,7 @@ bool is_record_key(const std::string& key) {
   // several processes are never written to config.json.
   static const std::set<std::string> records = {"provenance", "out", "resume", "log-every",
                                                 "checkpoint-every", "data-dir", "tensorboard",
+                                                "eval-every", "dynamics-every",
                                                 "derived"};
   return !sweep::is_identity_key(key) || records.count(key) > 0;
 }
