@@ -120,7 +120,8 @@ TEST(CliDist, OnlyRankZeroWritesAndResumeContinuesExactly) {
   for (const auto& f : fs::directory_iterator(dir + "/split")) files.insert(f.path().filename());
   // (.swd-lock: rank 0's lock on the folder, docs/TRAINING.md; train.log: rank 0's console)
   EXPECT_EQ(files, (std::set<std::string>{".swd-lock", "best.pt", "checkpoint.pt", "config.json",
-                                          "metrics.csv", "model.pt", "train.log"}));
+                                          "dynamics.csv", "metrics.csv", "model.pt", "train.log"}));
+  EXPECT_EQ(slurp(dir + "/split/dynamics.csv").rfind("epoch,tensor,", 0), 0u);
   EXPECT_NE(slurp(dir + "/split/train.log").find("epoch 1/1"), std::string::npos);
   const auto saved = nlohmann::json::parse(slurp(dir + "/split/config.json"));
   EXPECT_FALSE(saved.contains("rank"));  // launch settings are not part of the run

@@ -291,7 +291,7 @@ std::map<std::string, std::string> dynamics_row(const std::string& run, int epoc
 torch::Tensor saved_weight(const std::string& path, const std::string& name) {
   const auto tensors = swd::models::read_state_dict_bytes(swd_test::slurp(path));
   for (const auto& [key, value] : tensors) {
-    if (key == name) return value.to(torch::kDouble);
+    if (key == name) return value.to(torch::kDouble).flatten();
   }
   ADD_FAILURE() << "no " << name << " in " << path;
   return {};

@@ -31,8 +31,11 @@ Step::Step(std::vector<double> milestones, double gamma)
 
 double Step::factor(double epoch) const {
   double f = 1.0;
+  // gamma^(milestones reached), at the first step reaching it. The tolerance absorbs the
+  // rounding of fractional milestones (0.4 * 3 = 1.2000000000000002 > 1 + 20/100); a step is
+  // at least 1e-7 epochs long (10 million steps an epoch).
   for (double m : milestones_) {
-    if (m <= epoch) f *= gamma_;  // gamma^(milestones reached), at the first step reaching it
+    if (m <= epoch + 1e-9) f *= gamma_;
   }
   return f;
 }
