@@ -267,3 +267,56 @@ TEST(CliSweep, BadInputIsExitTwoAndWritesNothing) {
   EXPECT_EQ(count(one.output, "  start   runs/"), 1u) << one.output;
   EXPECT_FALSE(fs::exists(out));
 }
+
+namespace {
+/// A link at `folder/name` to a fresh file of victims/, which it returns.
+std::string plant_link(const std::string& folder, const std::string& name, const std::string& victims) {
+  fs::create_directories(folder);
+  fs::create_directories(victims);
+  const std::string victim = victims + "/" + name + ".victim";
+  std::ofstream(victim) << "precious\n";
+  fs::remove(folder + "/" + name);
+  fs::create_symlink(victim, folder + "/" + name);
+  return victim;
+}
+}  // namespace
+
+// Issue "Reliability, round three", 1-2: no file of a sweep or report folder is written
+// through a link planted there.
+TEST(CliSweep, PlantedLinksInSweepAndReportFoldersAreNeverWrittenThrough) {
+  const auto dir = fresh_dir("sweep-links");
+  const auto config = write_sweep(dir, kTinyBase + "epochs = 1\nlimit-batches = 1\n[grid]\nseed = [0]\n");
+  const auto out = dir + "/out";
+  const auto dry = run_swd("sweep " + config + " --dry-run --out " + out);
+  const auto at = dry.output.find("start   ");
+  ASSERT_NE(at, std::string::npos) << dry.output;
+  const auto run = out + "/" + dry.output.substr(at + 8, dry.output.find('\n', at) - at - 8);
+  std::vector<std::string> victims;
+  for (const std::string name : {"runs.csv", "sweep.json", "runs.csv.tmp", "sweep.json.tmp"}) {
+    victims.push_back(plant_link(out, name, dir + "/v"));
+  }
+  for (const std::string name : {"exit.json", "run.json.tmp", "exit.json.tmp"}) {
+    victims.push_back(plant_link(run, name, dir + "/v-run"));
+  }
+  const auto r = run_swd("sweep " + config + " --out " + out);
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const auto& name : {"summary.csv", "paired.csv", "report.md", "report.md.tmp"}) {
+    victims.push_back(plant_link(out, name, dir + "/v-report"));
+  }
+  const auto report = run_swd("report " + out + " --no-figures");
+  EXPECT_EQ(report.status, 0) << report.output;
+  EXPECT_NE(slurp(out + "/report.md").find("seed"), std::string::npos);
+  // In place: the sweep's lock, and the run's train.log the sweep appends to.
+  const auto lock = plant_link(out, ".sweep.lock", dir + "/v-lock");
+  const auto refused = run_swd("sweep " + config + " --out " + out);
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_NE(refused.output.find(out + "/.sweep.lock: it is a symbolic link"), std::string::npos) << refused.output;
+  fs::remove(out + "/.sweep.lock");
+  victims.push_back(lock);
+  fs::remove_all(run);  // run it again, with a link for its train.log
+  victims.push_back(plant_link(run, "train.log", dir + "/v-log"));
+  const auto log = run_swd("sweep " + config + " --out " + out);
+  EXPECT_EQ(log.status, 2) << log.output;
+  EXPECT_NE(log.output.find(run + "/train.log: it is a symbolic link"), std::string::npos) << log.output;
+  for (const auto& v : victims) EXPECT_EQ(slurp(v), "precious\n") << "written through " << v;
+}

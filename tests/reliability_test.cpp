@@ -2,6 +2,7 @@
 // non-finite losses, atomic checkpoint files, corrupted checkpoints, unwritable folders.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -262,4 +263,71 @@ TEST(Reliability, ATensorTheCheckpointCannotHoldIsNamedWhenWriting) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("deep has 12 dimensions"), std::string::npos) << e.what();
   }
+}
+
+namespace {
+
+/// `swd <arguments>` given `seconds` to end; its exit status, or -1 when it had to be killed.
+swd_test::CommandResult run_swd_within(const std::string& arguments, double seconds,
+                                       const std::string& log) {
+  const int pid = swd_test::spawn_swd(arguments, log).pid;
+  int status = swd_test::wait_for_exit(pid, seconds);
+  if (status == -1) {
+    ::kill(pid, SIGKILL);
+    swd_test::wait_for_exit(pid, 10);
+  }
+  return {status, slurp(log)};
+}
+
+// 1 epoch of 2 steps of a small MLP.
+const std::string kSmall =
+    "train --dataset synthetic --synthetic-train 128 --synthetic-test 32 --synthetic-size 8"
+    " --model mlp --batch-size 32 --epochs 1 --limit-batches 2 --threads 1 --progress none";
+
+}  // namespace
+
+// Issue "Reliability, round three", 3-4: a FIFO blocks a reader forever, /dev/zero never ends.
+TEST(Reliability, AFifoOrDeviceAsCheckpointOrMetricsIsRefusedAtOnce) {
+  const auto dir = fresh_dir("special-files");
+  const auto run = dir + "/run";
+  ASSERT_EQ(run_swd(kSmall + " --out " + run).status, 0);
+  const auto checkpoint = slurp(run + "/checkpoint.pt");
+  const auto metrics = slurp(run + "/metrics.csv");
+  auto make_special = [](const std::string& path, bool fifo) {
+    fs::remove(path);
+    if (fifo) {
+      ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    } else {
+      fs::create_symlink("/dev/zero", path);
+    }
+  };
+  for (const bool fifo : {true, false}) {
+    const std::string kind = fifo ? "a FIFO" : "a device";
+    make_special(run + "/checkpoint.pt", fifo);
+    for (const std::string& command :
+         {std::string("train --resume --epochs 2 --progress none --out " + run),
+          "export " + run + " --out " + dir + "/model.pt"}) {
+      const auto r = run_swd_within(command, 20, dir + "/log.txt");
+      EXPECT_EQ(r.status, 2) << command << "\n" << r.output;
+      EXPECT_NE(r.output.find(run + "/checkpoint.pt: it is " + kind + ", not a regular file"),
+                std::string::npos) << r.output;
+    }
+    fs::remove(run + "/checkpoint.pt");
+    std::ofstream(run + "/checkpoint.pt", std::ios::binary) << checkpoint;
+    make_special(run + "/metrics.csv", fifo);
+    const auto report = run_swd_within("report " + run + " --no-figures --out " + dir + "/report", 20,
+                                       dir + "/log.txt");
+    EXPECT_EQ(report.status, 2) << report.output;
+    EXPECT_NE(report.output.find(run + "/metrics.csv: it is " + kind), std::string::npos) << report.output;
+    fs::remove(run + "/metrics.csv");
+    std::ofstream(run + "/metrics.csv", std::ios::binary) << metrics;
+  }
+  // A regular file is checked for its magic before the rest is read.
+  std::ofstream(run + "/checkpoint.pt", std::ios::binary) << "PK\x03\x04" << std::string(64, 'x');
+  const auto zip = run_swd("export " + run + " --out " + dir + "/model.pt");
+  EXPECT_EQ(zip.status, 2) << zip.output;
+  EXPECT_NE(zip.output.find("is not an swd checkpoint (it does not start with SWDCKPT1)"),
+            std::string::npos) << zip.output;
+  EXPECT_FALSE(fs::exists(dir + "/model.pt"));
+  EXPECT_EQ(slurp(run + "/metrics.csv"), metrics) << "nothing written";
 }

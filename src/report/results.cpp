@@ -156,7 +156,7 @@ std::vector<train::EpochMetrics> read_metrics(const std::string& folder, const s
   const std::string path = folder + "/metrics.csv";
   std::vector<train::EpochMetrics> epochs;
   try {
-    epochs = train::parse_metrics_csv(util::read_file(path));
+    epochs = train::read_metrics_csv(path);
   } catch (const std::exception& e) {
     throw std::runtime_error(name + " " + what + " but its metrics cannot be read (" + e.what() + ")");
   }

@@ -66,7 +66,7 @@ Json read_document(const std::string& path) {
                       "' (expected .toml or .json)");
   }
   // A regular file of at most 1 MiB, JSON nested at most 8 deep, no key twice.
-  const std::string text = train::detail::read_config_text(path, "sweep file " + path);
+  const std::string text = train::detail::read_config_text(path);
   if (ext == ".json") {
     train::detail::parse_config_json(text, "sweep file " + path);  // the checks above
     return Json::parse(text);  // keeps the file's order

@@ -137,7 +137,12 @@ class Sweeper {
       if (signals_.received()) break;
       while (static_cast<int64_t>(active.size()) < options_.jobs && next < queue.size()) {
         const size_t i = queue[next++];
-        active[launch(runs_[i], states[i].action)] = {i, std::chrono::steady_clock::now()};
+        try {
+          active[launch(runs_[i], states[i].action)] = {i, std::chrono::steady_clock::now()};
+        } catch (const std::exception& e) {  // its folder cannot be prepared: the others go on
+          report_line(runs_[i], inspect_run(out_, runs_[i]), 0, 0, e.what());
+          write_runs_csv(out_, spec_, runs_);
+        }
       }
       if (active.empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -181,8 +186,10 @@ class Sweeper {
     }
   }
 
-  void report_line(const RunPlan& run, const RunFolderState& state, int code, double wall) {
-    const bool ok = state.action == RunAction::Skip;
+  /// The line of a finished run; `not_started`: why it could not be started.
+  void report_line(const RunPlan& run, const RunFolderState& state, int code, double wall,
+                   const std::string& not_started = "") {
+    const bool ok = not_started.empty() && state.action == RunAction::Skip;
     ++finished_;
     if (ok) {
       ++succeeded_;
@@ -197,6 +204,8 @@ class Sweeper {
       char text[96];
       std::snprintf(text, sizeof text, "final %.2f%%  best %.2f%%", 100 * state.epochs.back().test_error, 100 * best);
       result = text;
+    } else if (!not_started.empty()) {
+      result = "FAILED (not started): " + not_started;
     } else {
       result = "FAILED (exit " + std::to_string(code) + "): " +
                last_line_of((fs::path(out_) / run.folder / "train.log").string());
@@ -264,9 +273,9 @@ class Sweeper {
 class FolderLock {
  public:
   explicit FolderLock(const std::string& out) : path_(out + "/.sweep.lock") {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (fd_ >= 0) ::close(fd_);
+    fd_ = util::open_for_writing(path_, util::WriteMode::ReadWrite);  // never through a link
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
       throw std::runtime_error("another swd sweep is running in " + out + " (it holds " + path_ + ")");
     }
   }

@@ -148,7 +148,7 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
   if (!std::filesystem::exists(path)) throw std::runtime_error("no checkpoint at " + path);
   CheckpointInfo info;
   try {
-    const TensorFile file = decode_tensor_file(util::read_file(path));
+    const TensorFile file = read_tensor_file(path);
     info = info_of(file.json);
     const Json doc = Json::parse(file.json);
     // The model: every parameter and buffer by name, with the same shape and dtype.
@@ -194,7 +194,7 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
   try {
-    return info_of(decode_tensor_file(util::read_file(path)).json);
+    return info_of(read_tensor_file(path).json);
   } catch (const std::exception& e) {
     throw cannot_resume(path, e);
   }

@@ -37,6 +37,11 @@ std::string default_out_dir(const std::string& optimizer) {
 /// finished anything, and starting again loses nothing.
 void check_folder(const TrainConfig& config) {
   const fs::path out(config.out);
+  // The files a run appends to without replacing them first (train.log): a link planted
+  // there is refused now, before anything is written.
+  util::check_writable_in_place((out / "train.log").string());
+  std::error_code error;
+  const bool has_checkpoint = fs::exists(out / "checkpoint.pt", error);
   if (config.resume) {
     if (!fs::exists(out / "config.json")) {
       throw std::runtime_error("cannot resume: no run in " + config.out + " (no config.json)");
@@ -44,9 +49,8 @@ void check_folder(const TrainConfig& config) {
     return;
   }
   const bool has_results =
-      fs::exists(out / "checkpoint.pt") ||
-      (fs::exists(out / "metrics.csv") &&
-       !parse_metrics_csv(util::read_file((out / "metrics.csv").string())).empty());
+      has_checkpoint ||
+      (fs::exists(out / "metrics.csv") && !read_metrics_csv((out / "metrics.csv").string()).empty());
   if (has_results) {
     throw std::runtime_error(config.out + " already holds a run; pass --resume to continue it "
                              "or choose another --out");

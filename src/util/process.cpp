@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "swd/util/io.h"
+
 extern char** environ;
 
 namespace swd {
@@ -82,12 +84,11 @@ Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
   fds[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fds[0] < 0) fail("cannot open /dev/null");
   if (!options.log_path.empty()) {
-    fds[1] = ::open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fds[1] < 0) {
-      const int saved = errno;
+    try {
+      fds[1] = open_for_writing(options.log_path, WriteMode::Append);  // never through a link
+    } catch (...) {
       close_all();
-      errno = saved;
-      fail("cannot open " + options.log_path);
+      throw;
     }
     fds[2] = fds[1];
   } else {

@@ -22,7 +22,8 @@ struct SpawnOptions {
   std::vector<std::string> extra_env;
   /// The child's working folder; empty: this process's.
   std::string working_dir;
-  /// Standard output and error appended to this file; empty: see the two flags below.
+  /// Standard output and error appended to this file (opened by util::open_for_writing: never
+  /// through a link); empty: see the two flags below.
   std::string log_path;
   /// Without a log file: standard output goes to /dev/null instead of this process's.
   bool discard_stdout = false;
