@@ -74,7 +74,7 @@ TEST(CliHostile, DeeplyNestedJsonConfigIsRefusedNotACrash) {
   expect_refused(run_swd(kTiny + " --config " + write(dir + "/flat.json", "{\"lr\": [1]}")),
                  {"for lr", "not a list"});
   // Lists stay lists where a key takes one.
-  const auto ok = run_swd(kTiny + " --epochs 1 --limit-batches 1 --lr-schedule step --config " +
+  const auto ok = run_swd(kTiny + " --epochs 2 --limit-batches 1 --lr-schedule step --config " +
                           write(dir + "/ok.json", "{\"milestones\": [1], \"betas\": [0.8, 0.9]}") +
                           " --out " + dir + "/run");
   EXPECT_EQ(ok.status, 0) << ok.output;
@@ -224,6 +224,25 @@ TEST(CliHostile, OutOfRangeNumbersNameTheFlagAndTheValue) {
   ASSERT_EQ(ok.status, 0) << ok.output;
   EXPECT_EQ(json::parse(slurp(dir + "/run/config.json"))["seed"].get<uint64_t>(),
             18446744073709551615ull);
+}
+
+// Round three, 13: a subnormal number is a number; milestones act within the run, once.
+TEST(CliHostile, TinyNumbersAreNumbersAndMilestonesMustFallInTheRun) {
+  const auto dir = fresh_dir("hostile-numbers");
+  const auto tiny = run_swd(kTiny + " --epochs 1 --limit-batches 1 --lr 1e-320 --out " + dir + "/run");
+  ASSERT_EQ(tiny.status, 0) << tiny.output;
+  EXPECT_EQ(json::parse(slurp(dir + "/run/config.json"))["lr"].get<double>(), 1e-320);
+  expect_refused(run_swd(kTiny + " --lr 1e-400"), {"'1e-400' for lr", "4.9e-324"});
+  expect_refused(run_swd(kTiny + " --lr 1e400"), {"'1e400' for lr", "1.8e308"});
+  for (const std::string& bad : {"--epochs 1 --milestones 5,10", "--epochs 4 --milestones 1,1",
+                                 "--epochs 4 --milestones 3,2", "--epochs 4 --milestones 0,2",
+                                 "--epochs 4 --milestones 3.5", "--epochs 4 --milestones 4"}) {
+    for (const std::string schedule : {"constant", "step"}) {
+      const auto r = run_swd(kTiny + " --lr-schedule " + schedule + " " + bad + " --out " + dir + "/m");
+      expect_refused(r, {"invalid milestones", "within the run"});
+      EXPECT_FALSE(fs::exists(dir + "/m")) << bad;
+    }
+  }
 }
 
 // ---- 14 and "also seen": duplicate keys, huge values, huge files, FIFOs ---------------------

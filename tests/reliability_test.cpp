@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -160,6 +161,8 @@ TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
                                     *model, false);
   st::CheckpointInfo info;
   info.position = {0, 3, 3};
+  info.partial.steps = 3;
+  info.partial.seen = 96;
   info.config_json = "{}";
   const auto path = dir + "/checkpoint.pt";
   st::save_checkpoint(path, *model, *opt, info);
@@ -168,6 +171,8 @@ TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
   std::ofstream(path + ".tmp", std::ios::binary) << good.substr(0, good.size() / 2);
   EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 3);
   info.position = {0, 4, 4};
+  info.partial.steps = 4;
+  info.partial.seen = 128;
   st::save_checkpoint(path, *model, *opt, info);  // the leftover is simply replaced
   EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 4);
   EXPECT_FALSE(fs::exists(path + ".tmp"));
@@ -331,3 +336,61 @@ TEST(Reliability, AFifoOrDeviceAsCheckpointOrMetricsIsRefusedAtOnce) {
   EXPECT_FALSE(fs::exists(dir + "/model.pt"));
   EXPECT_EQ(slurp(run + "/metrics.csv"), metrics) << "nothing written";
 }
+
+// Issue "Reliability, round three", 9: finished epochs without their checkpoint are kept.
+TEST(Reliability, ResumeWithEpochsButNoCheckpointIsBlocked) {
+  const auto run = fresh_dir("blocked") + "/run";
+  ASSERT_EQ(run_swd(kSmall + " --out " + run).status, 0);
+  fs::remove(run + "/checkpoint.pt");
+  const auto metrics = slurp(run + "/metrics.csv");
+  const auto r = run_swd("train --resume --epochs 2 --progress none --out " + run);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("blocked: metrics.csv holds 1 finished epochs but checkpoint.pt"),
+            std::string::npos) << r.output;
+  EXPECT_EQ(slurp(run + "/metrics.csv"), metrics);
+  EXPECT_FALSE(fs::exists(run + "/checkpoint.pt"));
+}
+
+// 10: a forged checkpoint with a valid checksum but totals no run reaches.
+TEST(Reliability, ImpossibleRestoredTotalsAreRefusedByName) {
+  const auto run = fresh_dir("forged") + "/run";
+  ASSERT_EQ(run_swd(kSmall + " --limit-batches 4 --out " + run).status, 0);  // 1 epoch of 4 steps
+  const auto path = run + "/checkpoint.pt";
+  const auto good = st::decode_tensor_file(slurp(path));
+  const std::vector<std::pair<std::string, nlohmann::json>> forged = {
+      {"partial/seen", -10},      {"partial/seen", 1000},  {"partial/wrong", 70},
+      {"partial/wrong", -1},      {"partial/steps", 3},    {"partial/skipped", -2},
+      {"partial/loss_sum", -1.5}, {"partial/seconds", -1}, {"position/steps_done", 2}};
+  for (const auto& [where, value] : forged) {
+    auto doc = nlohmann::json::parse(good.json);
+    doc["position"]["batches_done"] = 2;  // epoch 2 interrupted after 2 steps of 32 samples
+    doc["position"]["steps_done"] = 6;
+    doc["partial"]["steps"] = 2;
+    doc["partial"]["seen"] = 64;
+    doc["partial"]["wrong"] = 20;
+    const auto slash = where.find('/');
+    doc[where.substr(0, slash)][where.substr(slash + 1)] = value;
+    auto file = good;
+    file.json = doc.dump();
+    const auto bytes = st::encode_tensor_file(file);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    const auto r = run_swd("train --resume --epochs 2 --progress none --out " + run);
+    EXPECT_EQ(r.status, 2) << where << " = " << value << ": " << r.output;
+    const auto name = where.substr(0, slash) + "." + where.substr(slash + 1);
+    EXPECT_NE(r.output.find("its " + name + " is " + value.dump()), std::string::npos) << r.output;
+    EXPECT_EQ(slurp(path), bytes) << "a refused checkpoint is left as it was";
+  }
+  // The same record with consistent totals resumes.
+  auto doc = nlohmann::json::parse(good.json);
+  doc["position"]["batches_done"] = 2;
+  doc["position"]["steps_done"] = 6;
+  doc["partial"]["steps"] = 2;
+  doc["partial"]["seen"] = 64;
+  doc["partial"]["wrong"] = 20;
+  auto file = good;
+  file.json = doc.dump();
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << st::encode_tensor_file(file);
+  const auto ok = run_swd("train --resume --epochs 2 --progress none --out " + run);
+  EXPECT_EQ(ok.status, 0) << ok.output;
+}
+

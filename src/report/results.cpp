@@ -4,8 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "swd/sweep/plan.h"
 #include "swd/sweep/runs.h"
@@ -106,14 +109,41 @@ Settings read_config(const std::string& folder) {
   return settings_of(doc);
 }
 
+/// Run folders by real path: two entries for one folder, however spelled, would count one
+/// run as two seeds (an SD of 0, a CI of zero width).
+class FoldersSeen {
+ public:
+  /// The name the folder `key` (a path in one normal form) was given first when it was seen
+  /// before; "" otherwise.
+  std::string add(const std::string& key, const std::string& shown) {
+    const auto [it, fresh] = first_name_.emplace(key, shown);
+    return fresh ? "" : it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::string> first_name_;  ///< key -> the name given
+};
+
+/// The folder's real path (links and ".." resolved), the key of FoldersSeen.
+std::string real_path(const fs::path& folder) {
+  std::error_code error;
+  const fs::path real = fs::weakly_canonical(folder, error);
+  return error ? fs::absolute(folder, error).lexically_normal().string() : real.string();
+}
+
+std::string twice(const std::string& shown, const std::string& earlier) {
+  return one_line(shown) + " twice" + (earlier == shown ? "" : " (also as " + one_line(earlier) + ")") +
+         " (expected each run once: a run counted twice looks like two seeds)";
+}
+
 /// The axes' values (first seen first), the runs' groups (runs alike but for their seed) and
-/// the config.json settings every finished run shares.
+/// the config.json settings every finished run shares. Linear in the rows (hashed look-ups).
 void group_runs(SweepResults& results, const std::vector<std::vector<std::string>>& all_rows) {
   results.values.assign(results.axes.size(), {});
+  std::vector<std::unordered_set<std::string>> seen_values(results.axes.size());
   for (const auto& row : all_rows) {
     for (size_t a = 0; a < results.axes.size(); ++a) {
-      auto& seen = results.values[a];
-      if (std::find(seen.begin(), seen.end(), row[a]) == seen.end()) seen.push_back(row[a]);
+      if (seen_values[a].insert(row[a]).second) results.values[a].push_back(row[a]);
     }
   }
   std::vector<size_t> group_columns;
@@ -124,17 +154,14 @@ void group_runs(SweepResults& results, const std::vector<std::vector<std::string
     }
   }
   bool first = true;
+  std::map<std::vector<std::string>, size_t> group_of;  // key -> index in results.groups
   for (size_t r = 0; r < results.runs.size(); ++r) {
     const auto& run = results.runs[r];
     std::vector<std::string> key;
     for (size_t a : group_columns) key.push_back(run.axis_values[a]);
-    auto group = std::find_if(results.groups.begin(), results.groups.end(),
-                              [&](const Group& g) { return g.key == key; });
-    if (group == results.groups.end()) {
-      results.groups.push_back({key, {}});
-      group = results.groups.end() - 1;
-    }
-    group->runs.push_back(r);
+    const auto [it, fresh] = group_of.emplace(key, results.groups.size());
+    if (fresh) results.groups.push_back({key, {}});
+    results.groups[it->second].runs.push_back(r);
     if (run.config.empty()) {
       ++results.runs_without_config;
     } else if (first) {
@@ -222,7 +249,14 @@ SweepResults load_results(const std::string& dir) {
   results.total_runs = table.rows.size();
   results.axes.assign(table.header.begin() + 2, table.header.begin() + first_result);
   std::vector<std::vector<std::string>> grid_rows;
+  // A duplicated row (by its normal form, without touching the disk), or a finished run's
+  // folder reached twice (by its real path): an error naming it.
+  FoldersSeen rows_seen, done_seen;
   for (const auto& row : table.rows) {
+    const std::string normal = (root / row[run_col]).lexically_normal().string();
+    if (const auto earlier = rows_seen.add(normal, row[run_col]); !earlier.empty()) {
+      throw std::runtime_error(index_path + " lists the run " + twice(row[run_col], earlier));
+    }
     grid_rows.emplace_back(row.begin() + 2, row.begin() + first_result);
     if (row[status_col] != "done") {
       results.not_finished.push_back(row[run_col] + " (" + row[status_col] + ")");
@@ -232,6 +266,9 @@ SweepResults load_results(const std::string& dir) {
     run.folder = row[run_col];
     run.axis_values = grid_rows.back();
     const std::string folder = path_inside(root, run.folder, index_path);
+    if (const auto earlier = done_seen.add(real_path(folder), run.folder); !earlier.empty()) {
+      throw std::runtime_error(index_path + " lists the run " + twice(run.folder, earlier));
+    }
     run.epochs = read_metrics(folder, run.folder, "is marked done in runs.csv");
     run.config = read_config(folder);
     results.runs.push_back(std::move(run));
@@ -246,7 +283,11 @@ SweepResults load_run_folders(const std::vector<std::string>& folders) {
   results.total_runs = folders.size();
   results.title = "Report of " + std::to_string(folders.size()) + " runs";
   std::vector<Settings> configs;
+  FoldersSeen seen;
   for (const auto& folder : folders) {
+    if (const auto earlier = seen.add(real_path(folder), folder); !earlier.empty()) {
+      throw std::runtime_error("swd report: given the run folder " + twice(folder, earlier));
+    }
     configs.push_back(read_config(folder));
     if (configs.back().empty()) {
       throw std::runtime_error(folder + " has no config.json (expected the folder of a swd train run)");

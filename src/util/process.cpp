@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -159,12 +162,32 @@ int wait_for(pid_t pid) {
   return exit_status_of(status);
 }
 
+std::optional<int> wait_for(pid_t pid, double timeout_seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  for (auto pause = std::chrono::milliseconds(1);; pause = std::min(2 * pause, std::chrono::milliseconds(50))) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) return exit_status_of(status);
+    if (done < 0 && errno != EINTR) fail("waitpid " + std::to_string(pid));
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(pause);
+  }
+}
+
 int run_process(const std::vector<std::string>& argv, const std::string& log_path,
-                const std::string& working_dir) {
+                const std::string& working_dir, double timeout_seconds) {
   SpawnOptions options;
   options.log_path = log_path;
   options.working_dir = working_dir;
-  return wait_for(spawn(argv, options).pid);
+  options.own_process_group = timeout_seconds > 0;  // what it starts is stopped with it
+  const pid_t pid = spawn(argv, options).pid;
+  if (timeout_seconds <= 0) return wait_for(pid);
+  if (const auto status = wait_for(pid, timeout_seconds)) return *status;
+  ::kill(-pid, SIGKILL);
+  wait_for(pid);
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g", timeout_seconds);
+  throw std::runtime_error(argv[0] + " did not finish within " + limit + " s and was stopped");
 }
 
 int available_cores() {
