@@ -1,5 +1,6 @@
 // A run that dies loses nothing and continues exactly: kills at random moments, signals,
 // non-finite losses, atomic checkpoint files, corrupted checkpoints, unwritable folders.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -394,3 +395,67 @@ TEST(Reliability, ImpossibleRestoredTotalsAreRefusedByName) {
   EXPECT_EQ(ok.status, 0) << ok.output;
 }
 
+namespace {
+
+/// Starts `argv` as a terminal starts a job: in a process group (and session) of its own, so
+/// that ::kill(-pid, sig) reaches every process in it, as Ctrl-C does. Output goes to `log`.
+int start_job(const std::vector<std::string>& argv, const std::string& log) {
+  const int pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// The lines of steps.jsonl in `run` (one per step with --log-every 1).
+size_t steps_logged(const std::string& run) { return swd_test::count(slurp(run + "/steps.jsonl"), "\n"); }
+
+}  // namespace
+
+// Issue "Reliability, round three", 8: one stop request that arrives as several signals
+// (Ctrl-C to `timeout 300 swd train`: SIGINT from the terminal, again from timeout; or a
+// SIGTERM close behind) writes the checkpoint of the partial epoch.
+TEST(Reliability, SignalsOfOneStopRequestWriteTheCheckpoint) {
+  const auto dir = fresh_dir("signal-group");
+  // 2 epochs of 256 steps: the signals land inside epoch 1.
+  const std::vector<std::string> train = {
+      SWD_BINARY, "train", "--dataset", "synthetic", "--synthetic-train", "8192", "--synthetic-test", "64",
+      "--synthetic-size", "8", "--model", "mlp", "--batch-size", "32", "--epochs", "2", "--threads", "1",
+      "--workers", "1", "--progress", "none", "--log-every", "1"};
+  struct Case {
+    std::string name;
+    bool through_timeout;
+    std::vector<int> signals;  // sent to the job's process group, 50 ms apart
+  };
+  for (const Case& c : {Case{"int-int", false, {SIGINT, SIGINT}}, Case{"int-term", false, {SIGINT, SIGTERM}},
+                        Case{"timeout", true, {SIGINT}}, Case{"timeout-twice", true, {SIGINT, SIGINT}}}) {
+    const auto run = dir + "/" + c.name;
+    std::vector<std::string> argv = train;
+    argv.insert(argv.end(), {"--out", run});
+    if (c.through_timeout) argv.insert(argv.begin(), {"timeout", "300"});
+    const int pid = start_job(argv, dir + "/" + c.name + ".log");
+    ASSERT_TRUE(swd_test::wait_until([&] { return steps_logged(run) >= 5; }, 120, pid)) << slurp(dir + "/" + c.name + ".log");
+    for (size_t i = 0; i < c.signals.size(); ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ::kill(-pid, c.signals[i]);
+    }
+    const int status = swd_test::wait_for_exit(pid, 120);
+    const auto log = slurp(dir + "/" + c.name + ".log");
+    if (status == 0) GTEST_SKIP() << "the run finished before the signals arrived";
+    EXPECT_EQ(status, 128 + c.signals.front()) << c.name << ": " << log;
+    EXPECT_NE(log.find("checkpoint written; continue with: swd train --resume"), std::string::npos)
+        << c.name << ": " << log;
+    ASSERT_TRUE(fs::exists(run + "/checkpoint.pt")) << c.name;
+    const auto info = st::read_checkpoint_info(run + "/checkpoint.pt");
+    EXPECT_EQ(info.position.epoch, 0) << c.name;
+    EXPECT_GE(info.position.batches_done, 5) << c.name << ": the partial epoch was lost";
+  }
+}

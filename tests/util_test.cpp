@@ -222,7 +222,7 @@ TEST(UtilSignals, RemembersTakesAndRestoresThePreviousHandler) {
   struct sigaction saved {};
   ASSERT_EQ(::sigaction(SIGUSR1, &before, &saved), 0);
   {
-    util::SignalCatcher catcher({SIGUSR1});
+    util::SignalCatcher catcher({SIGUSR1}, util::SignalCatcher::Repeat::Remember, 0);  // no grace
     EXPECT_EQ(catcher.received(), 0);
     ::raise(SIGUSR1);
     EXPECT_EQ(catcher.received(), SIGUSR1);
@@ -245,13 +245,35 @@ TEST(UtilSignals, ASecondSignalEndsTheProcessWhenAsked) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    util::SignalCatcher catcher({SIGUSR2}, util::SignalCatcher::Repeat::EndsProcess);
+    util::SignalCatcher catcher({SIGUSR1, SIGUSR2}, util::SignalCatcher::Repeat::EndsProcess, 0.3);
     ::raise(SIGUSR2);
     if (catcher.received() != SIGUSR2) ::_exit(3);
-    ::raise(SIGUSR2);  // ends the process with the signal's default action
+    ::raise(SIGUSR2);  // within the grace period: the same request
+    ::raise(SIGUSR1);
+    if (catcher.received() != SIGUSR2) ::_exit(5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    ::raise(SIGUSR1);  // a second request: ends the process with the signal's default action
     ::_exit(4);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_EQ(util::exit_status_of(status), 128 + SIGUSR2);
+  EXPECT_EQ(util::exit_status_of(status), 128 + SIGUSR1);
+}
+
+TEST(UtilSignals, SignalsWithinTheGracePeriodAreOneRequest) {
+  struct sigaction saved {};
+  ::sigaction(SIGUSR1, nullptr, &saved);
+  {
+    util::SignalCatcher catcher({SIGUSR1, SIGUSR2}, util::SignalCatcher::Repeat::Remember, 0.3);
+    ::raise(SIGUSR1);
+    EXPECT_EQ(catcher.take(), SIGUSR1);
+    ::raise(SIGUSR2);  // 0 ms later: the request already taken
+    ::raise(SIGUSR1);
+    EXPECT_EQ(catcher.take(), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    ::raise(SIGUSR2);  // after the grace period: a new request
+    EXPECT_EQ(catcher.take(), SIGUSR2);
+  }
+  EXPECT_DOUBLE_EQ(util::kSameRequestSeconds, 2.0);  // what docs/TRAINING.md promises
+  ::sigaction(SIGUSR1, &saved, nullptr);
 }

@@ -137,6 +137,9 @@ Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
     (void)!::write(2, exec_failure.data(), exec_failure.size());
     ::_exit(127);
   }
+  // The parent too, so that the group exists when spawn returns (a signal sent to it at once
+  // reaches the child); whichever of the two calls comes second fails harmlessly.
+  if (options.own_process_group) ::setpgid(pid, pid);
   Child child;
   child.pid = pid;
   if (pipe_fds[0] >= 0) {
