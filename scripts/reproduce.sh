@@ -111,6 +111,8 @@ command: scripts/reproduce.sh $claim $*"
         if [ -f "$run_dir/$f" ]; then cp "$run_dir/$f" "$dest/runs/$run/"; fi
       done
     done
+    # Each cell's decay budget before it ran (docs/DYNAMICS.md), beside its results.
+    "$swd" plan --sweep "$config" --set seed=0 > "$dest/plan.txt"
     echo "reproduce: results in $dest"
   fi
 done

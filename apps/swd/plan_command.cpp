@@ -35,6 +35,7 @@ std::string number(double v, const char* format = "%.3g") {
 }
 
 std::string verdict(const train::RunPlan& plan) {
+  if (std::isnan(plan.budget)) return "unknown (the budget needs a probe: --probe-steps N > 0)";
   return std::string(plan.long_run ? "long" : "short") + " (budget " + number(plan.budget) +
          (plan.long_run ? " >= " : " < ") + number(train::kLongBudget) + " e-folds" +
          (plan.estimated ? ", estimated" : "") + ")";
@@ -103,6 +104,11 @@ void add_plan_command(CLI::App& app) {
 int run_plan() {
   auto& f = plan_flags();
   if (!f.sweep_file.empty()) return plan_sweep(f);
+  if (!f.set.empty()) {
+    throw train::ConfigError("--set " + f.set.front() + " is for a sweep file (--sweep FILE); for one "
+                             "run give the setting as a flag, e.g. --" +
+                             f.set.front().substr(0, f.set.front().find('=')) + " VALUE");
+  }
   train::TrainConfig config;
   for (const auto& [key, text] : given_settings(*plan_app, f.settings)) {
     train::set_config_value(config, key, text);

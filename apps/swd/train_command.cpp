@@ -1,6 +1,8 @@
 // swd train: every key of the configuration table is a --flag; --config FILE (TOML or JSON)
 // supplies values first, flags given on the command line override them.
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,6 +13,7 @@
 #include "launch.h"
 #include "swd/train/config.h"
 #include "swd/train/trainer.h"
+#include "swd/util/signals.h"
 
 namespace swd {
 namespace cli {
@@ -75,12 +78,17 @@ int run_train() {
     config = train::resume_config(config.out, given);
   }
   if (config.nproc > 1) return launch_local_workers(config);  // N local ranks of this command
+  // The trainer's own catcher (the same one: util/signals.h) ends with the training; this one
+  // holds until the process exits, so that a signal of the stop request that arrives after
+  // the checkpoint (Ctrl-C to `timeout swd train` sends two) is still that request.
+  util::SignalCatcher stop_request({SIGINT, SIGTERM}, util::SignalCatcher::Repeat::EndsProcess);
   train::RunSummary summary;
   try {
     summary = train::run_training(config);
   } catch (const train::StopRequested& stop) {
     std::fprintf(stderr, "swd: %s\n", stop.what());
-    return 128 + stop.signal;  // 130 for SIGINT, 143 for SIGTERM
+    std::fflush(nullptr);
+    std::_Exit(128 + stop.signal);  // 130 for SIGINT, 143 for SIGTERM; the checkpoint is on disk
   } catch (const train::NonFiniteError& error) {
     std::fprintf(stderr, "swd: error: %s\n", error.what());
     return 3;

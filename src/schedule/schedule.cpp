@@ -65,6 +65,20 @@ std::string Warmup::describe() const {
   return "warmup(" + number(warmup_epochs_) + " epochs) then " + after_->describe();
 }
 
+void check_milestones(const std::vector<double>& milestones, double total_epochs) {
+  // Each must act within the run, once: m applies from the first step whose progress reaches
+  // it (Step::factor), so 0 < m < total_epochs, in increasing order.
+  for (size_t i = 0; i < milestones.size(); ++i) {
+    if (!(milestones[i] > 0 && milestones[i] < total_epochs) ||
+        (i > 0 && !(milestones[i] > milestones[i - 1]))) {
+      throw std::invalid_argument(
+          "invalid milestones " + join(milestones) + " (expected increasing epochs within the "
+          "run of " + number(total_epochs) + " epochs, each > 0 and < " + number(total_epochs) +
+          ": a milestone m multiplies the lr by gamma from the step at which m epochs are done)");
+    }
+  }
+}
+
 std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs) {
   if (!(spec.warmup_epochs >= 0)) {
     throw std::invalid_argument("invalid warmup epochs " + number(spec.warmup_epochs) +
@@ -80,12 +94,8 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
     std::vector<double> milestones = spec.milestones;
     if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of the steps
       milestones = {0.4 * total_epochs, 0.8 * total_epochs};
-    }
-    for (size_t i = 0; i < milestones.size(); ++i) {
-      if (!(milestones[i] >= 0) || (i > 0 && milestones[i] < milestones[i - 1])) {
-        throw std::invalid_argument("invalid milestones " + join(milestones) +
-                                    " (expected non-negative epochs in increasing order)");
-      }
+    } else {
+      check_milestones(milestones, total_epochs);
     }
     base = std::make_shared<Step>(std::move(milestones), spec.gamma);
   } else if (spec.kind == "cosine") {

@@ -1,6 +1,7 @@
 // The table of TrainConfig keys: parsing from text (flags, TOML, JSON) and writing JSON.
 #include "swd/train/config.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -34,11 +35,20 @@ namespace {
 void parse(const std::string&, const std::string& text, std::string& out) { out = text; }
 
 void parse(const std::string& key, const std::string& text, double& out) {
-  try {
-    size_t used = 0;
-    out = std::stod(text, &used);
-    if (used == text.size() && std::isfinite(out)) return;
-  } catch (const std::exception&) {
+  // strtod, not std::stod: stod refuses every ERANGE, subnormal results (1e-320) included,
+  // which are finite doubles like any other.
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(begin, &end);
+  const bool whole = !text.empty() && end == begin + text.size();
+  if (whole && std::isfinite(v) && !(errno == ERANGE && v == 0)) {
+    out = v;
+    return;
+  }
+  if (whole && errno == ERANGE) {  // beyond what a double holds: say which end
+    bad_value(key, text, v == 0 ? "0 or a magnitude of at least 4.9e-324, the smallest double"
+                                : "a finite number, at most 1.8e308 in magnitude");
   }
   bad_value(key, text, "a finite number");
 }

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "swd/util/io.h"
+
 namespace swd {
 namespace train {
 
@@ -104,6 +106,15 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text) {
     }
   }
   return rows;
+}
+
+std::vector<EpochMetrics> read_metrics_csv(const std::string& path) {
+  const std::string text = util::read_file(path, {"epoch,", "a metrics.csv file", 0});
+  try {
+    return parse_metrics_csv(text);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
 }
 
 }  // namespace train

@@ -36,7 +36,7 @@ struct TemporaryFolder {
 
 /// d / (eta * lambda) of the tracked weights, averaged over the second half of a probe run of
 /// `steps` steps: the config's model, data and optimizer at their base lr and weight decay.
-double probe_ratio(const TrainConfig& config, int64_t steps) {
+double probe_ratio(const TrainConfig& config, int64_t steps, int64_t steps_per_epoch) {
   TemporaryFolder folder;
   TrainConfig probe = config;
   probe.out = (folder.path / "probe").string();
@@ -58,7 +58,9 @@ double probe_ratio(const TrainConfig& config, int64_t steps) {
   const auto& second = summary.epochs.at(1);
   const double unit = second.lr * second.weight_decay;
   if (!(unit > 0)) return 0.0;
-  return (second.decay_budget - first.decay_budget) / (static_cast<double>(probe.limit_batches) * unit);
+  // The second half's steps: an epoch of a small training set may be shorter than asked.
+  const int64_t taken = std::min(probe.limit_batches, steps_per_epoch);
+  return (second.decay_budget - first.decay_budget) / (static_cast<double>(taken) * unit);
 }
 
 std::string efolds(double v) {
@@ -106,7 +108,7 @@ RunPlan plan_run(const TrainConfig& config, const PlanOptions& options) {
       group.ratio = 0;
     } else {
       if (std::isnan(probed) && options.probe_steps > 0) {
-        probed = probe_ratio(config, options.probe_steps);
+        probed = probe_ratio(config, options.probe_steps, full);
         plan.probe_steps = options.probe_steps;
       }
       group.ratio = probed;
@@ -129,7 +131,8 @@ RunPlan plan_run(const TrainConfig& config, const PlanOptions& options) {
   plan.budget = std::numeric_limits<double>::infinity();
   for (const auto& group : plan.groups) {
     if (!group.tracked) continue;
-    plan.budget = std::min(plan.budget, group.budget);
+    plan.budget = std::isnan(group.budget) || std::isnan(plan.budget) ? group.budget + plan.budget
+                                                                       : std::min(plan.budget, group.budget);
     plan.estimated = plan.estimated || group.estimated;
   }
   if (std::isinf(plan.budget)) plan.budget = 0;

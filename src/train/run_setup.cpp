@@ -9,10 +9,12 @@
 #include <new>
 #include <nlohmann/json.hpp>
 
+#include "swd/errors.h"
 #include "swd/parallel/data_parallel.h"
 #include "swd/provenance.h"
 #include "swd/runtime.h"
 #include "swd/schedule/scaling.h"
+#include "swd/schedule/schedule.h"
 #include "swd/train/device.h"
 #include "swd/train/trainer.h"
 #include "swd/util/io.h"
@@ -37,16 +39,37 @@ std::string default_out_dir(const std::string& optimizer) {
 /// finished anything, and starting again loses nothing.
 void check_folder(const TrainConfig& config) {
   const fs::path out(config.out);
+  // The files a run appends to without replacing them first (train.log): a link planted
+  // there is refused now, before anything is written.
+  util::check_writable_in_place((out / "train.log").string());
+  std::error_code error;
+  const bool has_checkpoint = fs::exists(out / "checkpoint.pt", error);
   if (config.resume) {
     if (!fs::exists(out / "config.json")) {
       throw std::runtime_error("cannot resume: no run in " + config.out + " (no config.json)");
     }
+    if (has_checkpoint || !fs::exists(out / "metrics.csv", error)) return;
+    // Finished epochs without the checkpoint that continues them: training again from epoch
+    // 1 would replace them. Blocked, as a sweep reports such a folder (sweep/runs.cpp).
+    size_t epochs = 0;
+    try {
+      epochs = read_metrics_csv((out / "metrics.csv").string()).size();
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot resume " + config.out + ": blocked: there is no "
+                               "checkpoint.pt and its metrics.csv cannot be read (" +
+                               message_of(e) + "); move the folder away to start again");
+    }
+    if (epochs > 0) {
+      throw std::runtime_error("cannot resume " + config.out + ": blocked: metrics.csv holds " +
+                               std::to_string(epochs) + " finished epochs but checkpoint.pt, "
+                               "which continues them, is missing; move the folder away to "
+                               "start again");
+    }
     return;
   }
   const bool has_results =
-      fs::exists(out / "checkpoint.pt") ||
-      (fs::exists(out / "metrics.csv") &&
-       !parse_metrics_csv(util::read_file((out / "metrics.csv").string())).empty());
+      has_checkpoint ||
+      (fs::exists(out / "metrics.csv") && !read_metrics_csv((out / "metrics.csv").string()).empty());
   if (has_results) {
     throw std::runtime_error(config.out + " already holds a run; pass --resume to continue it "
                              "or choose another --out");
@@ -136,6 +159,8 @@ void Run::prepare_folder(const TrainConfig& requested, bool plan_only) {
   config = requested;
   if (config.out.empty()) config.out = default_out_dir(config.optimizer);
   resolve_optimizer_settings(config);  // once: config.json records the values used
+  // Given milestones act within the run, whichever schedule takes them (schedule.h).
+  schedule::check_milestones(config.milestones, static_cast<double>(config.epochs));
   hyper = optimizer_hyper(config);
   // Large batches: lr or weight decay scaled by k = batch / base batch (the paper,
   // arXiv 2011.11152; docs/REPRODUCTION.md, claim 2).

@@ -132,7 +132,8 @@ class Epochs {
   parallel::GradientReducer reducer_; ///< [dist] gradients summed over ranks
   int64_t batches_ = 0;               ///< steps per epoch (--limit-batches)
   std::vector<torch::Tensor> params_;
-  /// SIGINT/SIGTERM: finish the step, write a checkpoint, stop; a second one ends the process.
+  /// SIGINT/SIGTERM: finish the step, write a checkpoint, stop; another one ends the process,
+  /// unless it comes within 2 s of the first (the same request: util::kSameRequestSeconds).
   util::SignalCatcher signals_{{SIGINT, SIGTERM}, util::SignalCatcher::Repeat::EndsProcess};
   /// Read back only when needed (one process, --on-nonfinite stop), else every step.
   bool deferred_ = false;

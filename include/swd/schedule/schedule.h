@@ -76,8 +76,14 @@ struct ScheduleSpec {
   double warmup_epochs = 0.0;
 };
 
+/// Refuses milestones given for a run of `total_epochs` unless each acts within the run, once:
+/// strictly increasing, each with 0 < m < total_epochs (a milestone m multiplies the lr by
+/// gamma from the first step at which m epochs are done). Throws std::invalid_argument naming
+/// them.
+void check_milestones(const std::vector<double>& milestones, double total_epochs);
+
 /// Builds the schedule for a run of `total_epochs`. Throws std::invalid_argument naming a bad
-/// kind, a negative or unsorted milestone, gamma <= 0, or warmup_epochs < 0.
+/// kind, given milestones that check_milestones refuses, gamma <= 0, or warmup_epochs < 0.
 std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs);
 
 }  // namespace schedule

@@ -46,6 +46,10 @@ std::string metrics_csv(const std::vector<EpochMetrics>& rows);
 /// Parses metrics_csv's output (and the 13 and 14 columns written before skipped_steps and
 /// before the dynamics columns). Throws std::runtime_error naming the line on bad input.
 std::vector<EpochMetrics> parse_metrics_csv(const std::string& text);
+/// The rows of the metrics.csv at `path`: read by util::read_file (a regular file, never more
+/// than its size) after its first bytes were found to be the header's ("epoch,"). Throws
+/// std::runtime_error naming the path.
+std::vector<EpochMetrics> read_metrics_csv(const std::string& path);
 
 }  // namespace train
 }  // namespace swd
