@@ -107,10 +107,12 @@ command: scripts/reproduce.sh $claim $*"
     for run_dir in "$out"/runs/*/; do
       run=$(basename "$run_dir")
       mkdir -p "$dest/runs/$run"
-      for f in config.json metrics.csv run.json exit.json; do
+      for f in config.json metrics.csv dynamics.csv run.json exit.json; do
         if [ -f "$run_dir/$f" ]; then cp "$run_dir/$f" "$dest/runs/$run/"; fi
       done
     done
+    # Each cell's decay budget before it ran (docs/DYNAMICS.md), beside its results.
+    "$swd" plan --sweep "$config" --set seed=0 > "$dest/plan.txt"
     echo "reproduce: results in $dest"
   fi
 done

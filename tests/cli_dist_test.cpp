@@ -80,11 +80,11 @@ TEST(CliDist, TwoRanksMatchOneProcessAdamS) { expect_data_parallel_matches("adam
 TEST(CliDist, TwoRanksMatchOneProcessSgdS) { expect_data_parallel_matches("sgds", {2}); }
 
 TEST(CliDist, AccumulationStepsOnceWithDecayScheduleAndStepCount) {
-  // SGDW with a large decay (theta *= 1 - 0.05 * 2 per step) and an lr drop mid-epoch: decay,
+  // SGDW with a large decay (theta *= 1 - 0.05 * 2 per step) and an lr drop after epoch 1: decay,
   // lr schedule or step count advanced per micro-batch would move the weight norm far off.
   const auto dir = fresh_dir("accumulate");
   const std::string args = "train" + kSmall + " --epochs 2 --optimizer sgdw --lr 0.05 "
-                           "--weight-decay 2 --lr-schedule step --milestones 1.5 --out ";
+                           "--weight-decay 2 --lr-schedule step --milestones 1 --out ";
   const auto one = run_swd(args + dir + "/one");
   ASSERT_EQ(one.status, 0) << one.output;
   const auto four = run_swd(args + dir + "/four --accumulate 4");
@@ -120,7 +120,8 @@ TEST(CliDist, OnlyRankZeroWritesAndResumeContinuesExactly) {
   for (const auto& f : fs::directory_iterator(dir + "/split")) files.insert(f.path().filename());
   // (.swd-lock: rank 0's lock on the folder, docs/TRAINING.md; train.log: rank 0's console)
   EXPECT_EQ(files, (std::set<std::string>{".swd-lock", "best.pt", "checkpoint.pt", "config.json",
-                                          "metrics.csv", "model.pt", "train.log"}));
+                                          "dynamics.csv", "metrics.csv", "model.pt", "train.log"}));
+  EXPECT_EQ(slurp(dir + "/split/dynamics.csv").rfind("epoch,tensor,", 0), 0u);
   EXPECT_NE(slurp(dir + "/split/train.log").find("epoch 1/1"), std::string::npos);
   const auto saved = nlohmann::json::parse(slurp(dir + "/split/config.json"));
   EXPECT_FALSE(saved.contains("rank"));  // launch settings are not part of the run

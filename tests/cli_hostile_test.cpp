@@ -74,7 +74,7 @@ TEST(CliHostile, DeeplyNestedJsonConfigIsRefusedNotACrash) {
   expect_refused(run_swd(kTiny + " --config " + write(dir + "/flat.json", "{\"lr\": [1]}")),
                  {"for lr", "not a list"});
   // Lists stay lists where a key takes one.
-  const auto ok = run_swd(kTiny + " --epochs 1 --limit-batches 1 --lr-schedule step --config " +
+  const auto ok = run_swd(kTiny + " --epochs 2 --limit-batches 1 --lr-schedule step --config " +
                           write(dir + "/ok.json", "{\"milestones\": [1], \"betas\": [0.8, 0.9]}") +
                           " --out " + dir + "/run");
   EXPECT_EQ(ok.status, 0) << ok.output;
@@ -226,6 +226,25 @@ TEST(CliHostile, OutOfRangeNumbersNameTheFlagAndTheValue) {
             18446744073709551615ull);
 }
 
+// Round three, 13: a subnormal number is a number; milestones act within the run, once.
+TEST(CliHostile, TinyNumbersAreNumbersAndMilestonesMustFallInTheRun) {
+  const auto dir = fresh_dir("hostile-numbers");
+  const auto tiny = run_swd(kTiny + " --epochs 1 --limit-batches 1 --lr 1e-320 --out " + dir + "/run");
+  ASSERT_EQ(tiny.status, 0) << tiny.output;
+  EXPECT_EQ(json::parse(slurp(dir + "/run/config.json"))["lr"].get<double>(), 1e-320);
+  expect_refused(run_swd(kTiny + " --lr 1e-400"), {"'1e-400' for lr", "4.9e-324"});
+  expect_refused(run_swd(kTiny + " --lr 1e400"), {"'1e400' for lr", "1.8e308"});
+  for (const std::string& bad : {"--epochs 1 --milestones 5,10", "--epochs 4 --milestones 1,1",
+                                 "--epochs 4 --milestones 3,2", "--epochs 4 --milestones 0,2",
+                                 "--epochs 4 --milestones 4.5", "--epochs 4 --milestones 4"}) {
+    for (const std::string schedule : {"constant", "step"}) {
+      const auto r = run_swd(kTiny + " --lr-schedule " + schedule + " " + bad + " --out " + dir + "/m");
+      expect_refused(r, {"invalid milestones", "within the run"});
+      EXPECT_FALSE(fs::exists(dir + "/m")) << bad;
+    }
+  }
+}
+
 // ---- 14 and "also seen": duplicate keys, huge values, huge files, FIFOs ---------------------
 TEST(CliHostile, ConfigFilesWithDuplicateKeysAreRefusedNamingBoth) {
   const auto dir = fresh_dir("hostile-duplicates");
@@ -285,6 +304,69 @@ TEST(CliHostile, AFinishedSweepRunWithAGarbageRunJsonIsBlocked) {
   const auto again = run_swd("sweep " + sweep + " --out " + out);
   EXPECT_EQ(again.status, 2) << again.output;
   EXPECT_NE(again.output.find("run.json cannot be read"), std::string::npos) << again.output;
+}
+
+// ---- Round three, 1-2: a run folder never writes through a link it did not make -----------
+/// Plants a link to a fresh victim file at each of `names` in `folder` (replacing what is
+/// there); returns the victims' paths.
+std::vector<std::string> plant_links(const std::string& folder, const std::vector<std::string>& names,
+                                     const std::string& victims) {
+  std::vector<std::string> planted;
+  fs::create_directories(folder);
+  fs::create_directories(victims);
+  for (const auto& name : names) {
+    const auto victim = write(victims + "/" + name + ".victim", "precious " + name + "\n");
+    fs::remove(folder + "/" + name);
+    fs::create_symlink(victim, folder + "/" + name);
+    planted.push_back(victim);
+  }
+  return planted;
+}
+
+void expect_untouched(const std::vector<std::string>& victims) {
+  for (const auto& v : victims) {
+    const auto name = fs::path(v).stem().string();
+    EXPECT_EQ(slurp(v), "precious " + name + "\n") << "written through the link " << name;
+  }
+}
+
+TEST(CliHostile, PlantedLinksInARunFolderAreNeverWrittenThrough) {
+  const auto dir = fresh_dir("hostile-links");
+  const auto out = dir + "/run";
+  const std::string run = kTiny + " --epochs 1 --limit-batches 2 --log-every 1 --out " + out;
+  // Files replaced by rename (and their temporary names): the link is replaced, the run goes
+  // on. (A fresh run reads a metrics.csv it finds, a resumed one its config.json: those are
+  // planted where they are only written.)
+  std::vector<std::string> replaced = {
+      "steps.jsonl", "model.pt", "best.pt", "checkpoint.pt.tmp", "config.json.tmp",
+      "metrics.csv.tmp", "steps.jsonl.tmp", "model.pt.tmp", "best.pt.tmp"};
+  replaced.push_back("config.json");
+  auto victims = plant_links(out, replaced, dir + "/v1");
+  const auto fresh = run_swd(run);
+  EXPECT_EQ(fresh.status, 0) << fresh.output;
+  expect_untouched(victims);
+  replaced.back() = "metrics.csv";
+  victims = plant_links(out, replaced, dir + "/v2");
+  const auto resumed = run_swd("train --resume --epochs 2 --limit-batches 2 --progress none --out " + out);
+  EXPECT_EQ(resumed.status, 0) << resumed.output;
+  expect_untouched(victims);
+  EXPECT_EQ(st::parse_metrics_csv(slurp(out + "/metrics.csv")).size(), 2u);
+  // Files written in place: the run is refused before it writes anything, naming the file.
+  for (const std::string name : {".swd-lock", "train.log"}) {
+    const auto fresh_out = dir + "/fresh-" + name;
+    const auto planted = plant_links(fresh_out, {name}, dir + "/v-fresh");
+    expect_refused(run_swd(kTiny + " --epochs 1 --limit-batches 2 --out " + fresh_out),
+                   {fresh_out + "/" + name, "symbolic link"});
+    expect_untouched(planted);
+    EXPECT_FALSE(fs::exists(fresh_out + "/config.json")) << name;
+    const auto before = slurp(out + "/config.json");
+    const auto planted_resume = plant_links(out, {name}, dir + "/v-resume");
+    expect_refused(run_swd("train --resume --epochs 3 --limit-batches 2 --progress none --out " + out),
+                   {out + "/" + name, "symbolic link"});
+    expect_untouched(planted_resume);
+    EXPECT_EQ(slurp(out + "/config.json"), before) << "nothing written before the refusal";
+    fs::remove(out + "/" + name);
+  }
 }
 
 }  // namespace

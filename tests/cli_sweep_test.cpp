@@ -15,6 +15,7 @@
 
 #include "cli_support.h"
 #include "swd/schedule/scaling.h"
+#include "swd/train/checkpoint.h"
 #include "swd/train/metrics.h"
 #include "swd/util/csv.h"
 #include "swd/util/process.h"
@@ -266,4 +267,105 @@ TEST(CliSweep, BadInputIsExitTwoAndWritesNothing) {
   EXPECT_EQ(one.status, 0) << one.output;
   EXPECT_EQ(count(one.output, "  start   runs/"), 1u) << one.output;
   EXPECT_FALSE(fs::exists(out));
+}
+
+namespace {
+/// A link at `folder/name` to a fresh file of victims/, which it returns.
+std::string plant_link(const std::string& folder, const std::string& name, const std::string& victims) {
+  fs::create_directories(folder);
+  fs::create_directories(victims);
+  const std::string victim = victims + "/" + name + ".victim";
+  std::ofstream(victim) << "precious\n";
+  fs::remove(folder + "/" + name);
+  fs::create_symlink(victim, folder + "/" + name);
+  return victim;
+}
+}  // namespace
+
+// Issue "Reliability, round three", 1-2: no file of a sweep or report folder is written
+// through a link planted there.
+TEST(CliSweep, PlantedLinksInSweepAndReportFoldersAreNeverWrittenThrough) {
+  const auto dir = fresh_dir("sweep-links");
+  const auto config = write_sweep(dir, kTinyBase + "epochs = 1\nlimit-batches = 1\n[grid]\nseed = [0]\n");
+  const auto out = dir + "/out";
+  const auto dry = run_swd("sweep " + config + " --dry-run --out " + out);
+  const auto at = dry.output.find("start   ");
+  ASSERT_NE(at, std::string::npos) << dry.output;
+  const auto run = out + "/" + dry.output.substr(at + 8, dry.output.find('\n', at) - at - 8);
+  std::vector<std::string> victims;
+  for (const std::string name : {"runs.csv", "sweep.json", "runs.csv.tmp", "sweep.json.tmp"}) {
+    victims.push_back(plant_link(out, name, dir + "/v"));
+  }
+  for (const std::string name : {"exit.json", "run.json.tmp", "exit.json.tmp"}) {
+    victims.push_back(plant_link(run, name, dir + "/v-run"));
+  }
+  const auto r = run_swd("sweep " + config + " --out " + out);
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const auto& name : {"summary.csv", "paired.csv", "report.md", "report.md.tmp"}) {
+    victims.push_back(plant_link(out, name, dir + "/v-report"));
+  }
+  const auto report = run_swd("report " + out + " --no-figures");
+  EXPECT_EQ(report.status, 0) << report.output;
+  EXPECT_NE(slurp(out + "/report.md").find("seed"), std::string::npos);
+  // In place: the sweep's lock, and the run's train.log the sweep appends to.
+  const auto lock = plant_link(out, ".sweep.lock", dir + "/v-lock");
+  const auto refused = run_swd("sweep " + config + " --out " + out);
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_NE(refused.output.find(out + "/.sweep.lock: it is a symbolic link"), std::string::npos) << refused.output;
+  fs::remove(out + "/.sweep.lock");
+  victims.push_back(lock);
+  fs::remove_all(run);  // run it again, with a link for its train.log
+  victims.push_back(plant_link(run, "train.log", dir + "/v-log"));
+  const auto log = run_swd("sweep " + config + " --out " + out);
+  EXPECT_EQ(log.status, 2) << log.output;
+  EXPECT_NE(log.output.find(run + "/train.log: it is a symbolic link"), std::string::npos) << log.output;
+  for (const auto& v : victims) EXPECT_EQ(slurp(v), "precious\n") << "written through " << v;
+}
+
+// Issue "Reliability, round three", 8: Ctrl-C in a terminal reaches the sweep's process group;
+// its running run gets one stop request (from the sweep) and checkpoints its partial epoch.
+TEST(CliSweep, CtrlCToTheSweepsProcessGroupKeepsTheRunsPartialEpoch) {
+  const auto dir = fresh_dir("sweep-ctrl-c");
+  const auto config = write_sweep(
+      dir, "[base]\ndataset = \"synthetic\"\nsynthetic-train = 8192\nsynthetic-test = 64\n"
+           "synthetic-size = 8\nmodel = \"mlp\"\nworkers = 1\nbatch-size = 32\nepochs = 2\n"
+           "threads = 1\nlog-every = 1\n[grid]\nseed = [0, 1]\n");
+  for (const std::vector<int>& presses : {std::vector<int>{SIGINT}, {SIGINT, SIGINT}}) {
+    const auto out = dir + "/out" + std::to_string(presses.size());
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::setsid();  // a job of its own, as a shell makes it: kill(-pid) is the terminal's Ctrl-C
+      const int null_fd = ::open("/dev/null", O_WRONLY);
+      ::dup2(null_fd, 1);
+      ::dup2(null_fd, 2);
+      ::execl(SWD_BINARY, SWD_BINARY, "sweep", config.c_str(), "--jobs", "1", "--out", out.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    std::string run;  // the folder of the run under way, once it has taken 5 steps
+    ASSERT_TRUE(swd_test::wait_until([&] {
+      std::error_code ignored;
+      for (const auto& entry : fs::directory_iterator(out + "/runs", ignored)) {
+        if (count(slurp((entry.path() / "steps.jsonl").string()), "\n") >= 5) run = entry.path().string();
+      }
+      return !run.empty();
+    }, 120, pid));
+    for (size_t i = 0; i < presses.size(); ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      ::kill(-pid, presses[i]);
+    }
+    const int status = swd_test::wait_for_exit(pid, 120);
+    EXPECT_EQ(status, 128 + SIGINT);
+    const auto log = slurp(run + "/train.log");
+    EXPECT_NE(log.find("checkpoint written; continue with: swd train --resume"), std::string::npos) << log;
+    EXPECT_EQ(count(log, "stopped by signal"), 1u) << log;
+    const auto checkpoint = run + "/checkpoint.pt";
+    ASSERT_TRUE(fs::exists(checkpoint)) << log;
+    EXPECT_GE(swd::train::read_checkpoint_info(checkpoint).position.batches_done, 5)
+        << "the partial epoch was lost";
+    // The rerun resumes it from there.
+    const auto info = run_swd("sweep " + config + " --jobs 1 --dry-run --out " + out);
+    EXPECT_NE(info.output.find("resume  " + fs::relative(run, out).string()), std::string::npos) << info.output;
+  }
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "swd/optim/adai.h"
 #include "swd/optim/adam.h"
+#include "swd/optim/paper_names.h"
 #include "swd/optim/sgd.h"
 #include "../src/optim/multi_tensor.h"  // the library's private helpers
 
@@ -143,6 +145,65 @@ TEST(ForeachPath, DeviceScalarFactorsAreTheReferenceOperations) {
   so::multi::div_(xs, divisor);
   for (std::size_t i = 0; i < xs.size(); ++i) EXPECT_TRUE(torch::equal(xs[i], expected[i])) << i;
   EXPECT_ANY_THROW(so::multi::mul_(xs, torch::ones({2})));  // not a 0-dim factor
+}
+
+// A Stable decay factor below 0 on the multi-tensor path, for each family with a Stable mode:
+// with the family's eta_eff/eta as a 0-dim tensor (as on a device, never read back) the
+// weights become NaN exactly as on the reference path and in the fused kernels' factor; with
+// a host scale the optimizer refuses the step naming the cause, on every path, before any
+// parameter changes (decay.h, decay_factor_of: one statement of the factor and its guard).
+TEST(ForeachPath, StableFactorBelowZeroIsGuardedAsOnTheOtherPaths) {
+  struct Case {
+    std::string name;
+    Make make;
+    double lr, wd;
+  };
+  // SGDS: 1 - 1.0*0.5*(1/(1-0.9)) = -4; AdaiS: 1 - 2*0.75*1 = -0.5; AdamS: 1 - 1e-3*5e-4/1e-9.
+  const std::vector<Case> families = {
+      {"sgds", [](auto g) { return std::make_unique<so::SGDS>(std::move(g), so::SGDOptions(1.0).momentum(0.9).weight_decay(0.5)); }, 1.0, 0.5},
+      {"adais", [](auto g) { return std::make_unique<so::AdaiS>(std::move(g), so::AdaiOptions(2.0).weight_decay(0.75)); }, 2.0, 0.75},
+      {"adams", [](auto g) { return std::make_unique<so::AdamS>(std::move(g), so::AdamOptions(1e-3).weight_decay(5e-4)); }, 1e-3, 5e-4},
+  };
+  const double scale_of[] = {10.0, 1.0, 1e9};  // each family's eta_eff/eta at that step
+  for (std::size_t f = 0; f < families.size(); ++f) {
+    const auto& c = families[f];
+    const so::DecayHyper hyper{c.lr, c.wd, so::Decay::Stable};
+    const so::EffectiveScale device_scale{1.0, torch::scalar_tensor(scale_of[f], torch::kDouble)};
+    std::vector<torch::Tensor> multi = {torch::ones({3}), torch::ones({2, 2})};
+    so::multi::apply_weight_decay(multi, hyper, device_scale);
+    auto reference = torch::ones({3});
+    so::apply_weight_decay(reference, hyper, device_scale);
+    for (const auto& t : multi) EXPECT_TRUE(t.isnan().all().item<bool>()) << c.name << t;
+    EXPECT_TRUE(reference.isnan().all().item<bool>()) << c.name;
+    EXPECT_TRUE(std::isnan(so::decay_factor(hyper, device_scale))) << c.name << " (fused factor)";
+
+    // Through the optimizer: the same refusal on the multi-tensor, reference and fused paths.
+    std::vector<std::string> messages;
+    for (int path = 0; path < 3; ++path) {
+      auto p = torch::ones({5}, torch::kFloat64).set_requires_grad(true);
+      p.mutable_grad() = torch::full({5}, c.name == "adams" ? 1e-9 : 1.0, torch::kFloat64);
+      std::vector<torch::optim::OptimizerParamGroup> groups;
+      groups.emplace_back(std::vector<torch::Tensor>{p});
+      auto opt = c.make(std::move(groups));
+      for (auto& g : opt->param_groups()) {  // path 2: the fused kernels; 0 and 1: unfused
+        if (auto* o = dynamic_cast<so::SGDOptions*>(&g.options())) o->fused(path == 2);
+        if (auto* o = dynamic_cast<so::AdamOptions*>(&g.options())) o->fused(path == 2);
+        if (auto* o = dynamic_cast<so::AdaiOptions*>(&g.options())) o->fused(path == 2);
+      }
+      if (path == 0) opt->set_unfused_path(so::UnfusedPath::MultiTensor);
+      std::string message;
+      try {
+        opt->step();
+      } catch (const so::StableDecayError& e) {
+        message = e.what();
+      }
+      EXPECT_NE(message.find("below 0"), std::string::npos) << c.name << " path " << path << ": " << message;
+      EXPECT_TRUE(torch::equal(p, torch::ones({5}, torch::kFloat64))) << c.name << " path " << path;
+      messages.push_back(message);
+    }
+    EXPECT_EQ(messages[0], messages[1]) << c.name;
+    EXPECT_EQ(messages[0], messages[2]) << c.name;
+  }
 }
 
 // On CUDA the multi-tensor path is the default (fused option on): it gives the reference

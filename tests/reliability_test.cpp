@@ -1,12 +1,15 @@
 // A run that dies loses nothing and continues exactly: kills at random moments, signals,
 // non-finite losses, atomic checkpoint files, corrupted checkpoints, unwritable folders.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -159,6 +162,8 @@ TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
                                     *model, false);
   st::CheckpointInfo info;
   info.position = {0, 3, 3};
+  info.partial.steps = 3;
+  info.partial.seen = 96;
   info.config_json = "{}";
   const auto path = dir + "/checkpoint.pt";
   st::save_checkpoint(path, *model, *opt, info);
@@ -167,6 +172,8 @@ TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
   std::ofstream(path + ".tmp", std::ios::binary) << good.substr(0, good.size() / 2);
   EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 3);
   info.position = {0, 4, 4};
+  info.partial.steps = 4;
+  info.partial.seen = 128;
   st::save_checkpoint(path, *model, *opt, info);  // the leftover is simply replaced
   EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 4);
   EXPECT_FALSE(fs::exists(path + ".tmp"));
@@ -261,5 +268,194 @@ TEST(Reliability, ATensorTheCheckpointCannotHoldIsNamedWhenWriting) {
     ADD_FAILURE() << "a 12-dimensional tensor was written";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("deep has 12 dimensions"), std::string::npos) << e.what();
+  }
+}
+
+namespace {
+
+/// `swd <arguments>` given `seconds` to end; its exit status, or -1 when it had to be killed.
+swd_test::CommandResult run_swd_within(const std::string& arguments, double seconds,
+                                       const std::string& log) {
+  const int pid = swd_test::spawn_swd(arguments, log).pid;
+  int status = swd_test::wait_for_exit(pid, seconds);
+  if (status == -1) {
+    ::kill(pid, SIGKILL);
+    swd_test::wait_for_exit(pid, 10);
+  }
+  return {status, slurp(log)};
+}
+
+// 1 epoch of 2 steps of a small MLP.
+const std::string kSmall =
+    "train --dataset synthetic --synthetic-train 128 --synthetic-test 32 --synthetic-size 8"
+    " --model mlp --batch-size 32 --epochs 1 --limit-batches 2 --threads 1 --progress none";
+
+}  // namespace
+
+// Issue "Reliability, round three", 3-4: a FIFO blocks a reader forever, /dev/zero never ends.
+TEST(Reliability, AFifoOrDeviceAsCheckpointOrMetricsIsRefusedAtOnce) {
+  const auto dir = fresh_dir("special-files");
+  const auto run = dir + "/run";
+  ASSERT_EQ(run_swd(kSmall + " --out " + run).status, 0);
+  const auto checkpoint = slurp(run + "/checkpoint.pt");
+  const auto metrics = slurp(run + "/metrics.csv");
+  auto make_special = [](const std::string& path, bool fifo) {
+    fs::remove(path);
+    if (fifo) {
+      ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    } else {
+      fs::create_symlink("/dev/zero", path);
+    }
+  };
+  for (const bool fifo : {true, false}) {
+    const std::string kind = fifo ? "a FIFO" : "a device";
+    make_special(run + "/checkpoint.pt", fifo);
+    for (const std::string& command :
+         {std::string("train --resume --epochs 2 --progress none --out " + run),
+          "export " + run + " --out " + dir + "/model.pt"}) {
+      const auto r = run_swd_within(command, 20, dir + "/log.txt");
+      EXPECT_EQ(r.status, 2) << command << "\n" << r.output;
+      EXPECT_NE(r.output.find(run + "/checkpoint.pt: it is " + kind + ", not a regular file"),
+                std::string::npos) << r.output;
+    }
+    fs::remove(run + "/checkpoint.pt");
+    std::ofstream(run + "/checkpoint.pt", std::ios::binary) << checkpoint;
+    make_special(run + "/metrics.csv", fifo);
+    const auto report = run_swd_within("report " + run + " --no-figures --out " + dir + "/report", 20,
+                                       dir + "/log.txt");
+    EXPECT_EQ(report.status, 2) << report.output;
+    EXPECT_NE(report.output.find(run + "/metrics.csv: it is " + kind), std::string::npos) << report.output;
+    fs::remove(run + "/metrics.csv");
+    std::ofstream(run + "/metrics.csv", std::ios::binary) << metrics;
+  }
+  // A regular file is checked for its magic before the rest is read.
+  std::ofstream(run + "/checkpoint.pt", std::ios::binary) << "PK\x03\x04" << std::string(64, 'x');
+  const auto zip = run_swd("export " + run + " --out " + dir + "/model.pt");
+  EXPECT_EQ(zip.status, 2) << zip.output;
+  EXPECT_NE(zip.output.find("is not an swd checkpoint (it does not start with SWDCKPT1)"),
+            std::string::npos) << zip.output;
+  EXPECT_FALSE(fs::exists(dir + "/model.pt"));
+  EXPECT_EQ(slurp(run + "/metrics.csv"), metrics) << "nothing written";
+}
+
+// Issue "Reliability, round three", 9: finished epochs without their checkpoint are kept.
+TEST(Reliability, ResumeWithEpochsButNoCheckpointIsBlocked) {
+  const auto run = fresh_dir("blocked") + "/run";
+  ASSERT_EQ(run_swd(kSmall + " --out " + run).status, 0);
+  fs::remove(run + "/checkpoint.pt");
+  const auto metrics = slurp(run + "/metrics.csv");
+  const auto r = run_swd("train --resume --epochs 2 --progress none --out " + run);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("blocked: metrics.csv holds 1 finished epochs but checkpoint.pt"),
+            std::string::npos) << r.output;
+  EXPECT_EQ(slurp(run + "/metrics.csv"), metrics);
+  EXPECT_FALSE(fs::exists(run + "/checkpoint.pt"));
+}
+
+// 10: a forged checkpoint with a valid checksum but totals no run reaches.
+TEST(Reliability, ImpossibleRestoredTotalsAreRefusedByName) {
+  const auto run = fresh_dir("forged") + "/run";
+  ASSERT_EQ(run_swd(kSmall + " --limit-batches 4 --out " + run).status, 0);  // 1 epoch of 4 steps
+  const auto path = run + "/checkpoint.pt";
+  const auto good = st::decode_tensor_file(slurp(path));
+  const std::vector<std::pair<std::string, nlohmann::json>> forged = {
+      {"partial/seen", -10},      {"partial/seen", 1000},  {"partial/wrong", 70},
+      {"partial/wrong", -1},      {"partial/steps", 3},    {"partial/skipped", -2},
+      {"partial/loss_sum", -1.5}, {"partial/seconds", -1}, {"position/steps_done", 2}};
+  for (const auto& [where, value] : forged) {
+    auto doc = nlohmann::json::parse(good.json);
+    doc["position"]["batches_done"] = 2;  // epoch 2 interrupted after 2 steps of 32 samples
+    doc["position"]["steps_done"] = 6;
+    doc["partial"]["steps"] = 2;
+    doc["partial"]["seen"] = 64;
+    doc["partial"]["wrong"] = 20;
+    const auto slash = where.find('/');
+    doc[where.substr(0, slash)][where.substr(slash + 1)] = value;
+    auto file = good;
+    file.json = doc.dump();
+    const auto bytes = st::encode_tensor_file(file);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    const auto r = run_swd("train --resume --epochs 2 --progress none --out " + run);
+    EXPECT_EQ(r.status, 2) << where << " = " << value << ": " << r.output;
+    const auto name = where.substr(0, slash) + "." + where.substr(slash + 1);
+    EXPECT_NE(r.output.find("its " + name + " is " + value.dump()), std::string::npos) << r.output;
+    EXPECT_EQ(slurp(path), bytes) << "a refused checkpoint is left as it was";
+  }
+  // The same record with consistent totals resumes.
+  auto doc = nlohmann::json::parse(good.json);
+  doc["position"]["batches_done"] = 2;
+  doc["position"]["steps_done"] = 6;
+  doc["partial"]["steps"] = 2;
+  doc["partial"]["seen"] = 64;
+  doc["partial"]["wrong"] = 20;
+  auto file = good;
+  file.json = doc.dump();
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << st::encode_tensor_file(file);
+  const auto ok = run_swd("train --resume --epochs 2 --progress none --out " + run);
+  EXPECT_EQ(ok.status, 0) << ok.output;
+}
+
+namespace {
+
+/// Starts `argv` as a terminal starts a job: in a process group (and session) of its own, so
+/// that ::kill(-pid, sig) reaches every process in it, as Ctrl-C does. Output goes to `log`.
+int start_job(const std::vector<std::string>& argv, const std::string& log) {
+  const int pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// The lines of steps.jsonl in `run` (one per step with --log-every 1).
+size_t steps_logged(const std::string& run) { return swd_test::count(slurp(run + "/steps.jsonl"), "\n"); }
+
+}  // namespace
+
+// Issue "Reliability, round three", 8: one stop request that arrives as several signals
+// (Ctrl-C to `timeout 300 swd train`: SIGINT from the terminal, again from timeout; or a
+// SIGTERM close behind) writes the checkpoint of the partial epoch.
+TEST(Reliability, SignalsOfOneStopRequestWriteTheCheckpoint) {
+  const auto dir = fresh_dir("signal-group");
+  // 2 epochs of 256 steps: the signals land inside epoch 1.
+  const std::vector<std::string> train = {
+      SWD_BINARY, "train", "--dataset", "synthetic", "--synthetic-train", "8192", "--synthetic-test", "64",
+      "--synthetic-size", "8", "--model", "mlp", "--batch-size", "32", "--epochs", "2", "--threads", "1",
+      "--workers", "1", "--progress", "none", "--log-every", "1"};
+  struct Case {
+    std::string name;
+    bool through_timeout;
+    std::vector<int> signals;  // sent to the job's process group, 50 ms apart
+  };
+  for (const Case& c : {Case{"int-int", false, {SIGINT, SIGINT}}, Case{"int-term", false, {SIGINT, SIGTERM}},
+                        Case{"timeout", true, {SIGINT}}, Case{"timeout-twice", true, {SIGINT, SIGINT}}}) {
+    const auto run = dir + "/" + c.name;
+    std::vector<std::string> argv = train;
+    argv.insert(argv.end(), {"--out", run});
+    if (c.through_timeout) argv.insert(argv.begin(), {"timeout", "300"});
+    const int pid = start_job(argv, dir + "/" + c.name + ".log");
+    ASSERT_TRUE(swd_test::wait_until([&] { return steps_logged(run) >= 5; }, 120, pid)) << slurp(dir + "/" + c.name + ".log");
+    for (size_t i = 0; i < c.signals.size(); ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ::kill(-pid, c.signals[i]);
+    }
+    const int status = swd_test::wait_for_exit(pid, 120);
+    const auto log = slurp(dir + "/" + c.name + ".log");
+    if (status == 0) GTEST_SKIP() << "the run finished before the signals arrived";
+    EXPECT_EQ(status, 128 + c.signals.front()) << c.name << ": " << log;
+    EXPECT_NE(log.find("checkpoint written; continue with: swd train --resume"), std::string::npos)
+        << c.name << ": " << log;
+    ASSERT_TRUE(fs::exists(run + "/checkpoint.pt")) << c.name;
+    const auto info = st::read_checkpoint_info(run + "/checkpoint.pt");
+    EXPECT_EQ(info.position.epoch, 0) << c.name;
+    EXPECT_GE(info.position.batches_done, 5) << c.name << ": the partial epoch was lost";
   }
 }

@@ -2,6 +2,7 @@
 // sample std, best in bold, the figures chosen, gnuplot output, and a missing gnuplot.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -360,4 +361,91 @@ TEST(ReportHostile, FigureFileNamesArePlainWhateverTheAxisName) {
   rp::Figure f;
   f.name = "../escape";
   EXPECT_THROW(rp::draw_figures({f}, fresh_dir("report-stem"), "gnuplot"), std::invalid_argument);
+}
+
+// ---- Issue "Reliability, round three" ----------------------------------------------------------
+
+// 12: labels are data, a leading quote included.
+TEST(ReportHostile, LabelsStartingWithAQuoteAreDrawn) {
+  if (!swd::util::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
+  const auto dir = make_sweep("report-quotes", {{"'x", "0.0001", "0", "done", {0.2, 0.1}, 1.0},
+                                                {"''", "0.0001", "0", "done", {0.3, 0.2}, 1.0},
+                                                {"a'b'", "0.0001", "0", "done", {0.4, 0.3}, 1.0}});
+  const auto out = rp::write_report(dir, {});
+  ASSERT_FALSE(out.figures.empty());
+  const auto svg = slurp(dir + "/figures/" + out.figures.front() + ".svg");
+  for (const std::string label : {">'x<", ">''<", ">a'b'<"}) {
+    EXPECT_TRUE(contains(svg, label)) << label << " missing from " << out.figures.front();
+  }
+}
+
+// 11: one folder given twice is not two seeds.
+TEST(ReportHostile, ARunFolderGivenTwiceIsRefused) {
+  const auto dir = make_sweep("report-twice", {{"adam", "0.0001", "0", "done", {0.2, 0.1}, 1.0}});
+  const auto run = dir + "/runs/r0";
+  std::ofstream(run + "/config.json") << R"({"optimizer": "adam", "epochs": 2})";
+  fs::create_directory_symlink(run, dir + "/link");
+  for (const std::string& again : {run, run + "/.", dir + "/runs/../runs/r0", dir + "/link"}) {
+    const auto r = swd_test::run_swd("report " + run + " " + again + " --no-figures --out " + dir + "/out");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "swd: error: swd report: given the run folder " + again + " twice")) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/out/report.md"));
+  // The same in a runs.csv: a row twice, or one folder under two names.
+  for (const std::string& second : {std::string("runs/r0"), std::string("runs/./r0"), std::string("link")}) {
+    std::ofstream(dir + "/runs.csv") << kHeader << "runs/r0,done,adam,0.0001,0,2,,,,,,,,,\n"
+                                     << second << ",done,adam,0.0001,1,2,,,,,,,,,\n";
+    try {
+      rp::load_results(dir);
+      ADD_FAILURE() << "counted " << second << " as a second run";
+    } catch (const std::runtime_error& e) {
+      EXPECT_TRUE(contains(e.what(), "lists the run " + second + " twice")) << e.what();
+    }
+  }
+}
+
+// 6: a million duplicated rows are an error at once; a large honest runs.csv is linear.
+TEST(ReportHostile, DuplicatedRowsAreAnErrorAndLargeIndexesAreFast) {
+  const auto dir = make_sweep("report-large", {{"adam", "0.0001", "0", "done", {0.2, 0.1}, 1.0}});
+  {
+    std::ofstream index(dir + "/runs.csv");
+    index << kHeader;
+    for (int i = 0; i < 1000000; ++i) index << "runs/r0,done,adam,0.0001,0,2,,,,,,,,,\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  const auto r = swd_test::run_swd("report " + dir + " --no-figures");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "lists the run runs/r0 twice")) << r.output;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30);
+  // 100,000 runs, each its own lr and seed (every value new), one of them finished.
+  {
+    std::ofstream index(dir + "/runs.csv");
+    index << "run,status,lr,seed,epochs_planned,epochs_done,final_test_error,best_test_error,"
+             "best_epoch,final_train_loss,final_grad_norm,final_weight_norm,seconds,overrides\n";
+    index << "runs/r0,done,0.5,0,2,2,,,,,,,,\n";
+    for (int i = 1; i < 100000; ++i) {
+      index << "runs/p" << i << ",pending,0." << i << "," << i << ",2,0,,,,,,,,\n";
+    }
+  }
+  start = std::chrono::steady_clock::now();
+  const auto results = rp::load_results(dir);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10);
+  EXPECT_EQ(results.values_of("seed").size(), 100000u);
+  EXPECT_EQ(results.runs.size(), 1u);
+  EXPECT_EQ(results.not_finished.size(), 99999u);
+}
+
+// 7: a gnuplot that hangs is stopped, naming gnuplot and the script.
+TEST(ReportHostile, AHangingGnuplotIsStoppedAndNamed) {
+  const auto dir = make_sweep("report-hang", kRuns);
+  const auto fake = dir + "/hanging-gnuplot";
+  std::ofstream(fake) << "#!/bin/sh\nsleep 1000\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = swd_test::run_swd("report " + dir + " --gnuplot " + fake + " --gnuplot-timeout 1");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "swd: error: gnuplot (" + fake + ") on ")) << r.output;
+  EXPECT_TRUE(contains(r.output, ".gp: " + fake + " did not finish within 1 s")) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/report.md"));
 }

@@ -25,6 +25,23 @@ TEST(Schedule, StepDefaultsToFortyAndEightyPercent) {
   EXPECT_NE(s->describe().find("4,8"), std::string::npos) << s->describe();
 }
 
+TEST(Schedule, StepDefaultsScaleWithTheStepsOfShortRuns) {
+  // A 1-epoch run of 100 steps: lr x1 for steps 0-39, x0.1 for 40-79, x0.01 for 80-99 (the
+  // trainer's progress is epoch + step / steps per epoch), not x0.01 throughout.
+  auto s = ss::make_schedule({"step", {}, 0.1}, 1);
+  double sum = 0;
+  for (int step = 0; step < 100; ++step) sum += s->factor(step / 100.0);
+  EXPECT_NEAR(sum, 40 + 4 + 0.2, 1e-12);
+  auto longer = ss::make_schedule({"step", {}, 0.1}, 3);  // the sum scales with the length
+  double sum3 = 0;
+  for (int step = 0; step < 300; ++step) sum3 += longer->factor(step / 100.0);
+  EXPECT_NEAR(sum3, 3 * sum, 1e-9);
+  // Whole-epoch milestones still change at epoch boundaries.
+  auto whole = ss::make_schedule({"step", {2}, 0.1}, 4);
+  EXPECT_DOUBLE_EQ(whole->factor(1.99), 1.0);
+  EXPECT_DOUBLE_EQ(whole->factor(2.0), 0.1);
+}
+
 TEST(Schedule, CosineGoesFromOneToItsFloor) {
   auto s = ss::make_schedule({"cosine", {}, 0.1, 0.1}, 10);
   EXPECT_DOUBLE_EQ(s->factor(0), 1.0);
@@ -54,6 +71,14 @@ TEST(Schedule, BadSpecsNameTheProblem) {
   EXPECT_NE(message({"step", {5, 3}}).find("5,3"), std::string::npos);
   EXPECT_NE(message({"step", {}, -0.1}).find("-0.1"), std::string::npos);
   EXPECT_NE(message({"constant", {}, 0.1, 0.0, -1}).find("-1"), std::string::npos);
+  // Given milestones act within the 10-epoch run, once: after epochs 1..9.
+  for (const std::vector<double>& bad : {std::vector<double>{0}, {10}, {12, 15}, {9.5}, {2, 2}, {3, 2.5}}) {
+    EXPECT_NE(message({"step", bad}).find("within the run of 10 epochs, each > 0 and at most 9"),
+              std::string::npos);
+  }
+  for (const std::vector<double>& good : {std::vector<double>{1}, {9}, {0.5, 8.5}, {2, 3, 4}}) {
+    EXPECT_EQ(message({"step", good}), "");
+  }
 }
 
 TEST(ScalingRule, KeepsEtaLambdaOverBConstant) {

@@ -1,6 +1,7 @@
 // Sweep files to runs: expansion order, folder names, overrides, --set, and the errors.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -136,17 +137,19 @@ TEST(SweepPlan, SetForcesOneValueEverywhere) {
   auto spec = parse(kPaperLike);
   sw::force_setting(spec, "seed=7");
   sw::force_setting(spec, "limit_batches=2");
-  sw::force_setting(spec, "milestones=2,3");  // not JSON: read as text, as swd train would
+  sw::force_setting(spec, "milestones=1,2");  // not JSON: read as text, as swd train would
   const auto runs = sw::expand(spec);
   ASSERT_EQ(runs.size(), 4u);  // the seed axis is gone
   for (const auto& run : runs) {
     EXPECT_EQ(setting(run, "seed"), "7");
     EXPECT_EQ(setting(run, "limit-batches"), "2");
     EXPECT_EQ(swd::train::config_from_json(sw::run_json(run)).milestones,
-              (std::vector<double>{2, 3}));
+              (std::vector<double>{1, 2}));
   }
   EXPECT_NE(error_of([&] { sw::force_setting(spec, "seed"); }).find("KEY=VALUE"), std::string::npos);
   EXPECT_NE(error_of([&] { sw::force_setting(spec, "epochs=-1"); }).find("epochs"), std::string::npos);
+  sw::force_setting(spec, "milestones=3");  // the runs have 3 epochs: after the last one
+  EXPECT_NE(error_of([&] { sw::expand(spec); }).find(": invalid milestones 3 (expected"), std::string::npos);
 }
 
 TEST(SweepPlan, BadFilesNameTheKeyOrValue) {
@@ -194,5 +197,31 @@ TEST(SweepPlan, TomlAndJsonFilesGiveTheSameRuns) {
   }
   std::ofstream(dir + "/bad.toml") << "[grid]\nseed = [0, 1\n";
   EXPECT_NE(error_of([&] { sw::read_sweep_file(dir + "/bad.toml"); }).find("not valid TOML"),
+            std::string::npos);
+}
+
+// Issue "Reliability, round three", 5: a huge grid is linear up to the limit, refused at once
+// past it (before any run is made).
+TEST(SweepPlan, LargeGridsExpandInLinearTimeAndHugeOnesAreRefusedAtOnce) {
+  Json seeds = Json::array(), lrs = Json::array();
+  for (int i = 0; i < 1000; ++i) seeds.push_back(i);
+  for (int i = 1; i <= 1000; ++i) lrs.push_back(i * 1e-4);
+  auto start = std::chrono::steady_clock::now();
+  const auto message = error_of([&] {
+    sw::expand(parse({{"base", {{"dataset", "synthetic"}}}, {"grid", {{"seed", seeds}, {"lr", lrs}}}}));
+  });
+  EXPECT_NE(message.find("the grid has 1000000 runs (1000 seed x 1000 lr), more than the limit of 100000"),
+            std::string::npos) << message;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5);
+  Json many = Json::array();
+  for (int i = 0; i < 100000; ++i) many.push_back(i);
+  start = std::chrono::steady_clock::now();
+  const auto runs = sw::expand(parse({{"base", {{"dataset", "synthetic"}}}, {"grid", {{"seed", many}}}}));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30);
+  ASSERT_EQ(runs.size(), 100000u);
+  EXPECT_EQ(setting(runs.back(), "seed"), "99999");
+  // A value given twice is still found among many.
+  many.push_back(5);
+  EXPECT_NE(error_of([&] { parse({{"grid", {{"seed", many}}}}); }).find("seed lists 5 twice"),
             std::string::npos);
 }

@@ -70,6 +70,60 @@ TEST(UtilIo, AppendsLines) {
   EXPECT_EQ(util::read_file(path), "a,b\n1,2\n");
 }
 
+TEST(UtilIo, NeverWritesThroughALinkItDidNotMake) {
+  const auto dir = fresh_dir("util-links");
+  const auto victim = dir + "/victim";
+  std::ofstream(victim) << "precious\n";
+  fs::create_symlink(victim, dir + "/log");
+  fs::create_hard_link(victim, dir + "/hard");
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
+  for (const auto& [name, why] : {std::pair<std::string, std::string>{"log", "symbolic link"},
+                                  {"hard", "2 hard links"}, {"fifo", "a FIFO"}}) {
+    const auto path = dir + "/" + name;
+    for (auto mode : {util::WriteMode::Append, util::WriteMode::ReadWrite}) {
+      const auto message = error_of([&] { ::close(util::open_for_writing(path, mode)); });
+      EXPECT_TRUE(contains(message, path) && contains(message, why)) << message;
+    }
+    EXPECT_TRUE(contains(error_of([&] { util::append_line_durably(path, "x"); }), why));
+    EXPECT_TRUE(contains(error_of([&] { util::check_writable_in_place(path); }), why));
+  }
+  EXPECT_EQ(error_of([&] { util::check_writable_in_place(dir + "/absent"); }), "");
+  // Replaced files: a link at the target or at its temporary name is replaced, not followed.
+  fs::create_symlink(victim, dir + "/a.txt");
+  fs::create_symlink(victim, dir + "/b.txt.tmp");
+  util::write_file_atomically(dir + "/a.txt", "a");
+  util::write_file_atomically(dir + "/b.txt", "b");
+  EXPECT_EQ(slurp(victim), "precious\n");
+  EXPECT_FALSE(fs::is_symlink(dir + "/a.txt"));
+  EXPECT_EQ(slurp(dir + "/a.txt"), "a");
+  EXPECT_EQ(slurp(dir + "/b.txt"), "b");
+  fs::remove(dir + "/hard");
+  const int fd = util::open_for_writing(victim, util::WriteMode::Append);  // a plain file: fine
+  EXPECT_EQ(::write(fd, "more\n", 5), 5);
+  ::close(fd);
+  EXPECT_EQ(slurp(victim), "precious\nmore\n");
+}
+
+TEST(UtilIo, ReadsRegularFilesOnlyAndNoMoreThanTheirSize) {
+  const auto dir = fresh_dir("util-read");
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
+  fs::create_symlink("/dev/zero", dir + "/zero");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(contains(error_of([&] { util::read_file(dir + "/fifo"); }), "a FIFO, not a regular file"));
+  EXPECT_TRUE(contains(error_of([&] { util::read_file(dir + "/zero"); }), "a device, not a regular file"));
+  EXPECT_TRUE(contains(error_of([&] { util::read_file(dir); }), "a folder"));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5);
+  std::ofstream(dir + "/f.bin") << "MAGICrest";
+  EXPECT_EQ(util::read_file(dir + "/f.bin", {"MAGIC", "", 0}), "MAGICrest");
+  const auto wrong = error_of([&] { util::read_file(dir + "/f.bin", {"OTHER", "a thing", 0}); });
+  EXPECT_TRUE(contains(wrong, dir + "/f.bin is not a thing") && contains(wrong, "OTHER")) << wrong;
+  EXPECT_TRUE(contains(error_of([&] { util::read_file(dir + "/f.bin", {"MAGICrest+more", "", 0}); }),
+                       "does not start with"));
+  EXPECT_TRUE(contains(error_of([&] { util::read_file(dir + "/f.bin", {"", "", 4}); }),
+                       "holds 9 bytes, more than the limit of 4"));
+  EXPECT_EQ(util::read_file(dir + "/f.bin", {"", "", 9}), "MAGICrest");
+}
+
 TEST(UtilCsv, QuotesOnlyWhatMustBeQuotedAndReadsItBack) {
   const std::vector<std::string> fields = {"plain", "a,b", "say \"hi\"", "two\nlines", ""};
   const std::string text = util::csv_line({"h1", "h2", "h3", "h4", "h5"}) + "\n" + util::csv_line(fields) + "\n";
@@ -168,7 +222,7 @@ TEST(UtilSignals, RemembersTakesAndRestoresThePreviousHandler) {
   struct sigaction saved {};
   ASSERT_EQ(::sigaction(SIGUSR1, &before, &saved), 0);
   {
-    util::SignalCatcher catcher({SIGUSR1});
+    util::SignalCatcher catcher({SIGUSR1}, util::SignalCatcher::Repeat::Remember, 0);  // no grace
     EXPECT_EQ(catcher.received(), 0);
     ::raise(SIGUSR1);
     EXPECT_EQ(catcher.received(), SIGUSR1);
@@ -191,13 +245,35 @@ TEST(UtilSignals, ASecondSignalEndsTheProcessWhenAsked) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    util::SignalCatcher catcher({SIGUSR2}, util::SignalCatcher::Repeat::EndsProcess);
+    util::SignalCatcher catcher({SIGUSR1, SIGUSR2}, util::SignalCatcher::Repeat::EndsProcess, 0.3);
     ::raise(SIGUSR2);
     if (catcher.received() != SIGUSR2) ::_exit(3);
-    ::raise(SIGUSR2);  // ends the process with the signal's default action
+    ::raise(SIGUSR2);  // within the grace period: the same request
+    ::raise(SIGUSR1);
+    if (catcher.received() != SIGUSR2) ::_exit(5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    ::raise(SIGUSR1);  // a second request: ends the process with the signal's default action
     ::_exit(4);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_EQ(util::exit_status_of(status), 128 + SIGUSR2);
+  EXPECT_EQ(util::exit_status_of(status), 128 + SIGUSR1);
+}
+
+TEST(UtilSignals, SignalsWithinTheGracePeriodAreOneRequest) {
+  struct sigaction saved {};
+  ::sigaction(SIGUSR1, nullptr, &saved);
+  {
+    util::SignalCatcher catcher({SIGUSR1, SIGUSR2}, util::SignalCatcher::Repeat::Remember, 0.3);
+    ::raise(SIGUSR1);
+    EXPECT_EQ(catcher.take(), SIGUSR1);
+    ::raise(SIGUSR2);  // 0 ms later: the request already taken
+    ::raise(SIGUSR1);
+    EXPECT_EQ(catcher.take(), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    ::raise(SIGUSR2);  // after the grace period: a new request
+    EXPECT_EQ(catcher.take(), SIGUSR2);
+  }
+  EXPECT_DOUBLE_EQ(util::kSameRequestSeconds, 2.0);  // what docs/TRAINING.md promises
+  ::sigaction(SIGUSR1, &saved, nullptr);
 }

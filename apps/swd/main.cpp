@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   swd::cli::add_sweep_command(app);
   swd::cli::add_report_command(app);
   swd::cli::add_export_command(app);
+  swd::cli::add_plan_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

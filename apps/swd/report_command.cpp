@@ -19,6 +19,7 @@ struct ReportFlags {
   bool no_figures = false;
   std::string gnuplot = "gnuplot";
   std::vector<std::string> pairs;
+  double gnuplot_timeout = report::kGnuplotTimeoutSeconds;
 };
 ReportFlags& report_flags() {
   static ReportFlags flags;
@@ -43,6 +44,10 @@ void add_report_command(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   report_app->add_flag("--no-figures", f.no_figures, "tables only (gnuplot not needed)");
   report_app->add_option("--gnuplot", f.gnuplot, "the gnuplot program (default: gnuplot on PATH)");
+  report_app->add_option("--gnuplot-timeout", f.gnuplot_timeout,
+                         "seconds gnuplot may take for one figure before it is stopped")
+      ->default_str(std::to_string(static_cast<int>(report::kGnuplotTimeoutSeconds)))
+      ->check(CLI::Range(0.001, 86400.0));
 }
 
 int run_report() {
@@ -50,6 +55,7 @@ int run_report() {
   report::ReportOptions options;
   options.figures = !f.no_figures;
   options.gnuplot = f.gnuplot;
+  options.gnuplot_timeout = f.gnuplot_timeout;
   const bool sweep = f.dirs.size() == 1 && std::filesystem::exists(f.dirs[0] + "/runs.csv");
   if (!sweep && f.out.empty()) {
     throw std::invalid_argument("swd report: " + f.dirs[0] + (f.dirs.size() == 1 ? " is not a sweep folder (no runs.csv)" : " and the others are reported together") +

@@ -1,6 +1,8 @@
 // swd train: every key of the configuration table is a --flag; --config FILE (TOML or JSON)
 // supplies values first, flags given on the command line override them.
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,19 +13,14 @@
 #include "launch.h"
 #include "swd/train/config.h"
 #include "swd/train/trainer.h"
+#include "swd/util/signals.h"
 
 namespace swd {
 namespace cli {
 
 namespace {
-struct TrainFlags {
-  std::string config_file;
-  std::map<std::string, std::string> values;  // key -> text, for flags with a value
-  std::map<std::string, bool> switches;       // key -> given, for boolean flags
-  std::map<std::string, bool> negated;        // key -> --no-KEY given
-};
-TrainFlags& train_flags() {
-  static TrainFlags flags;
+ConfigFlags& train_flags() {
+  static ConfigFlags flags;
   return flags;
 }
 CLI::App* train_app = nullptr;
@@ -31,20 +28,18 @@ CLI::App* train_app = nullptr;
 bool has_negation(const std::string& key) { return key.rfind("no-", 0) != 0 && key != "resume"; }
 }  // namespace
 
-void add_train_command(CLI::App& app) {
-  train_app = app.add_subcommand("train", "train one model and write its run folder");
-  auto& flags = train_flags();
-  train_app->add_option("--config", flags.config_file, "TOML or JSON file of settings")
+void add_config_flags(CLI::App& command, ConfigFlags& flags) {
+  command.add_option("--config", flags.config_file, "TOML or JSON file of settings")
       ->check(CLI::ExistingFile);
   for (const auto& key : train::config_keys()) {
     if (train::config_key_is_flag(key)) {
-      train_app->add_flag("--" + key, flags.switches[key], train::config_help(key));
+      command.add_flag("--" + key, flags.switches[key], train::config_help(key));
       if (has_negation(key)) {
-        train_app->add_flag("--no-" + key, flags.negated[key], "turn --" + key + " off")
+        command.add_flag("--no-" + key, flags.negated[key], "turn --" + key + " off")
             ->excludes("--" + key);
       }
     } else {
-      auto* option = train_app->add_option("--" + key, flags.values[key], train::config_help(key))
+      auto* option = command.add_option("--" + key, flags.values[key], train::config_help(key))
                          ->type_name(train::config_type(key))
                          ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the last one wins
       if (const auto shown = train::config_default(key); !shown.empty()) option->default_str(shown);
@@ -52,18 +47,28 @@ void add_train_command(CLI::App& app) {
   }
 }
 
-namespace {
-int run_train() {
-  auto& flags = train_flags();
+std::vector<std::pair<std::string, std::string>> given_settings(const CLI::App& command,
+                                                                const ConfigFlags& flags) {
   // Settings in order of precedence: the config file, then the flags given.
   std::vector<std::pair<std::string, std::string>> given;
   if (!flags.config_file.empty()) given = train::read_config_file(flags.config_file);
   for (const auto& key : train::config_keys()) {
     const bool flag = train::config_key_is_flag(key);
-    if (flag && has_negation(key) && train_app->count("--no-" + key) > 0) given.emplace_back(key, "false");
-    if (train_app->count("--" + key) == 0) continue;
-    given.emplace_back(key, flag ? "true" : flags.values[key]);
+    if (flag && has_negation(key) && command.count("--no-" + key) > 0) given.emplace_back(key, "false");
+    if (command.count("--" + key) == 0) continue;
+    given.emplace_back(key, flag ? "true" : flags.values.at(key));
   }
+  return given;
+}
+
+void add_train_command(CLI::App& app) {
+  train_app = app.add_subcommand("train", "train one model and write its run folder");
+  add_config_flags(*train_app, train_flags());
+}
+
+namespace {
+int run_train() {
+  const auto given = given_settings(*train_app, train_flags());
   train::TrainConfig config;
   for (const auto& [key, text] : given) train::set_config_value(config, key, text);
   if (config.resume) {  // the saved configuration, with the settings above on top
@@ -73,12 +78,17 @@ int run_train() {
     config = train::resume_config(config.out, given);
   }
   if (config.nproc > 1) return launch_local_workers(config);  // N local ranks of this command
+  // The trainer's own catcher (the same one: util/signals.h) ends with the training; this one
+  // holds until the process exits, so that a signal of the stop request that arrives after
+  // the checkpoint (Ctrl-C to `timeout swd train` sends two) is still that request.
+  util::SignalCatcher stop_request({SIGINT, SIGTERM}, util::SignalCatcher::Repeat::EndsProcess);
   train::RunSummary summary;
   try {
     summary = train::run_training(config);
   } catch (const train::StopRequested& stop) {
     std::fprintf(stderr, "swd: %s\n", stop.what());
-    return 128 + stop.signal;  // 130 for SIGINT, 143 for SIGTERM
+    std::fflush(nullptr);
+    std::_Exit(128 + stop.signal);  // 130 for SIGINT, 143 for SIGTERM; the checkpoint is on disk
   } catch (const train::NonFiniteError& error) {
     std::fprintf(stderr, "swd: error: %s\n", error.what());
     return 3;
@@ -101,6 +111,7 @@ int run_selected(CLI::App& app) {
   if (app.got_subcommand("sweep")) return run_sweep();
   if (app.got_subcommand("report")) return run_report();
   if (app.got_subcommand("export")) return run_export();
+  if (app.got_subcommand("plan")) return run_plan();
   return 2;
 }
 

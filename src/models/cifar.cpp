@@ -90,6 +90,8 @@ class PooledNet : public ZooModel {
     head = register_module("head", torch::nn::Linear(b.channels, in.classes));
   }
 
+  std::vector<std::string> scale_invariant_parameters() const override { return conv_weights(*this); }
+
  protected:
   torch::Tensor logits(const torch::Tensor& images) override {
     return head(torch::adaptive_avg_pool2d(body->forward(images), {1, 1}).flatten(1));
@@ -212,6 +214,8 @@ class CifarResNet : public ZooModel {
     }
     linear = register_module("linear", torch::nn::Linear(planes_in, in.classes));
   }
+
+  std::vector<std::string> scale_invariant_parameters() const override { return conv_weights(*this); }
 
  protected:
   torch::Tensor logits(const torch::Tensor& images) override {

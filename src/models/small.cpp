@@ -46,6 +46,14 @@ ZooModel::ZooModel(ModelInfo info, const InputSpec& input)
   check_spec(info_, input_);
 }
 
+std::vector<std::string> conv_weights(const torch::nn::Module& module) {
+  std::vector<std::string> names;
+  for (const auto& item : module.named_parameters()) {
+    if (item.value().dim() == 4) names.push_back(item.key());
+  }
+  return names;
+}
+
 torch::Tensor ZooModel::forward(torch::Tensor images) {
   // [N, C, H, W] with the spec's C, and H, W as the spec's (fixed_size) or >= min_size.
   bool ok = images.dim() == 4 && images.size(1) == input_.channels;
@@ -88,6 +96,12 @@ class MLP : public ZooModel {
     fc3 = register_module("fc3", torch::nn::Linear(kHidden, in.classes));
   }
 
+  /// mlp-bn: fc1 and fc2 feed bn1 and bn2; fc3 gives the logits. mlp: none.
+  std::vector<std::string> scale_invariant_parameters() const override {
+    if (!bn1) return {};
+    return {"fc1.weight", "fc2.weight"};
+  }
+
  protected:
   torch::Tensor logits(const torch::Tensor& images) override {
     auto x = torch::relu(normalised(bn1, fc1(images.flatten(1))));
@@ -120,6 +134,12 @@ class CNN : public ZooModel {
     fc1 = register_module("fc1", torch::nn::Linear(LinearOptions(features, 128).bias(!batchnorm)));
     if (batchnorm) bn3 = register_module("bn3", torch::nn::BatchNorm1d(128));
     fc2 = register_module("fc2", torch::nn::Linear(128, in.classes));
+  }
+
+  /// cnn-bn: conv1, conv2 and fc1 feed bn1, bn2 and bn3; fc2 gives the logits. cnn: none.
+  std::vector<std::string> scale_invariant_parameters() const override {
+    if (!bn1) return {};
+    return {"conv1.weight", "conv2.weight", "fc1.weight"};
   }
 
  protected:

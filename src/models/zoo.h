@@ -43,6 +43,11 @@ torch::Tensor normalised(Norm& bn, const torch::Tensor& x) {
   return bn ? bn(x) : x;
 }
 
+/// The names of `module`'s convolution weights (its 4-D parameters): the scale-invariant
+/// parameters of the CIFAR nets, where every convolution feeds a BatchNorm (directly, or, in
+/// DenseNet, through concatenations that only BatchNorms read).
+std::vector<std::string> conv_weights(const torch::nn::Module& module);
+
 using Factory = std::function<std::shared_ptr<Classifier>(const ModelInfo&, const InputSpec&)>;
 
 struct Entry {

@@ -71,14 +71,26 @@ EffectiveScale Adam::effective_scale(const AdamOptions&, const torch::Tensor& vb
   return {1.0, vbar.sqrt().reciprocal().masked_fill(vbar <= 0, 0.0)};
 }
 
+namespace {
+/// sqrt(vhat) + eps = sqrt(v) / sqrt(1 - b2^t) + eps (vmax with AMSGrad), as torch computes it.
+torch::Tensor denominator(const AdamOptions& o, const AdamParamState& state) {
+  const double bias_correction2 = 1 - std::pow(std::get<1>(o.betas()), state.step());
+  const auto& v = o.amsgrad() ? state.max_exp_avg_sq() : state.exp_avg_sq();
+  return (v.sqrt() / std::sqrt(bias_correction2)).add_(o.eps());
+}
+}  // namespace
+
 void Adam::update(torch::Tensor& param, const torch::Tensor&, const AdamOptions& o,
                   AdamParamState& state, const torch::Tensor&) {
   const double bias_correction1 = 1 - std::pow(std::get<0>(o.betas()), state.step());
-  const double bias_correction2 = 1 - std::pow(std::get<1>(o.betas()), state.step());
+  // theta -= eta / (1 - b1^t) * m / (sqrt(vhat) + eps)
+  param.addcdiv_(state.exp_avg(), denominator(o, state), -o.lr() / bias_correction1);
+}
+
+torch::Tensor Adam::step_denominator(const AdamOptions& o, const AdamParamState& state) const {
   const auto& v = o.amsgrad() ? state.max_exp_avg_sq() : state.exp_avg_sq();
-  // theta -= eta / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), as torch computes it.
-  const auto denom = (v.sqrt() / std::sqrt(bias_correction2)).add_(o.eps());
-  param.addcdiv_(state.exp_avg(), denom, -o.lr() / bias_correction1);
+  if (!v.defined() || state.step() == 0) return {};
+  return denominator(o, state).to(at::kDouble);  // the step is eta * mhat / (sqrt(vhat) + eps)
 }
 
 // ---- Fused path -----------------------------------------------------------------------------

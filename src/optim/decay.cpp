@@ -37,26 +37,51 @@ double l2_coefficient(const DecayHyper& hyper) {
   return hyper.decay == Decay::L2 ? hyper.weight_decay : 0.0;
 }
 
+double decay_rate(const DecayHyper& hyper, const EffectiveScale& scale) {
+  if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return 0.0;
+  if (hyper.decay == Decay::Decoupled) return hyper.lr * hyper.weight_decay;  // eta * lambda
+  // Stable: eta * lambda * (eta_eff / eta)
+  const double s = scale.device.defined() ? scale.device.item<double>() : scale.host;
+  return hyper.lr * hyper.weight_decay * s;
+}
+
+DecayFactor decay_factor_of(const DecayHyper& hyper, const EffectiveScale& scale) {
+  DecayFactor f;
+  if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return f;  // no multiplicative decay
+  f.applies = true;
+  if (hyper.decay == Decay::Decoupled) {
+    f.host = 1 - decay_rate(hyper, scale);  // theta *= 1 - eta * lambda
+    return f;
+  }
+  // Stable: theta *= 1 - eta * lambda * (eta_eff / eta)   (docs/OPTIMIZERS.md, "The stable
+  // decay factor"; the paper, arXiv 2011.11152). Below 0 the weights would change sign: the
+  // factor becomes NaN, so that the failure shows (check_stable_factor refuses a host one
+  // before any parameter changes; a device one is not read back).
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (scale.device.defined()) {
+    f.device = scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1);
+    f.device.masked_fill_(f.device < 0, nan);
+  } else {
+    f.host = 1 - decay_rate(hyper, scale);
+    if (f.host < 0) f.host = nan;
+  }
+  return f;
+}
+
 void apply_weight_decay(at::Tensor& param, const DecayHyper& hyper,
                         const EffectiveScale& scale) {
-  if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return;
-  if (hyper.decay == Decay::Decoupled) {
-    param.mul_(1 - hyper.lr * hyper.weight_decay);  // theta *= 1 - eta * lambda
-    return;
-  }
-  // Stable: theta *= 1 - eta * lambda * (eta_eff / eta)   (docs/OPTIMIZERS.md; the paper,
-  // arXiv 2011.11152). A device factor below 0 becomes NaN (see decay.h).
-  if (scale.device.defined()) {
-    auto factor = scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1);
-    param.mul_(factor.masked_fill_(factor < 0, std::numeric_limits<double>::quiet_NaN()));
+  const DecayFactor f = decay_factor_of(hyper, scale);
+  if (!f.applies) return;
+  if (f.device.defined()) {
+    param.mul_(f.device);
   } else {
-    param.mul_(1 - hyper.lr * hyper.weight_decay * scale.host);
+    param.mul_(f.host);
   }
 }
 
 void check_stable_factor(std::size_t group, const DecayHyper& hyper, const EffectiveScale& scale) {
-  if (hyper.decay != Decay::Stable || hyper.weight_decay == 0 || scale.device.defined()) return;
-  const double factor = 1 - hyper.lr * hyper.weight_decay * scale.host;
+  if (hyper.decay != Decay::Stable || scale.device.defined()) return;
+  const double factor = 1 - decay_rate(hyper, scale);  // as decay_factor_of
   if (!(factor < 0)) return;  // [0, 1]; NaN (a NaN gradient) goes on to the weights, visibly
   std::ostringstream message;
   message.precision(6);
@@ -70,15 +95,10 @@ void check_stable_factor(std::size_t group, const DecayHyper& hyper, const Effec
 }
 
 double decay_factor(const DecayHyper& hyper, const EffectiveScale& scale) {
-  if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return 1.0;
-  if (hyper.decay == Decay::Decoupled) return 1 - hyper.lr * hyper.weight_decay;
-  if (scale.device.defined()) {  // the same float64 operations as apply_weight_decay
-    if (!scale.device.device().is_cpu()) {
-      throw std::logic_error("decay_factor reads a CPU scalar only");
-    }
-    return scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1).item<double>();
-  }
-  return 1 - hyper.lr * hyper.weight_decay * scale.host;
+  const DecayFactor f = decay_factor_of(hyper, scale);
+  if (!f.device.defined()) return f.host;
+  if (!f.device.device().is_cpu()) throw std::logic_error("decay_factor reads a CPU scalar only");
+  return f.device.item<double>();
 }
 
 }  // namespace optim

@@ -50,16 +50,12 @@ Tensors gradients_with_l2(const Tensors& grads, const Tensors& params, const Dec
 }
 
 void apply_weight_decay(const Tensors& params, const DecayHyper& hyper, const EffectiveScale& scale) {
-  if (hyper.decay == Decay::L2 || hyper.weight_decay == 0) return;
-  if (hyper.decay == Decay::Decoupled) {
-    at::_foreach_mul_(params, 1 - hyper.lr * hyper.weight_decay);  // theta *= 1 - eta * lambda
-    return;
-  }
-  // Stable: theta *= 1 - eta * lambda * (eta_eff / eta), the factor computed as decay.cpp does
-  if (scale.device.defined()) {
-    mul_(params, scale.device.mul(-hyper.lr * hyper.weight_decay).add_(1));
+  const DecayFactor f = decay_factor_of(hyper, scale);  // the factor and its guard (decay.h)
+  if (!f.applies) return;
+  if (f.device.defined()) {
+    mul_(params, f.device);
   } else {
-    at::_foreach_mul_(params, 1 - hyper.lr * hyper.weight_decay * scale.host);
+    at::_foreach_mul_(params, f.host);
   }
 }
 

@@ -33,8 +33,8 @@ at::Tensor vhat_sum(const Tensors& v, double beta2, const std::vector<int64_t>& 
 /// gradient_with_l2 for every parameter: g + lambda * theta in L2 mode, else the gradients.
 Tensors gradients_with_l2(const Tensors& grads, const Tensors& params, const DecayHyper& hyper);
 
-/// apply_weight_decay for every parameter (Decoupled: theta *= 1 - eta * lambda; Stable:
-/// theta *= 1 - eta * lambda * scale; nothing in L2 mode or with lambda = 0).
+/// apply_weight_decay for every parameter: theta *= decay_factor_of(hyper, scale) (decay.h);
+/// nothing in L2 mode or with lambda = 0.
 void apply_weight_decay(const Tensors& params, const DecayHyper& hyper, const EffectiveScale& scale);
 
 }  // namespace multi

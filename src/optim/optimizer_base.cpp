@@ -28,11 +28,41 @@ DecayHyper OptimizerBase::group_hyper(std::size_t index) const {
 std::optional<double> OptimizerBase::decay_per_step(std::size_t index) const {
   const DecayHyper hyper = group_hyper(index);
   if (hyper.decay == Decay::L2) return std::nullopt;
-  if (hyper.decay == Decay::Decoupled) return hyper.lr * hyper.weight_decay;
-  if (do_needs_vbar() && !vbar_.defined()) return std::nullopt;
-  const EffectiveScale scale = do_effective_scale(param_groups_[index].options(), vbar_);
-  const double s = scale.device.defined() ? scale.device.item<double>() : scale.host;
-  return hyper.lr * hyper.weight_decay * s;
+  if (hyper.decay == Decay::Stable && do_needs_vbar() && !vbar_.defined()) return std::nullopt;
+  EffectiveScale scale;
+  if (hyper.decay == Decay::Stable) scale = do_effective_scale(param_groups_[index].options(), vbar_);
+  return decay_rate(hyper, scale);
+}
+
+OptimizerBase::ParamDynamics OptimizerBase::param_dynamics(std::size_t group,
+                                                          const torch::Tensor& param) const {
+  check_group_index(group);
+  const auto& options = param_groups_[group].options();
+  const DecayHyper hyper = hyper_of(options);
+  ParamDynamics out;
+  torch::Tensor denominator;  // 1/P per element, or undefined for 1
+  const auto found = state_.find(compat::state_key(param));
+  if (found != state_.end()) denominator = do_step_denominator(options, *found->second);
+  if (denominator.defined()) out.step_scale = 1 / denominator.square().mean().sqrt().item<double>();
+  if (hyper.decay == Decay::L2 && hyper.weight_decay != 0) {
+    // eta * lambda * gain * <theta^2, P> / |theta|^2: the component of the step's L2 part
+    // eta * gain * P * lambda * theta along theta, relative to |theta| (docs/DYNAMICS.md).
+    const auto w = param.detach().to(at::kDouble);
+    const double norm_sq = w.square().sum().item<double>();
+    const double weighted = denominator.defined() ? w.square().div(denominator).sum().item<double>() : norm_sq;
+    const double ratio = norm_sq > 0 ? weighted / norm_sq : out.step_scale;
+    out.l2_rate = hyper.lr * hyper.weight_decay * do_l2_gain(options) * ratio;
+  }
+  return out;
+}
+
+std::optional<double> OptimizerBase::static_decay_ratio(std::size_t index) const {
+  const DecayHyper hyper = group_hyper(index);
+  const auto& options = param_groups_[index].options();
+  if (hyper.decay == Decay::Decoupled) return 1.0;  // d = eta * lambda
+  if (!do_static_scale()) return std::nullopt;
+  if (hyper.decay == Decay::Stable) return do_effective_scale(options, {}).host;
+  return do_l2_gain(options);  // L2 without preconditioning: d = eta * lambda * gain
 }
 
 void OptimizerBase::set_group_weight_decay(std::size_t index, double weight_decay) {

@@ -40,10 +40,17 @@ namespace {
 
 /// A gnuplot single-quoted string ('' stands for '). Inside single quotes gnuplot expands
 /// nothing (no backquotes, no macros), so the only way out of the string is a line break:
-/// one_line turns every control character into a space first.
+/// one_line turns every control character into a space first. Gnuplot reads a leading ''
+/// as an empty string, so leading quotes are joined on as "'" (a constant: nothing of the
+/// text is ever double-quoted): 'x becomes "'".'x'.
 std::string quoted(const std::string& text) {
-  std::string out = "'";
-  for (char ch : one_line(text)) out += ch == '\'' ? std::string("''") : std::string(1, ch);
+  const std::string line = one_line(text);
+  const size_t lead = std::min(line.find_first_not_of('\''), line.size());
+  std::string out;
+  for (size_t i = 0; i < lead; ++i) out += (i ? "." : "") + std::string("\"'\"");
+  if (lead == line.size() && lead > 0) return out;
+  out += (lead ? ".'" : "'");
+  for (char ch : line.substr(lead)) out += ch == '\'' ? std::string("''") : std::string(1, ch);
   return out + "'";
 }
 
@@ -286,7 +293,7 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
 }
 
 void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
-                  const std::string& gnuplot) {
+                  const std::string& gnuplot, double timeout_seconds) {
   const fs::path dir(folder);
   for (const auto& f : figures) {
     if (!is_safe_file_stem(f.name)) {
@@ -299,7 +306,13 @@ void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
     util::write_file_atomically(stem + ".gp", gnuplot_script(f, f.name + ".dat", f.name));
     const std::string log = stem + ".log";
     // Run in the folder so that the script's relative paths hold.
-    const int status = util::run_process({gnuplot, f.name + ".gp"}, log, folder);
+    int status = 0;
+    try {
+      status = util::run_process({gnuplot, f.name + ".gp"}, log, folder, timeout_seconds);
+    } catch (const std::runtime_error& e) {  // it hung: name the program and the script
+      throw std::runtime_error("gnuplot (" + gnuplot + ") on " + f.name + ".gp: " + e.what() +
+                               " (swd report --gnuplot-timeout SECONDS allows more)");
+    }
     if (status != 0 || !fs::exists(stem + ".png") || !fs::exists(stem + ".svg")) {
       std::string message = util::read_file(log);
       while (!message.empty() && message.back() == '\n') message.pop_back();

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "swd/report/results.h"
 #include "swd/sweep/plan.h"
@@ -27,6 +29,7 @@ bool is_record_key(const std::string& key) {
   // several processes are never written to config.json.
   static const std::set<std::string> records = {"provenance", "out", "resume", "log-every",
                                                 "checkpoint-every", "data-dir", "tensorboard",
+                                                "eval-every", "dynamics-every",
                                                 "derived"};
   return !sweep::is_identity_key(key) || records.count(key) > 0;
 }
@@ -93,12 +96,39 @@ std::vector<train::EpochMetrics> read_metrics(const std::string& folder, const s
   const std::string path = folder + "/metrics.csv";
   std::vector<train::EpochMetrics> epochs;
   try {
-    epochs = train::parse_metrics_csv(util::read_file(path));
+    epochs = train::read_metrics_csv(path);  // a regular file, read within its size
   } catch (const std::exception& e) {
     throw std::runtime_error(name + " " + what + " but its metrics cannot be read (" + e.what() + ")");
   }
   if (epochs.empty()) throw std::runtime_error(path + " has no epochs but " + what);
   return epochs;
+}
+
+/// Run folders by real path: two entries for one folder, however spelled, would count one
+/// run as two seeds (an SD of 0, a CI of zero width).
+class FoldersSeen {
+ public:
+  /// The name the folder `key` (a path in one normal form) was given first when it was seen
+  /// before; "" otherwise.
+  std::string add(const std::string& key, const std::string& shown) {
+    const auto [it, fresh] = first_name_.emplace(key, shown);
+    return fresh ? "" : it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::string> first_name_;  ///< key -> the name given
+};
+
+/// The folder's real path (links and ".." resolved), the key of FoldersSeen.
+std::string real_path(const fs::path& folder) {
+  std::error_code error;
+  const fs::path real = fs::weakly_canonical(folder, error);
+  return error ? fs::absolute(folder, error).lexically_normal().string() : real.string();
+}
+
+std::string twice(const std::string& shown, const std::string& earlier) {
+  return one_line(shown) + " twice" + (earlier == shown ? "" : " (also as " + one_line(earlier) + ")") +
+         " (expected each run once: a run counted twice looks like two seeds)";
 }
 
 /// The weight decay a run outside a sweep is placed at: the one it was given, except for
@@ -226,6 +256,7 @@ struct Item {
   bool finished = false;
   size_t source = 0;
   std::string not_finished;
+  std::string real_path;  ///< of a finished run's folder: no folder may count twice
 };
 
 void read_sweep_source(const Source& s, size_t index, bool relative_names, std::vector<Item>& items,
@@ -249,7 +280,14 @@ void read_sweep_source(const Source& s, size_t index, bool relative_names, std::
   for (const auto& key : grid) {
     if (std::find(grid_keys.begin(), grid_keys.end(), key) == grid_keys.end()) grid_keys.push_back(key);
   }
+  // A duplicated row (by its normal form, without touching the disk), or a finished run's
+  // folder reached twice (by its real path): an error naming it.
+  FoldersSeen rows_seen, done_seen;
   for (const auto& row : table.rows) {
+    const std::string normal = (root / row[run_col]).lexically_normal().string();
+    if (const auto earlier = rows_seen.add(normal, row[run_col]); !earlier.empty()) {
+      throw std::runtime_error(index_path + " lists the run " + twice(row[run_col], earlier));
+    }
     if (!s.only.empty() && !s.only.count(row[run_col])) continue;
     Item item;
     item.source = index;
@@ -263,6 +301,10 @@ void read_sweep_source(const Source& s, size_t index, bool relative_names, std::
       continue;
     }
     const std::string folder = path_inside(root, row[run_col], index_path);
+    item.real_path = real_path(folder);
+    if (const auto earlier = done_seen.add(item.real_path, row[run_col]); !earlier.empty()) {
+      throw std::runtime_error(index_path + " lists the run " + twice(row[run_col], earlier));
+    }
     item.run.epochs = read_metrics(folder, item.run.folder, "is marked done in runs.csv");
     item.run.config = read_config(folder);
     item.run.settings = item.run.config;
@@ -279,6 +321,7 @@ Item read_run_source(const Source& s, size_t index) {
   Item item;
   item.source = index;
   item.run.folder = s.dir;
+  item.real_path = real_path(s.dir);
   item.run.config = read_config(s.dir);
   if (item.run.config.empty()) {
     throw std::runtime_error(s.dir + " has no config.json (expected the folder of a swd train run, "
@@ -357,10 +400,10 @@ std::vector<std::string> axes_of(const std::vector<Item>& items, const std::vect
 /// seed) and the settings every finished run shares.
 void group_runs(SweepResults& results, const std::vector<std::vector<std::string>>& all_rows) {
   results.values.assign(results.axes.size(), {});
+  std::vector<std::unordered_set<std::string>> seen_values(results.axes.size());
   for (const auto& row : all_rows) {
     for (size_t a = 0; a < results.axes.size(); ++a) {
-      auto& seen = results.values[a];
-      if (std::find(seen.begin(), seen.end(), row[a]) == seen.end()) seen.push_back(row[a]);
+      if (seen_values[a].insert(row[a]).second) results.values[a].push_back(row[a]);
     }
   }
   std::vector<size_t> group_columns;
@@ -371,17 +414,14 @@ void group_runs(SweepResults& results, const std::vector<std::vector<std::string
     }
   }
   bool first = true;
+  std::map<std::vector<std::string>, size_t> group_of;  // key -> index in results.groups
   for (size_t r = 0; r < results.runs.size(); ++r) {
     const auto& run = results.runs[r];
     std::vector<std::string> key;
     for (size_t a : group_columns) key.push_back(run.axis_values[a]);
-    auto group = std::find_if(results.groups.begin(), results.groups.end(),
-                              [&](const Group& g) { return g.key == key; });
-    if (group == results.groups.end()) {
-      results.groups.push_back({key, {}});
-      group = results.groups.end() - 1;
-    }
-    group->runs.push_back(r);
+    const auto [it, fresh] = group_of.emplace(key, results.groups.size());
+    if (fresh) results.groups.push_back({key, {}});
+    results.groups[it->second].runs.push_back(r);
     if (run.config.empty()) continue;
     if (first) {
       results.shared = run.settings;
@@ -402,9 +442,15 @@ SweepResults load_folders(const std::vector<std::string>& paths) {
   if (paths.empty()) throw std::invalid_argument("swd report: no folder given");
   std::vector<Source> sources;
   std::map<std::string, size_t> sweep_index;
+  FoldersSeen given;  // run folders given twice, however spelled, are refused
   for (const auto& path : paths) {
     std::error_code error;
     std::string relative;
+    if (!fs::exists(fs::path(path) / "runs.csv", error)) {
+      if (const auto earlier = given.add(real_path(path), path); !earlier.empty()) {
+        throw std::runtime_error("swd report: given the run folder " + twice(path, earlier));
+      }
+    }
     if (fs::exists(fs::path(path) / "runs.csv", error)) {
       const std::string key = fs::weakly_canonical(path, error).string();
       if (sweep_index.count(key)) {
@@ -448,6 +494,15 @@ SweepResults load_folders(const std::vector<std::string>& paths) {
     for (size_t i = 0; i < titles.size(); ++i) results.title += (i ? " + " : "") + titles[i];
   } else if (!one_sweep) {
     results.title = "Report of " + std::to_string(items.size()) + " runs";
+  }
+  // A finished run reached twice (the same folder given twice, or given and in a sweep given
+  // too, however spelled) would count as two seeds: an error naming it.
+  FoldersSeen done_seen;
+  for (const auto& item : items) {
+    if (!item.finished) continue;
+    if (const auto earlier = done_seen.add(item.real_path, item.run.folder); !earlier.empty()) {
+      throw std::runtime_error("swd report: given the run " + twice(item.run.folder, earlier));
+    }
   }
   std::vector<std::vector<std::string>> rows;
   results.total_runs = items.size();

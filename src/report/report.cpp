@@ -305,7 +305,7 @@ ReportOutput write_report(const SweepResults& results, const std::string& dir,
     fs::create_directories(staging, error);
     if (error) throw std::runtime_error("cannot create " + staging.string() + ": " + error.message());
     try {
-      draw_figures(figures, staging.string(), *program);
+      draw_figures(figures, staging.string(), *program, options.gnuplot_timeout);
     } catch (...) {
       fs::remove_all(staging, error);
       throw;

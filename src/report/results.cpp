@@ -4,8 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "swd/sweep/plan.h"
 #include "swd/sweep/runs.h"

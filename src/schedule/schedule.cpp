@@ -30,10 +30,12 @@ Step::Step(std::vector<double> milestones, double gamma)
     : milestones_(std::move(milestones)), gamma_(gamma) {}
 
 double Step::factor(double epoch) const {
-  const double whole = std::floor(epoch);
   double f = 1.0;
+  // gamma^(milestones reached), at the first step reaching it. The tolerance absorbs the
+  // rounding of fractional milestones (0.4 * 3 = 1.2000000000000002 > 1 + 20/100); a step is
+  // at least 1e-7 epochs long (10 million steps an epoch).
   for (double m : milestones_) {
-    if (m <= whole) f *= gamma_;  // gamma^(milestones passed)
+    if (m <= epoch + 1e-9) f *= gamma_;
   }
   return f;
 }
@@ -63,6 +65,20 @@ std::string Warmup::describe() const {
   return "warmup(" + number(warmup_epochs_) + " epochs) then " + after_->describe();
 }
 
+void check_milestones(const std::vector<double>& milestones, double total_epochs) {
+  // Each must act within the run, once: m applies from the first step whose progress reaches
+  // it (Step::factor), so 0 < m < total_epochs, in increasing order.
+  for (size_t i = 0; i < milestones.size(); ++i) {
+    if (!(milestones[i] > 0 && milestones[i] < total_epochs) ||
+        (i > 0 && !(milestones[i] > milestones[i - 1]))) {
+      throw std::invalid_argument(
+          "invalid milestones " + join(milestones) + " (expected increasing epochs within the "
+          "run of " + number(total_epochs) + " epochs, each > 0 and < " + number(total_epochs) +
+          ": a milestone m multiplies the lr by gamma from the step at which m epochs are done)");
+    }
+  }
+}
+
 std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs) {
   if (!(spec.warmup_epochs >= 0)) {
     throw std::invalid_argument("invalid warmup epochs " + number(spec.warmup_epochs) +
@@ -76,14 +92,10 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
       throw std::invalid_argument("invalid gamma " + number(spec.gamma) + " (expected > 0)");
     }
     std::vector<double> milestones = spec.milestones;
-    if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of training
-      milestones = {std::round(0.4 * total_epochs), std::round(0.8 * total_epochs)};
-    }
-    for (size_t i = 0; i < milestones.size(); ++i) {
-      if (!(milestones[i] >= 0) || (i > 0 && milestones[i] < milestones[i - 1])) {
-        throw std::invalid_argument("invalid milestones " + join(milestones) +
-                                    " (expected non-negative epochs in increasing order)");
-      }
+    if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of the steps
+      milestones = {0.4 * total_epochs, 0.8 * total_epochs};
+    } else {
+      check_milestones(milestones, total_epochs);
     }
     base = std::make_shared<Step>(std::move(milestones), spec.gamma);
   } else if (spec.kind == "cosine") {

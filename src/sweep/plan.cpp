@@ -8,9 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <tuple>
+#include <unordered_set>
 #include <toml++/toml.h>
 
 #include "swd/provenance.h"
+#include "swd/schedule/schedule.h"
 #include "swd/train/config.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/util/suggest.h"
@@ -67,7 +69,7 @@ Json read_document(const std::string& path) {
                       "' (expected .toml or .json)");
   }
   // A regular file of at most 1 MiB, JSON nested at most 8 deep, no key twice.
-  const std::string text = train::detail::read_config_text(path, "sweep file " + path);
+  const std::string text = train::detail::read_config_text(path);
   if (ext == ".json") {
     train::detail::parse_config_json(text, "sweep file " + path);  // the checks above
     return Json::parse(text);  // keeps the file's order
@@ -155,14 +157,14 @@ std::vector<Axis> read_grid(const Json& table, const std::string& where,
     if (!values.is_array() || values.empty()) {
       throw ConfigError(here + ": expected a non-empty list of values, got " + values.dump());
     }
+    std::unordered_set<std::string> shown;  // the values as displayed: linear in the values
     for (const auto& v : values) {
       check_setting(axis.key, v, where + " [grid]");
-      for (const auto& seen : axis.values) {
-        if (display_value(seen) == display_value(v.dump())) {
-          throw ConfigError(here + " lists " + display_value(seen) + " twice");
-        }
+      const std::string text = v.dump();
+      if (!shown.insert(display_value(text)).second) {
+        throw ConfigError(here + " lists " + display_value(text) + " twice");
       }
-      axis.values.push_back(v.dump());
+      axis.values.push_back(text);
     }
     grid.push_back(axis);
   }
@@ -336,10 +338,23 @@ void force_setting(SweepSpec& spec, const std::string& assignment) {
 }
 
 std::vector<RunPlan> expand(const SweepSpec& spec) {
-  size_t total = 1;
-  for (const auto& axis : spec.grid) total *= axis.values.size();
+  double product = 1;  // in floating point: no overflow, whatever the axes
+  std::string shape;
+  for (const auto& axis : spec.grid) {
+    product *= static_cast<double>(axis.values.size());
+    shape += (shape.empty() ? "" : " x ") + std::to_string(axis.values.size()) + " " + axis.key;
+  }
+  if (product > static_cast<double>(kMaxSweepRuns)) {
+    char runs_text[32];
+    std::snprintf(runs_text, sizeof runs_text, "%.0f", product);
+    throw ConfigError("the grid has " + std::string(runs_text) + " runs (" + shape + "), more "
+                      "than the limit of " + std::to_string(kMaxSweepRuns) + " runs a sweep "
+                      "may have (split it into several sweeps)");
+  }
+  const size_t total = static_cast<size_t>(product);
   std::vector<RunPlan> runs;
   std::vector<std::vector<std::pair<std::string, std::string>>> run_values;  // for [analysis]
+  runs.reserve(total);
   for (size_t index = 0; index < total; ++index) {
     RunPlan run;
     run.index = index;
@@ -414,7 +429,8 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
     train::TrainConfig config;
     try {
       config = train::config_from_json(run_json(run));
-    } catch (const ConfigError& e) {
+      schedule::check_milestones(config.milestones, static_cast<double>(config.epochs));
+    } catch (const std::invalid_argument& e) {  // ConfigError among them
       throw ConfigError("run " + name + ": " + e.what());
     }
     if (!spec.primary.empty()) {

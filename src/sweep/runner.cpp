@@ -95,6 +95,9 @@ TrainCommand train_command(const RunPlan& run, RunAction action, const std::stri
   util::SpawnOptions options;
   options.program = program;
   options.log_path = dir + "/train.log";
+  // A terminal's Ctrl-C reaches the sweep alone, which forwards one stop request: a run that
+  // got it twice (from the terminal and from the sweep) would stop without its checkpoint.
+  options.own_process_group = true;
   if (!run.sets_threads) {
     argv.insert(argv.end(), {"--threads", std::to_string(threads)});
     for (const char* name : {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}) {
@@ -134,15 +137,20 @@ class Sweeper {
     size_t next = 0;
     while (true) {
       reap(active);
-      if (signals_.received()) break;
+      if ((stop_signal_ = signals_.take()) != 0) break;
       while (static_cast<int64_t>(active.size()) < options_.jobs && next < queue.size()) {
         const size_t i = queue[next++];
-        active[launch(runs_[i], states[i].action)] = {i, std::chrono::steady_clock::now()};
+        try {
+          active[launch(runs_[i], states[i].action)] = {i, std::chrono::steady_clock::now()};
+        } catch (const std::exception& e) {  // its folder cannot be prepared: the others go on
+          report_line(runs_[i], inspect_run(out_, runs_[i]), 0, 0, e.what());
+          write_runs_csv(out_, spec_, runs_);
+        }
       }
       if (active.empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (signals_.received()) return stop(active);
+    if (stop_signal_ != 0) return stop(active);
     write_runs_csv(out_, spec_, runs_);
     return finish();
   }
@@ -174,15 +182,17 @@ class Sweeper {
       const int code = pid < 0 ? 255 : util::exit_status_of(status);
       const RunPlan& run = runs_[a.run];
       const std::string dir = (fs::path(out_) / run.folder).string();
-      if (signals_.received() && code != 0) continue;  // interrupted: not a failure of the run
+      if (stop_signal_ != 0 && code != 0) continue;  // interrupted: not a failure of the run
       write_exit_record(dir, code, wall);
       report_line(run, inspect_run(out_, run), code, wall);
       write_runs_csv(out_, spec_, runs_);
     }
   }
 
-  void report_line(const RunPlan& run, const RunFolderState& state, int code, double wall) {
-    const bool ok = state.action == RunAction::Skip;
+  /// The line of a finished run; `not_started`: why it could not be started.
+  void report_line(const RunPlan& run, const RunFolderState& state, int code, double wall,
+                   const std::string& not_started = "") {
+    const bool ok = not_started.empty() && state.action == RunAction::Skip;
     ++finished_;
     if (ok) {
       ++succeeded_;
@@ -197,6 +207,8 @@ class Sweeper {
       char text[96];
       std::snprintf(text, sizeof text, "final %.2f%%  best %.2f%%", 100 * state.epochs.back().test_error, 100 * best);
       result = text;
+    } else if (!not_started.empty()) {
+      result = "FAILED (not started): " + not_started;
     } else {
       result = "FAILED (exit " + std::to_string(code) + "): " +
                last_line_of((fs::path(out_) / run.folder / "train.log").string());
@@ -212,15 +224,27 @@ class Sweeper {
     std::fflush(stdout);
   }
 
-  int stop(std::map<pid_t, Active>& active) {
-    for (const auto& [pid, a] : active) ::kill(pid, SIGTERM);
+  /// One stop request to every running run: SIGTERM to its process group (then SIGCONT, so
+  /// that a stopped one acts on it), once; it finishes its step and writes its checkpoint.
+  static void forward_stop(const std::map<pid_t, Active>& active) {
     for (const auto& [pid, a] : active) {
-      int status = 0;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      for (const int sig : {SIGTERM, SIGCONT}) {
+        if (::kill(-pid, sig) != 0) ::kill(pid, sig);
       }
     }
+  }
+
+  int stop(std::map<pid_t, Active>& active) {
+    forward_stop(active);
+    while (!active.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      reap(active);
+      // Another request, after the grace period of the first (signals.h): forwarded too (a
+      // second request stops a run at once, as `swd train` documents).
+      if (signals_.take() != 0) forward_stop(active);
+    }
     write_runs_csv(out_, spec_, runs_);
-    const int signal_number = signals_.received();
+    const int signal_number = stop_signal_;
     std::fprintf(stderr,
                  "swd: sweep stopped by signal %d; %zu of %zu runs done. Rerun the same command "
                  "to continue: finished runs are kept, unfinished ones resume from their last "
@@ -255,6 +279,7 @@ class Sweeper {
   const std::string& out_;  ///< options_.out
   int64_t threads_;
   util::SignalCatcher signals_{SIGINT, SIGTERM, SIGHUP};
+  int stop_signal_ = 0;  ///< the signal of the stop request, 0 while none came
   size_t finished_ = 0, succeeded_ = 0;
   double seconds_ = 0;
   std::vector<std::string> failed_;
@@ -264,9 +289,9 @@ class Sweeper {
 class FolderLock {
  public:
   explicit FolderLock(const std::string& out) : path_(out + "/.sweep.lock") {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (fd_ >= 0) ::close(fd_);
+    fd_ = util::open_for_writing(path_, util::WriteMode::ReadWrite);  // never through a link
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
       throw std::runtime_error("another swd sweep is running in " + out + " (it holds " + path_ + ")");
     }
   }

@@ -58,7 +58,7 @@ RunFolderState inspect_run(const std::string& sweep_dir, const RunPlan& run) {
   bool metrics_unreadable = false;
   if (fs::exists(dir / "metrics.csv", error)) {
     try {
-      state.epochs = train::parse_metrics_csv(util::read_file((dir / "metrics.csv").string()));
+      state.epochs = train::read_metrics_csv((dir / "metrics.csv").string());
     } catch (const std::exception&) {
       metrics_unreadable = true;
     }

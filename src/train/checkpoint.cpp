@@ -7,7 +7,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "swd/errors.h"
@@ -83,6 +85,47 @@ std::optional<double> optional_from(const Json& doc, const char* key) {
   return std::nullopt;
 }
 
+/// Refuses restored totals no run can reach (a forged record with a valid checksum): every
+/// count and sum of the interrupted epoch against the others and the batch size, every
+/// finished epoch's number.
+void check_ranges(const CheckpointInfo& info) {
+  const auto& p = info.position;
+  const auto& t = info.partial;
+  auto require = [](bool ok, const std::string& name, const std::string& value, const std::string& expected) {
+    if (!ok) throw std::runtime_error("its " + name + " is " + value + " (expected " + expected + ")");
+  };
+  const auto text = [](auto v) { return nlohmann::json(v).dump(); };
+  // (p.epoch, p.batches_done and p.steps_done are >= 0 here: no sum below overflows.)
+  require(p.steps_done - p.batches_done >= p.epoch, "position.steps_done", text(p.steps_done),
+          "at least one step per finished epoch plus position.batches_done");
+  // Each batch of the epoch so far is a step taken or skipped.
+  require(t.steps >= 0 && t.steps <= p.batches_done, "partial.steps", text(t.steps),
+          "0 to position.batches_done = " + text(p.batches_done));
+  require(t.skipped == p.batches_done - t.steps, "partial.skipped", text(t.skipped),
+          "position.batches_done - partial.steps = " + text(p.batches_done - t.steps));
+  const Json config = Json::parse(info.config_json, nullptr, false);
+  const int64_t batch = config.is_object() && config.contains("batch-size") &&
+                                config["batch-size"].is_number_integer() &&
+                                config["batch-size"].get<int64_t>() > 0
+                            ? config["batch-size"].get<int64_t>()
+                            : std::numeric_limits<int64_t>::max();
+  // Every step taken trains on 1 to batch-size samples.
+  require(t.seen >= t.steps && t.seen / batch + (t.seen % batch != 0) <= t.steps, "partial.seen",
+          text(t.seen), "between partial.steps and partial.steps x batch-size");
+  require(t.wrong >= 0 && t.wrong <= t.seen, "partial.wrong", text(t.wrong), "0 to partial.seen");
+  // Sums of finite losses and norms (>= 0; a sum of squares may overflow to infinity).
+  for (const auto& [name, v] : {std::pair<const char*, double>{"loss_sum", t.loss_sum},
+                                {"grad_norm_sum", t.grad_norm_sum},
+                                {"grad_norm_sq_sum", t.grad_norm_sq_sum}}) {
+    require(v >= 0, std::string("partial.") + name, text(v), ">= 0");
+  }
+  require(std::isfinite(t.seconds) && t.seconds >= 0, "partial.seconds", text(t.seconds), "finite and >= 0");
+  for (size_t i = 0; i < info.metrics.size(); ++i) {
+    require(info.metrics[i].epoch == static_cast<int64_t>(i) + 1, "metrics row " + std::to_string(i + 1),
+            "for epoch " + text(info.metrics[i].epoch), "the epochs 1, 2, ... in order");
+  }
+}
+
 /// Everything but the tensors, from the checkpoint's JSON record.
 CheckpointInfo info_of(const std::string& json) {
   CheckpointInfo info;
@@ -102,6 +145,10 @@ CheckpointInfo info_of(const std::string& json) {
                     optional_from(t, "sqrt_vbar"), optional_from(t, "decay_per_step")};
     info.metrics = parse_metrics_csv(doc.at("metrics_csv").get<std::string>());
     info.config_json = doc.at("config_json").get<std::string>();
+    if (doc.contains("dynamics")) {  // checkpoints made before the dynamics have none
+      info.dynamics_state = doc.at("dynamics").at("state").get<std::string>();
+      info.dynamics_csv = doc.at("dynamics").at("csv").get<std::string>();
+    }
   } catch (const Json::exception& e) {
     throw std::runtime_error(std::string("its record is malformed (") + e.what() + ")");
   }
@@ -110,6 +157,7 @@ CheckpointInfo info_of(const std::string& json) {
       static_cast<size_t>(pos.epoch) != info.metrics.size()) {
     throw std::runtime_error("it is inconsistent (its position and its metrics disagree)");
   }
+  check_ranges(info);
   return info;
 }
 
@@ -136,6 +184,9 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
       {"metrics_csv", metrics_csv(info.metrics)},
       {"config_json", info.config_json},
   };
+  if (!info.dynamics_state.empty()) {
+    doc["dynamics"] = {{"state", info.dynamics_state}, {"csv", info.dynamics_csv}};
+  }
   doc["optimizer"] = optimizer_json(optimizer.export_state(), file);
   for (const auto& [name, tensor] : model_tensors(model)) file.tensors[name] = tensor;
   file.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
@@ -148,7 +199,7 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
   if (!std::filesystem::exists(path)) throw std::runtime_error("no checkpoint at " + path);
   CheckpointInfo info;
   try {
-    const TensorFile file = decode_tensor_file(util::read_file(path));
+    const TensorFile file = read_tensor_file(path);
     info = info_of(file.json);
     const Json doc = Json::parse(file.json);
     // The model: every parameter and buffer by name, with the same shape and dtype.
@@ -194,7 +245,7 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
   try {
-    return info_of(decode_tensor_file(util::read_file(path)).json);
+    return info_of(read_tensor_file(path).json);
   } catch (const std::exception& e) {
     throw cannot_resume(path, e);
   }

@@ -1,6 +1,7 @@
 // The table of TrainConfig keys: parsing from text (flags, TOML, JSON) and writing JSON.
 #include "swd/train/config.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -35,11 +36,20 @@ namespace {
 void parse(const std::string&, const std::string& text, std::string& out) { out = text; }
 
 void parse(const std::string& key, const std::string& text, double& out) {
-  try {
-    size_t used = 0;
-    out = std::stod(text, &used);
-    if (used == text.size() && std::isfinite(out)) return;
-  } catch (const std::exception&) {
+  // strtod, not std::stod: stod refuses every ERANGE, subnormal results (1e-320) included,
+  // which are finite doubles like any other.
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(begin, &end);
+  const bool whole = !text.empty() && end == begin + text.size();
+  if (whole && std::isfinite(v) && !(errno == ERANGE && v == 0)) {
+    out = v;
+    return;
+  }
+  if (whole && errno == ERANGE) {  // beyond what a double holds: say which end
+    bad_value(key, text, v == 0 ? "0 or a magnitude of at least 4.9e-324, the smallest double"
+                                : "a finite number, at most 1.8e308 in magnitude");
   }
   bad_value(key, text, "a finite number");
 }
@@ -228,6 +238,8 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "limit-batches" && c.limit_batches < 0) fail("0 (no limit) or more");
   if (key == "limit-test-batches" && c.limit_test_batches < 0) fail("0 (the whole test set) or more");
   if (key == "log-every" && c.log_every < 0) fail("0 (no steps.jsonl) or more");
+  if (key == "eval-every") positive(c.eval_every);
+  if (key == "dynamics-every") positive(c.dynamics_every);
   if (key == "lr" && c.lr) non_negative(*c.lr);
   if (key == "weight-decay" && c.weight_decay) non_negative(*c.weight_decay);
   if (key == "momentum" && c.momentum) non_negative(*c.momentum);
@@ -312,7 +324,7 @@ const std::vector<Entry>& table() {
       entry("scale-rule", "none | lr | wd: scale lr or weight decay by batch-size / base-batch-size", &TrainConfig::scale_rule),
       entry("base-batch-size", "the batch size the lr and weight decay were tuned for", &TrainConfig::base_batch_size),
       entry("lr-schedule", "constant | step | cosine", &TrainConfig::lr_schedule),
-      entry("milestones", "step schedule: epochs E1,E2,... (default 40% and 80% of training)", &TrainConfig::milestones),
+      entry("milestones", "step schedule: epochs E1,E2,... (fractional allowed; default 40% and 80% of the steps)", &TrainConfig::milestones),
       entry("gamma", "step schedule: factor at each milestone", &TrainConfig::gamma),
       entry("warmup-epochs", "linear learning-rate warm-up epochs", &TrainConfig::warmup_epochs),
       entry("wd-schedule", "weight-decay multiplier schedule: constant | step | cosine", &TrainConfig::wd_schedule),
@@ -323,6 +335,8 @@ const std::vector<Entry>& table() {
       entry("limit-batches", "stop each epoch after N batches (0: whole epoch)", &TrainConfig::limit_batches),
       entry("limit-test-batches", "evaluate on the first N test batches of 500 (0: the whole test set)", &TrainConfig::limit_test_batches),
       entry("log-every", "write a line of steps.jsonl every N optimizer steps (0: none)", &TrainConfig::log_every),
+      entry("eval-every", "evaluate on the test set every N epochs and after the last (other epochs leave the test columns empty)", &TrainConfig::eval_every),
+      entry("dynamics-every", "measure the learning dynamics (angular update, effective lr; docs/DYNAMICS.md) every N steps; the decay budget counts every step", &TrainConfig::dynamics_every),
       entry("progress", "auto | bar | line | none", &TrainConfig::progress),
       entry("checkpoint-every", "also checkpoint every N training batches (0: at epoch ends only)", &TrainConfig::checkpoint_every),
       entry("device", "auto | cpu | cuda | cuda:N (auto: the first CUDA device if any, else the CPU)", &TrainConfig::device),

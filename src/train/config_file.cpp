@@ -1,11 +1,6 @@
 // Config files (TOML or JSON) as (key, value text) entries, and the limits every settings
 // file is read under: size, nesting, duplicate keys, length of quoted values.
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -13,6 +8,7 @@
 
 #include "config_text.h"
 #include "swd/train/config.h"
+#include "swd/util/io.h"
 
 namespace swd {
 namespace train {
@@ -23,26 +19,13 @@ std::string cut(const std::string& text) {
   return text.substr(0, kMaxQuoted) + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
-std::string read_config_text(const std::string& path, const std::string& what) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    throw ConfigError("cannot read " + what + ": " + std::strerror(errno));
+std::string read_config_text(const std::string& path) {
+  try {
+    // A regular file only (a FIFO is refused, not waited on), refused unread when too large.
+    return util::read_file(path, {"", "", kMaxConfigBytes});
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
   }
-  if (!S_ISREG(st.st_mode)) {
-    throw ConfigError(what + " is not a regular file (a FIFO, device or folder is not read)");
-  }
-  const auto too_big = [&](std::size_t bytes) {
-    return ConfigError(what + " holds " + std::to_string(bytes) + " bytes, more than the limit of " +
-                       std::to_string(kMaxConfigBytes) + " (1 MiB)");
-  };
-  if (static_cast<std::size_t>(st.st_size) > kMaxConfigBytes) throw too_big(st.st_size);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError("cannot read " + what);
-  std::string text(kMaxConfigBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxConfigBytes) throw too_big(text.size());  // it grew meanwhile
-  return text;
 }
 
 Json parse_config_json(const std::string& text, const std::string& what) {
@@ -217,7 +200,7 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
     throw ConfigError("config file " + path + ": unknown extension '" + detail::cut(ext) +
                       "' (expected .toml or .json)");
   }
-  const std::string text = detail::read_config_text(path, "config file " + path);
+  const std::string text = detail::read_config_text(path);
   contents = text;
   if (ext == ".json") {
     const Json doc = detail::parse_config_json(text, "config file " + path);

@@ -25,9 +25,10 @@ constexpr const char* kDerivedKey = "derived";  ///< the trainer's record in con
 /// ignored when a configuration is read or compared.
 inline bool is_record_key(const std::string& key) { return key == kDerivedKey || key == "provenance"; }
 
-/// The whole of a settings file (config or sweep file), `what` naming it in errors: a regular
-/// file of at most kMaxConfigBytes (a FIFO or device would block or never end).
-std::string read_config_text(const std::string& path, const std::string& what);
+/// The whole of a settings file (config or sweep file) by util::read_file: a regular file (a
+/// FIFO or device would block or never end) of at most kMaxConfigBytes. Throws ConfigError
+/// naming the path.
+std::string read_config_text(const std::string& path);
 
 /// Parses a JSON document, refusing nesting deeper than kMaxConfigDepth and a key given twice
 /// in one object. Throws ConfigError starting with `what` ("config file X", "configuration").

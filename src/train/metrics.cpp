@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "swd/util/io.h"
+
 namespace swd {
 namespace train {
 
@@ -23,14 +25,18 @@ std::string mean_number(double v) { return std::isnan(v) ? "" : number(v); }
 double mean_from(const std::string& cell) {
   return cell.empty() ? std::numeric_limits<double>::quiet_NaN() : std::stod(cell);
 }
-// The header before skipped_steps was added (still read: checkpoints and runs made then).
+// The headers before skipped_steps and before the dynamics columns were added (still read:
+// checkpoints and runs made then).
 constexpr const char* kHeader13 =
     "epoch,lr,weight_decay,train_loss,train_error,test_loss,test_error,grad_norm,"
     "grad_norm_sq,weight_norm,sqrt_vbar,decay_per_step,seconds";
+const std::string kHeader14 = std::string(kHeader13) + ",skipped_steps";
+constexpr const char* kDynamicsColumns =
+    ",tracked_norm,angular_update,relative_update,effective_lr,decay_rate,decay_budget";
 }  // namespace
 
 std::string metrics_csv_header() {
-  return std::string(kHeader13) + ",skipped_steps";  // new columns go last: readers by position
+  return kHeader14 + kDynamicsColumns;  // new columns go last: readers by position
 }
 
 std::string metrics_csv_row(const EpochMetrics& m) {
@@ -40,7 +46,10 @@ std::string metrics_csv_row(const EpochMetrics& m) {
          mean_number(m.grad_norm) + "," + mean_number(m.grad_norm_sq) + "," +
          mean_number(m.weight_norm) + "," +
          optional_number(m.sqrt_vbar) + "," + optional_number(m.decay_per_step) + "," +
-         number(m.seconds) + "," + std::to_string(m.skipped_steps);
+         number(m.seconds) + "," + std::to_string(m.skipped_steps) + "," +
+         mean_number(m.tracked_norm) + "," + mean_number(m.angular_update) + "," +
+         mean_number(m.relative_update) + "," + mean_number(m.effective_lr) + "," +
+         mean_number(m.decay_rate) + "," + mean_number(m.decay_budget);
 }
 
 std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
@@ -53,10 +62,11 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   std::vector<EpochMetrics> rows;
-  if (!std::getline(in, line) || (line != metrics_csv_header() && line != kHeader13)) {
+  if (!std::getline(in, line) ||
+      (line != metrics_csv_header() && line != kHeader14 && line != kHeader13)) {
     throw std::runtime_error("metrics: unexpected header '" + line.substr(0, 200) + "'");
   }
-  const size_t columns = line == kHeader13 ? 13 : 14;
+  const size_t columns = line == kHeader13 ? 13 : line == kHeader14 ? 14 : 20;
   int line_number = 1;
   while (std::getline(in, line)) {
     ++line_number;
@@ -80,7 +90,15 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text) {
       if (!cells[10].empty()) m.sqrt_vbar = std::stod(cells[10]);
       if (!cells[11].empty()) m.decay_per_step = std::stod(cells[11]);
       m.seconds = std::stod(cells[12]);
-      if (columns == 14) m.skipped_steps = std::stoll(cells[13]);
+      if (columns >= 14) m.skipped_steps = std::stoll(cells[13]);
+      if (columns >= 20) {
+        m.tracked_norm = mean_from(cells[14]);
+        m.angular_update = mean_from(cells[15]);
+        m.relative_update = mean_from(cells[16]);
+        m.effective_lr = mean_from(cells[17]);
+        m.decay_rate = mean_from(cells[18]);
+        m.decay_budget = mean_from(cells[19]);
+      }
       rows.push_back(m);
     } catch (const std::logic_error&) {
       throw std::runtime_error("metrics: line " + std::to_string(line_number) +
@@ -88,6 +106,15 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text) {
     }
   }
   return rows;
+}
+
+std::vector<EpochMetrics> read_metrics_csv(const std::string& path) {
+  const std::string text = util::read_file(path, {"epoch,", "a metrics.csv file", 0});
+  try {
+    return parse_metrics_csv(text);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
 }
 
 }  // namespace train

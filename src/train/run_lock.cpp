@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "swd/util/io.h"
+
 namespace swd {
 namespace train {
 
@@ -23,8 +25,7 @@ RunFolderLock::RunFolderLock(const std::string& folder)
   }
   fs::create_directories(folder, error);
   if (error) throw std::runtime_error("cannot create " + folder + ": " + error.message());
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::runtime_error("cannot open " + path_ + ": " + std::strerror(errno));
+  fd_ = util::open_for_writing(path_, util::WriteMode::ReadWrite);  // never through a link
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     char holder[32] = {};
     const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);

@@ -46,6 +46,7 @@ std::string step_json(const StepRecord& r) {
   line["decay_per_step"] = r.decay_per_step ? nlohmann::ordered_json(*r.decay_per_step) : nullptr;
   line["images_per_s"] = r.images_per_s;
   line["time"] = r.time;
+  if (!r.dynamics.empty()) line["dynamics"] = nlohmann::ordered_json::parse(r.dynamics);
   return line.dump();  // nlohmann writes doubles in shortest round-trip form
 }
 
@@ -66,8 +67,7 @@ StepLog::StepLog(const std::string& path, int64_t every, int64_t steps_done, boo
     }
   }
   util::write_file_atomically(path, kept);
-  file_ = std::fopen(path.c_str(), "a");
-  if (file_ == nullptr) throw std::runtime_error("cannot open " + path + " to append");
+  file_ = util::open_for_append(path);
   last_ = steady_seconds();
 }
 
@@ -95,19 +95,17 @@ std::string StepLog::write(StepRecord r) {
 std::FILE* open_train_log(const std::string& dir, bool resume) {
   const std::string path = dir + "/train.log";
   struct stat out {}, log {};
-  if (::fstat(STDOUT_FILENO, &out) == 0 && ::stat(path.c_str(), &log) == 0 &&
+  if (::fstat(STDOUT_FILENO, &out) == 0 && ::lstat(path.c_str(), &log) == 0 &&
       out.st_dev == log.st_dev && out.st_ino == log.st_ino) {
     return nullptr;  // a sweep already sends this run's output there
   }
-  std::FILE* file = std::fopen(path.c_str(), "a");
-  if (file != nullptr) {
-    const std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    std::fprintf(file, "== swd train: %s at %s (%s)\n", resume ? "resume" : "start", stamp,
-                 version_line().c_str());
-    std::fflush(file);
-  }
+  std::FILE* file = util::open_for_append(path);  // never through a link
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::fprintf(file, "== swd train: %s at %s (%s)\n", resume ? "resume" : "start", stamp,
+               version_line().c_str());
+  std::fflush(file);
   return file;
 }
 

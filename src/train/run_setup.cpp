@@ -9,10 +9,12 @@
 #include <new>
 #include <nlohmann/json.hpp>
 
+#include "swd/errors.h"
 #include "swd/parallel/data_parallel.h"
 #include "swd/provenance.h"
 #include "swd/runtime.h"
 #include "swd/schedule/scaling.h"
+#include "swd/schedule/schedule.h"
 #include "swd/train/device.h"
 #include "swd/train/trainer.h"
 #include "swd/util/io.h"
@@ -37,16 +39,37 @@ std::string default_out_dir(const std::string& optimizer) {
 /// finished anything, and starting again loses nothing.
 void check_folder(const TrainConfig& config) {
   const fs::path out(config.out);
+  // The files a run appends to without replacing them first (train.log): a link planted
+  // there is refused now, before anything is written.
+  util::check_writable_in_place((out / "train.log").string());
+  std::error_code error;
+  const bool has_checkpoint = fs::exists(out / "checkpoint.pt", error);
   if (config.resume) {
     if (!fs::exists(out / "config.json")) {
       throw std::runtime_error("cannot resume: no run in " + config.out + " (no config.json)");
     }
+    if (has_checkpoint || !fs::exists(out / "metrics.csv", error)) return;
+    // Finished epochs without the checkpoint that continues them: training again from epoch
+    // 1 would replace them. Blocked, as a sweep reports such a folder (sweep/runs.cpp).
+    size_t epochs = 0;
+    try {
+      epochs = read_metrics_csv((out / "metrics.csv").string()).size();
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot resume " + config.out + ": blocked: there is no "
+                               "checkpoint.pt and its metrics.csv cannot be read (" +
+                               message_of(e) + "); move the folder away to start again");
+    }
+    if (epochs > 0) {
+      throw std::runtime_error("cannot resume " + config.out + ": blocked: metrics.csv holds " +
+                               std::to_string(epochs) + " finished epochs but checkpoint.pt, "
+                               "which continues them, is missing; move the folder away to "
+                               "start again");
+    }
     return;
   }
   const bool has_results =
-      fs::exists(out / "checkpoint.pt") ||
-      (fs::exists(out / "metrics.csv") &&
-       !parse_metrics_csv(util::read_file((out / "metrics.csv").string())).empty());
+      has_checkpoint ||
+      (fs::exists(out / "metrics.csv") && !read_metrics_csv((out / "metrics.csv").string()).empty());
   if (has_results) {
     throw std::runtime_error(config.out + " already holds a run; pass --resume to continue it "
                              "or choose another --out");
@@ -126,10 +149,18 @@ Run::Run(const TrainConfig& requested) {
   write_folder_and_resume();
 }
 
-void Run::prepare_folder(const TrainConfig& requested) {
+Run::Run(const TrainConfig& requested, PlanOnly) {
+  prepare_folder(requested, true);
+  make_data_and_model();
+  make_optimizer();
+}
+
+void Run::prepare_folder(const TrainConfig& requested, bool plan_only) {
   config = requested;
   if (config.out.empty()) config.out = default_out_dir(config.optimizer);
   resolve_optimizer_settings(config);  // once: config.json records the values used
+  // Given milestones act within the run, whichever schedule takes them (schedule.h).
+  schedule::check_milestones(config.milestones, static_cast<double>(config.epochs));
   hyper = optimizer_hyper(config);
   // Large batches: lr or weight decay scaled by k = batch / base batch (the paper,
   // arXiv 2011.11152; docs/REPRODUCTION.md, claim 2).
@@ -141,7 +172,7 @@ void Run::prepare_folder(const TrainConfig& requested) {
   // [dist] the global batch splits into world-size x accumulate micro-batches; rank 0 alone
   // writes into the run folder.
   parallel::check_batch_split(config.batch_size, config.world_size, config.accumulate);
-  writes_files = config.rank == 0;
+  writes_files = config.rank == 0 && !plan_only;
   if (writes_files) {
     lock.emplace(config.out);
     check_folder(config);
@@ -165,7 +196,8 @@ void Run::prepare_folder(const TrainConfig& requested) {
   config_json = saved_json.dump(2);
   checkpoint_path = (out / "checkpoint.pt").string();
   metrics_path = (out / "metrics.csv").string();
-  resuming = config.resume && fs::exists(checkpoint_path);
+  dynamics_path = (out / "dynamics.csv").string();
+  resuming = config.resume && fs::exists(checkpoint_path) && !plan_only;
   // The checkpoint is the source of truth: its own copy of the settings must agree.
   if (writes_files && resuming) {
     check_resume_against_checkpoint(checkpoint_path, config_json, config.epochs);
@@ -173,7 +205,8 @@ void Run::prepare_folder(const TrainConfig& requested) {
 }
 
 void Run::make_data_and_model() {
-  group.emplace(group_options(config));  // [dist] rendezvous (no-op for one process)
+  // [dist] rendezvous (no-op for one process; a plan joins none)
+  if (writes_files || config.rank != 0) group.emplace(group_options(config));
   torch::manual_seed(config.seed);
   data = allocating("the " + config.dataset + " dataset",
                     [&] { return data::load_dataset(dataset_spec(config)); });
@@ -205,6 +238,8 @@ void Run::make_optimizer() {
       {config.lr_schedule, config.milestones, config.gamma, 0.0, config.warmup_epochs}, epochs);
   schedules.wd = schedule::make_schedule(
       {config.wd_schedule, config.milestones, config.gamma, 0.0, 0.0}, epochs);
+  dynamics.emplace(*model, tracked_parameters(*model, model->scale_invariant_parameters()),
+                   *optimizer, config.dynamics_every);
 }
 
 void Run::make_loaders() {
@@ -242,9 +277,15 @@ void Run::write_folder_and_resume() {
     state = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
   }
   state.config_json = config_json;
+  if (!state.dynamics_state.empty()) {
+    dynamics->restore(state.dynamics_state);  // budgets and partial sums continue bitwise
+  } else if (resuming && state.position.steps_done > 0) {
+    dynamics->forget_budget();  // a checkpoint from before the dynamics: the budget is unknown
+  }
   parallel::broadcast_state(*group, *model);  // [dist] every rank starts from rank 0's model
   if (writes_files) {
     util::write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
+    util::write_file_atomically(dynamics_path, dynamics_csv_header() + "\n" + state.dynamics_csv);
   }
 }
 

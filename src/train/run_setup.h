@@ -20,6 +20,7 @@
 #include "swd/schedule/schedule.h"
 #include "swd/train/checkpoint.h"
 #include "swd/train/config.h"
+#include "swd/train/dynamics.h"
 #include "swd/train/optimizer_factory.h"
 #include "run_lock.h"
 
@@ -38,6 +39,11 @@ struct Run {
   /// Sets the run up; throws before writing anything into the run folder when the
   /// configuration, the data or the model is bad (trainer.h lists the errors).
   explicit Run(const TrainConfig& requested);
+  /// Only what `swd plan` needs (swd/train/plan.h): the resolved settings, data, model,
+  /// optimizer and schedules, checked as for training; no folder, lock, files, process group
+  /// or loaders.
+  struct PlanOnly {};
+  Run(const TrainConfig& requested, PlanOnly);
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
 
@@ -57,12 +63,14 @@ struct Run {
   std::shared_ptr<models::Classifier> model;
   std::unique_ptr<optim::OptimizerBase> optimizer;
   Schedules schedules;
+  std::optional<DynamicsMeter> dynamics;  ///< the tracked weights' learning dynamics
+  std::string dynamics_path;              ///< dynamics.csv
   std::optional<data::BatchLoader> train_loader, test_loader;
   // --- where training continues ---
   CheckpointInfo state;  ///< position in the data, the epoch's running totals, finished epochs
 
  private:
-  void prepare_folder(const TrainConfig& requested);
+  void prepare_folder(const TrainConfig& requested, bool plan_only = false);
   void make_data_and_model();
   void make_optimizer();
   void make_loaders();

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "swd/util/io.h"
+
 namespace swd {
 namespace train {
 
@@ -155,6 +157,11 @@ TensorFile decode_tensor_file(const std::string& bytes, bool check_crc) {
   }
   if (!in.at_end()) throw std::runtime_error("it has unexpected bytes after its last tensor");
   return file;
+}
+
+TensorFile read_tensor_file(const std::string& path) {
+  return decode_tensor_file(
+      util::read_file(path, {std::string(kMagic, sizeof kMagic), "an swd checkpoint", 0}));
 }
 
 }  // namespace train

@@ -33,5 +33,10 @@ std::string encode_tensor_file(const TensorFile& file);
 /// the checksum (only for fuzzing the parser behind it).
 TensorFile decode_tensor_file(const std::string& bytes, bool check_crc = true);
 
+/// decode_tensor_file of the file at `path`, read by util::read_file: a regular file (a FIFO
+/// or device is refused), its first bytes checked to be "SWDCKPT1" before the rest is read,
+/// never more than its size.
+TensorFile read_tensor_file(const std::string& path);
+
 }  // namespace train
 }  // namespace swd

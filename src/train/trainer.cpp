@@ -132,7 +132,8 @@ class Epochs {
   parallel::GradientReducer reducer_; ///< [dist] gradients summed over ranks
   int64_t batches_ = 0;               ///< steps per epoch (--limit-batches)
   std::vector<torch::Tensor> params_;
-  /// SIGINT/SIGTERM: finish the step, write a checkpoint, stop; a second one ends the process.
+  /// SIGINT/SIGTERM: finish the step, write a checkpoint, stop; another one ends the process,
+  /// unless it comes within 2 s of the first (the same request: util::kSameRequestSeconds).
   util::SignalCatcher signals_{{SIGINT, SIGTERM}, util::SignalCatcher::Repeat::EndsProcess};
   /// Read back only when needed (one process, --on-nonfinite stop), else every step.
   bool deferred_ = false;
@@ -203,13 +204,20 @@ void Epochs::take_step(const parallel::Step& step) {
   sums.grad_norm_sq = global_norm_sq(gradients_of(params_), r.device);
   const int64_t training_batch = state_.position.steps_done + 1;
   std::optional<Agreed> now;  // the step's numbers, when read back
+  // The dynamics: w before the step where it is measured (and at each logged step), the
+  // decay budget after every step taken (swd/train/dynamics.h).
+  auto optimizer_step = [&] {
+    r.dynamics->before_step(training_batch, step_log_.due(training_batch));
+    r.optimizer->step();
+    r.dynamics->after_step();
+  };
   if (deferred_) {
-    r.optimizer->step();  // a non-finite step is reported at the next readback
+    optimizer_step();  // a non-finite step is reported at the next readback
     device_totals_.add(sums, training_batch);
   } else {
     now = agree_now(sums, *r.group, signals_.received() != 0);
     if (now->finite_loss && std::isfinite(now->grad_norm)) {
-      r.optimizer->step();
+      optimizer_step();
       totals.loss_sum += now->loss_sum;
       totals.wrong += static_cast<int64_t>(now->wrong);
       totals.seen += static_cast<int64_t>(now->seen);
@@ -240,8 +248,9 @@ void Epochs::take_step(const parallel::Step& step) {
                     totals.loss_sum / std::max<int64_t>(totals.seen, 1));
   }
   if (log_due) {  // before the step's checkpoint
-    progress_.step_line(step_log_.write(
-        step_record(*r.optimizer, steps_done, epoch + 1, now->mean_loss(), now->grad_norm)));
+    StepRecord record = step_record(*r.optimizer, steps_done, epoch + 1, now->mean_loss(), now->grad_norm);
+    record.dynamics = r.dynamics->end_interval_json();
+    progress_.step_line(step_log_.write(std::move(record)));
   }
   const auto time = std::chrono::steady_clock::now();  // training time, kept across interruptions
   totals.seconds += std::chrono::duration<double>(time - clock_).count();
@@ -288,8 +297,14 @@ void Epochs::end_epoch() {
   EpochTotals& totals = state_.partial;
   const int64_t epoch = state_.position.epoch;
   parallel::broadcast_buffers(*r.group, *r.model);  // [dist] evaluate rank 0's model (BatchNorm stats)
-  progress_.begin_evaluation();
-  const Evaluation test = evaluate(r, r.config.limit_test_batches);
+  // --eval-every N: the test pass every N epochs and after the last; other epochs leave
+  // the test columns empty (NaN).
+  const bool evaluated = (epoch + 1) % r.config.eval_every == 0 || epoch + 1 == r.config.epochs;
+  Evaluation test{std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  if (evaluated) {
+    progress_.begin_evaluation();
+    test = evaluate(r, r.config.limit_test_batches);
+  }
   const auto now = std::chrono::steady_clock::now();
   totals.seconds += std::chrono::duration<double>(now - clock_).count();
 
@@ -312,6 +327,16 @@ void Epochs::end_epoch() {
   m.decay_per_step = totals.decay_per_step;
   m.seconds = totals.seconds;
   m.skipped_steps = totals.skipped;
+  const auto dynamics = r.dynamics->end_epoch();  // per tracked tensor, then the aggregate
+  const TensorDynamics& all = dynamics.back();
+  m.tracked_norm = all.weight_norm;
+  m.angular_update = all.angular_update;
+  m.relative_update = all.relative_update;
+  m.effective_lr = all.effective_lr;
+  m.decay_rate = all.decay_rate;
+  m.decay_budget = all.decay_budget;
+  const std::string dynamics_rows = dynamics_csv_rows(epoch + 1, r.dynamics->names(), dynamics);
+  state_.dynamics_csv += dynamics_rows;
   if (totals.skipped > 0) {
     progress_.message("epoch " + std::to_string(epoch + 1) + ": skipped " +
                       std::to_string(totals.skipped) + " steps with a non-finite loss or gradient");
@@ -320,8 +345,10 @@ void Epochs::end_epoch() {
   // The next epoch's start is checkpointed first, then the metrics row appended: after a
   // crash between the two, resuming rewrites metrics.csv from the checkpoint, so no row is
   // lost or doubled.
-  bool best = true;  // the lowest test error so far (the first of equals)
-  for (const auto& earlier : state_.metrics) best = best && m.test_error < earlier.test_error;
+  bool best = evaluated;  // the lowest test error so far (the first of equals)
+  for (const auto& earlier : state_.metrics) {
+    best = best && (std::isnan(earlier.test_error) || m.test_error < earlier.test_error);
+  }
   state_.metrics.push_back(m);
   state_.position.epoch = epoch + 1;
   state_.position.batches_done = 0;
@@ -329,8 +356,10 @@ void Epochs::end_epoch() {
   if (r.writes_files) {  // [dist] rank 0 only; the weights first: a crash redoes the epoch
     save_weights((r.out / "model.pt").string(), r.config.model, *r.model);
     if (best) save_weights((r.out / "best.pt").string(), r.config.model, *r.model);
+    state_.dynamics_state = r.dynamics->state_json();
     save_checkpoint(r.checkpoint_path, *r.model, *r.optimizer, state_);
     util::append_line_durably(r.metrics_path, metrics_csv_row(m));
+    util::append_line_durably(r.dynamics_path, dynamics_rows.substr(0, dynamics_rows.size() - 1));
   }
   progress_.end_epoch(m);
   stop_if_asked(r.group->sum({signals_.received() != 0 ? 1.0 : 0.0}, "stop signal")[0] != 0);
@@ -345,6 +374,7 @@ void Epochs::note_last_step() {
 
 void Epochs::save_checkpoint_now() {
   note_last_step();
+  state_.dynamics_state = run_.dynamics->state_json();
   if (run_.writes_files) save_checkpoint(run_.checkpoint_path, *run_.model, *run_.optimizer, state_);
 }
 
@@ -381,6 +411,7 @@ RunSummary summary_of(const Run& run) {
   summary.epochs = run.state.metrics;
   for (const auto& m : summary.epochs) summary.skipped_steps += m.skipped_steps;
   for (const auto& m : summary.epochs) {
+    if (std::isnan(m.test_error)) continue;  // not evaluated (--eval-every)
     if (summary.best_epoch == 0 || m.test_error < summary.best_test_error) {
       summary.best_test_error = m.test_error;
       summary.best_epoch = m.epoch;

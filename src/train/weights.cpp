@@ -40,7 +40,7 @@ std::string export_weights(const std::string& run_dir, const std::string& format
   const std::string checkpoint = (dir / "checkpoint.pt").string();
   TensorFile file;
   try {
-    file = decode_tensor_file(util::read_file(checkpoint));
+    file = read_tensor_file(checkpoint);
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot export " + checkpoint + ": " + message_of(e));
   }

@@ -7,12 +7,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "swd/util/io.h"
 
 extern char** environ;
 
@@ -82,12 +87,11 @@ Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
   fds[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fds[0] < 0) fail("cannot open /dev/null");
   if (!options.log_path.empty()) {
-    fds[1] = ::open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fds[1] < 0) {
-      const int saved = errno;
+    try {
+      fds[1] = open_for_writing(options.log_path, WriteMode::Append);  // never through a link
+    } catch (...) {
       close_all();
-      errno = saved;
-      fail("cannot open " + options.log_path);
+      throw;
     }
     fds[2] = fds[1];
   } else {
@@ -133,6 +137,9 @@ Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
     (void)!::write(2, exec_failure.data(), exec_failure.size());
     ::_exit(127);
   }
+  // The parent too, so that the group exists when spawn returns (a signal sent to it at once
+  // reaches the child); whichever of the two calls comes second fails harmlessly.
+  if (options.own_process_group) ::setpgid(pid, pid);
   Child child;
   child.pid = pid;
   if (pipe_fds[0] >= 0) {
@@ -158,12 +165,32 @@ int wait_for(pid_t pid) {
   return exit_status_of(status);
 }
 
+std::optional<int> wait_for(pid_t pid, double timeout_seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  for (auto pause = std::chrono::milliseconds(1);; pause = std::min(2 * pause, std::chrono::milliseconds(50))) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) return exit_status_of(status);
+    if (done < 0 && errno != EINTR) fail("waitpid " + std::to_string(pid));
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(pause);
+  }
+}
+
 int run_process(const std::vector<std::string>& argv, const std::string& log_path,
-                const std::string& working_dir) {
+                const std::string& working_dir, double timeout_seconds) {
   SpawnOptions options;
   options.log_path = log_path;
   options.working_dir = working_dir;
-  return wait_for(spawn(argv, options).pid);
+  options.own_process_group = timeout_seconds > 0;  // what it starts is stopped with it
+  const pid_t pid = spawn(argv, options).pid;
+  if (timeout_seconds <= 0) return wait_for(pid);
+  if (const auto status = wait_for(pid, timeout_seconds)) return *status;
+  ::kill(-pid, SIGKILL);
+  wait_for(pid);
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g", timeout_seconds);
+  throw std::runtime_error(argv[0] + " did not finish within " + limit + " s and was stopped");
 }
 
 int available_cores() {

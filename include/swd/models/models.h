@@ -27,6 +27,12 @@ struct InputSpec {
 class Classifier : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor images) = 0;
+  /// The names (as in named_parameters()) of the scale-invariant weights: those whose output
+  /// feeds a normalisation layer, so that multiplying one by c > 0 leaves the logits unchanged
+  /// (up to BatchNorm's eps), in train mode and in eval mode with running statistics taken on
+  /// the same data. Weight decay sets their norm and with it their effective learning rate
+  /// (docs/DYNAMICS.md). Models without normalisation have none.
+  virtual std::vector<std::string> scale_invariant_parameters() const { return {}; }
 };
 
 /// mlp, cnn, resnet18, resnet34, vgg16, densenet121, googlenet.

@@ -88,6 +88,9 @@ class Adam : public FamilyOptimizer<Adam, AdamOptions, AdamParamState> {
   EffectiveScale effective_scale(const AdamOptions& o, const torch::Tensor& vbar) const;
   void update(torch::Tensor& param, const torch::Tensor& grad, const AdamOptions& o,
               AdamParamState& state, const torch::Tensor& vbar);
+  bool static_scale() const { return false; }  // vbar and vhat come from the gradients
+  /// sqrt(vhat) + eps, per element: the step is eta * mhat / (sqrt(vhat) + eps).
+  torch::Tensor step_denominator(const AdamOptions& o, const AdamParamState& state) const;
   torch::Tensor prepare_many(const Tensors& params, const Tensors& grads, const AdamOptions& o,
                              const States& states, bool want_vhat_sum);
   void update_many(const Tensors& params, const Tensors& grads, const AdamOptions& o,

@@ -62,17 +62,33 @@ at::Tensor gradient_with_l2(const at::Tensor& grad, const at::Tensor& param,
 /// mode, else 0.
 double l2_coefficient(const DecayHyper& hyper);
 
-/// Decoupled mode: theta *= 1 - eta * lambda.
-/// Stable mode:    theta *= 1 - eta * lambda * scale   (scale = eta_eff / eta).
-/// L2 mode or lambda = 0: nothing. Applied to theta_{t-1}, before the family's step.
-/// A Stable factor below 0 is refused on the host by check_stable_factor; with a device scale
-/// (checking would wait for the device every step) it multiplies theta by NaN instead, so the
+/// The per-step decay rate d of a multiplicative mode, theta *= 1 - d: eta * lambda
+/// (Decoupled), eta * lambda * scale (Stable); 0 in L2 mode or with lambda = 0. Reads a
+/// device scale back to the host (a synchronisation on a GPU).
+double decay_rate(const DecayHyper& hyper, const EffectiveScale& scale);
+
+/// The factor theta_{t-1} is multiplied by before the family's step, for one group: the one
+/// statement of each mode's factor and of its guard, used by the reference, fused and
+/// multi-tensor paths alike (docs/OPTIMIZERS.md).
+///   L2 mode or lambda = 0: none (applies = false);
+///   Decoupled:             1 - eta * lambda;
+///   Stable:                1 - eta * lambda * scale   (scale = eta_eff / eta).
+/// A Stable factor below 0 becomes NaN (on the host, where check_stable_factor refuses it
+/// first, and as a 0-dim tensor on the scale's device, which is never read back), so the
 /// failure shows in the loss rather than as weights that silently flip sign.
+struct DecayFactor {
+  bool applies = false;
+  double host = 1.0;  ///< the factor, unless `device` is defined
+  at::Tensor device;  ///< a 0-dim tensor on the scale's device, when the scale is one
+};
+DecayFactor decay_factor_of(const DecayHyper& hyper, const EffectiveScale& scale);
+
+/// theta *= decay_factor_of(hyper, scale); nothing in L2 mode or with lambda = 0.
+/// Applied to theta_{t-1}, before the family's step.
 void apply_weight_decay(at::Tensor& param, const DecayHyper& hyper,
                         const EffectiveScale& scale);
-/// The same rule for the fused kernels: the factor theta is multiplied by (1 in L2 mode or
-/// when lambda = 0), as a host number equal to what apply_weight_decay multiplies by.
-/// Reads `scale.device` on the host, so only for CPU tensors.
+/// decay_factor_of as a host number, for the fused kernels (1 where no decay applies).
+/// Reads a device factor back, so only for CPU tensors.
 double decay_factor(const DecayHyper& hyper, const EffectiveScale& scale);
 
 }  // namespace optim

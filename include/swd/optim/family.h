@@ -25,6 +25,12 @@
 //                    and sum(vhat) when asked
 //   needs_vbar       each step: is vbar needed?        false
 //   effective_scale  Stable decay: eta_eff / eta       1 (Stable decays as Decoupled)
+//   step_denominator dynamics: per-element divisor of   undefined (1: no preconditioning)
+//                    the step (Adam: sqrt(vhat)+eps)
+//   l2_gain          dynamics: the L2 term's gain      1
+//                    through the momentum
+//   static_scale     whether eta_eff/eta and P are     true
+//                    known without training
 //   prepare_many     multi-tensor, pass 1              prepare for each parameter
 //   update_many      multi-tensor, pass 2              update for each parameter
 //   fused_prepare    fused CPU, pass 1                 nothing
@@ -153,6 +159,9 @@ class FamilyOptimizer : public OptimizerBase {
   torch::Tensor prepare(const torch::Tensor&, const torch::Tensor&, const Options&, State&, bool) {
     return {};
   }
+  torch::Tensor step_denominator(const Options&, const State&) const { return {}; }
+  double l2_gain(const Options&) const { return 1.0; }
+  bool static_scale() const { return true; }
   /// sum(vhat) over the parameters, added in their order, when `want_vhat_sum`.
   torch::Tensor prepare_many(const Tensors& params, const Tensors& grads, const Options& options,
                              const States& states, bool want_vhat_sum) {
@@ -236,6 +245,14 @@ class FamilyOptimizer : public OptimizerBase {
                                     const torch::Tensor& vbar) const final {
     return family().effective_scale(typed(options), vbar);
   }
+  torch::Tensor do_step_denominator(const torch::optim::OptimizerOptions& options,
+                                    const torch::optim::OptimizerParamState& state) const final {
+    return family().step_denominator(typed(options), static_cast<const State&>(state));
+  }
+  double do_l2_gain(const torch::optim::OptimizerOptions& options) const final {
+    return family().l2_gain(typed(options));
+  }
+  bool do_static_scale() const final { return family().static_scale(); }
   torch::Tensor do_prepare(const torch::Tensor& param, const torch::Tensor& grad,
                            const torch::optim::OptimizerOptions& options,
                            torch::optim::OptimizerParamState& state, bool want_vhat_sum) final {

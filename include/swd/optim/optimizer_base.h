@@ -97,6 +97,26 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// nullopt for L2 (not multiplicative) or before the first step of Stable Adam.
   std::optional<double> decay_per_step(std::size_t index) const;
 
+  /// How this optimizer moves one parameter, for the learning dynamics the trainer measures
+  /// (docs/DYNAMICS.md). P is the family's per-element step scale: 1 for SGD and Adai,
+  /// 1 / (sqrt(vhat) + eps) for Adam (its step is eta * P * mhat).
+  struct ParamDynamics {
+    /// The tensor's step scale: 1 for SGD and Adai; for Adam 1 / RMS(sqrt(vhat) + eps) over
+    /// its elements (robust to elements without gradient, whose P is 1/eps); 1 before a step.
+    double step_scale = 1.0;
+    /// L2 mode: the radial shrinking per step that the L2 term lambda*theta causes after the
+    /// momentum and the preconditioning, eta * lambda * gain * <theta^2, P> / |theta|^2
+    /// (gain: (1 - d) / (1 - mu) for SGD, 1 otherwise). 0 in the other modes.
+    double l2_rate = 0.0;
+  };
+  /// `param` must belong to group `group`. Reads numbers back to the host.
+  ParamDynamics param_dynamics(std::size_t group, const torch::Tensor& param) const;
+  /// Group `index`'s decay rate per unit of eta * lambda, d / (eta * lambda), where it does not
+  /// depend on the training: 1 (decoupled), the family's eta_eff/eta (stable: SGD, Adai), the
+  /// L2 gain (L2: SGD, Adai). nullopt where it does (Adam: stable decay divides by sqrt(vbar),
+  /// L2 is preconditioned by 1/sqrt(vhat)). `swd plan` sums the budget from it.
+  std::optional<double> static_decay_ratio(std::size_t index) const;
+
   /// Every group's options and every parameter's state, as plain data.
   virtual StateRecord export_state() const = 0;
   /// Restores what export_state gave, on an optimizer over parameters of the same shapes.
@@ -135,6 +155,13 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// The family's eta_eff / eta, used by Stable decay.
   virtual EffectiveScale do_effective_scale(const torch::optim::OptimizerOptions& options,
                                             const torch::Tensor& vbar) const = 0;
+  /// The per-element divisor 1/P of a parameter's step with state `state` (undefined: 1),
+  /// and the gain of the L2 term through the momentum (ParamDynamics).
+  virtual torch::Tensor do_step_denominator(const torch::optim::OptimizerOptions& options,
+                                            const torch::optim::OptimizerParamState& state) const = 0;
+  virtual double do_l2_gain(const torch::optim::OptimizerOptions& options) const = 0;
+  /// Whether eta_eff/eta and the step scale are constants of the options (not of the state).
+  virtual bool do_static_scale() const = 0;
   /// Pass 1 for one parameter. `grad` already holds the L2 term where the mode is L2.
   /// Returns sum(vhat) over the parameter as a 0-dim float64 tensor when `want_vhat_sum`.
   virtual torch::Tensor do_prepare(const torch::Tensor& param, const torch::Tensor& grad,

@@ -65,6 +65,8 @@ class SGD : public FamilyOptimizer<SGD, SGDOptions, SGDParamState> {
   friend FamilyOptimizer;
   /// SGDS: (1 - d) / (1 - mu).
   EffectiveScale effective_scale(const SGDOptions& o, const torch::Tensor& vbar) const;
+  /// The L2 term passes through the momentum: its gain in steady state is eta_eff / eta.
+  double l2_gain(const SGDOptions& o) const { return effective_scale(o, {}).host; }
   void update(torch::Tensor& param, const torch::Tensor& grad, const SGDOptions& o,
               SGDParamState& state, const torch::Tensor& vbar);
   void update_many(const Tensors& params, const Tensors& grads, const SGDOptions& o,

@@ -27,6 +27,10 @@
 namespace swd {
 namespace report {
 
+/// How long gnuplot may take to draw one figure (a few seconds at most, usually under one)
+/// before swd report stops it and says so: ReportOptions::gnuplot_timeout's default.
+constexpr double kGnuplotTimeoutSeconds = 60;
+
 struct Series {
   std::string label;
   std::vector<double> x, y;
@@ -91,9 +95,10 @@ std::string safe_file_stem(const std::string& name);
 /// Draws every figure into `folder` (NAME.png, NAME.svg, and the NAME.dat / NAME.gp it used)
 /// with the gnuplot program `gnuplot`. Every string reaches gnuplot through one_line inside
 /// single quotes, so no title, label or key can end its string and run a command. Throws std::runtime_error with gnuplot's message if it
-/// fails, std::invalid_argument for a figure name that is not a plain file name.
+/// fails or takes more than `timeout_seconds` for one figure (naming gnuplot and the script),
+/// std::invalid_argument for a figure name that is not a plain file name.
 void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
-                  const std::string& gnuplot);
+                  const std::string& gnuplot, double timeout_seconds = kGnuplotTimeoutSeconds);
 
 }  // namespace report
 }  // namespace swd

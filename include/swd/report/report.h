@@ -17,6 +17,7 @@ namespace report {
 struct ReportOptions {
   bool figures = true;             ///< false: tables only, gnuplot not needed
   std::string gnuplot = "gnuplot"; ///< the plotting program, looked up on PATH
+  double gnuplot_timeout = kGnuplotTimeoutSeconds;  ///< seconds per figure, then it is stopped
 };
 
 struct ReportOutput {

@@ -26,8 +26,10 @@ class Constant : public Schedule {
   std::string describe() const override;
 };
 
-/// factor = gamma^(number of milestones <= floor(epoch)): the paper's "x0.1 at epochs 80 and
-/// 160" is Step({80, 160}, 0.1). Changes at epoch boundaries only.
+/// factor = gamma^(number of milestones <= epoch): the paper's "x0.1 at epochs 80 and 160" is
+/// Step({80, 160}, 0.1). A milestone may be fractional: the factor changes at the first step
+/// whose progress (epoch + step / steps per epoch) reaches it, so whole-epoch milestones change
+/// at epoch boundaries and the default 40% / 80% of a run change at 40% / 80% of its steps.
 class Step : public Schedule {
  public:
   Step(std::vector<double> milestones, double gamma);
@@ -67,14 +69,21 @@ class Warmup : public Schedule {
 /// What a schedule is made from, as the CLI and config files spell it.
 struct ScheduleSpec {
   std::string kind = "constant";  ///< constant | step | cosine
-  std::vector<double> milestones; ///< step: epochs; empty = 40% and 80% of training
+  std::vector<double> milestones; ///< step: epochs (fractional allowed); empty = 40% and 80% of
+                                  ///< the run's steps
   double gamma = 0.1;             ///< step
   double floor = 0.0;             ///< cosine
   double warmup_epochs = 0.0;
 };
 
+/// Refuses milestones given for a run of `total_epochs` unless each acts within the run, once:
+/// strictly increasing, each with 0 < m < total_epochs (a milestone m multiplies the lr by
+/// gamma from the first step at which m epochs are done). Throws std::invalid_argument naming
+/// them.
+void check_milestones(const std::vector<double>& milestones, double total_epochs);
+
 /// Builds the schedule for a run of `total_epochs`. Throws std::invalid_argument naming a bad
-/// kind, a negative or unsorted milestone, gamma <= 0, or warmup_epochs < 0.
+/// kind, given milestones that check_milestones refuses, gamma <= 0, or warmup_epochs < 0.
 std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs);
 
 }  // namespace schedule

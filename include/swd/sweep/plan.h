@@ -111,8 +111,14 @@ struct RunPlan {
   bool sets_threads = false;        ///< the sweep chose `threads` itself
 };
 
+/// The most runs a sweep may have: each is a process and a folder, and a grid past this is
+/// a typo more often than a plan. expand refuses more before making any.
+constexpr size_t kMaxSweepRuns = 100000;
+
 /// Every run of the sweep, in grid order (the last axis varies fastest). Each run's settings
-/// are checked as `swd train` would; a bad one throws ConfigError naming the run.
+/// are checked as `swd train` would; a bad one throws ConfigError naming the run. A grid of
+/// more than kMaxSweepRuns runs throws ConfigError naming its size at once. Time and memory
+/// are linear in the runs.
 std::vector<RunPlan> expand(const SweepSpec& spec);
 
 /// The run's settings as a JSON object (the run.json given to `swd train --config`).

@@ -45,6 +45,10 @@ struct CheckpointInfo {
   EpochTotals partial;
   std::vector<EpochMetrics> metrics;  ///< one per finished epoch
   std::string config_json;            ///< the run's resolved configuration
+  /// The learning dynamics (swd/train/dynamics.h): the meter's running state as JSON and the
+  /// rows of dynamics.csv of the finished epochs. Empty in checkpoints made before them.
+  std::string dynamics_state;
+  std::string dynamics_csv;
 };
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model,

@@ -52,7 +52,7 @@ struct TrainConfig {
   std::string scale_rule = "none";
   int64_t base_batch_size = 128;
   std::string lr_schedule = "constant";  ///< constant | step | cosine
-  std::vector<double> milestones;        ///< step: epochs; empty = 40% and 80% of training
+  std::vector<double> milestones;        ///< step: epochs; empty = 40% and 80% of the steps
   double gamma = 0.1;
   double warmup_epochs = 0;
   std::string wd_schedule = "constant";  ///< the weight decay's own multiplier schedule
@@ -64,6 +64,8 @@ struct TrainConfig {
   int64_t limit_batches = 0;  ///< > 0: stop each epoch after this many batches (quick runs)
   int64_t limit_test_batches = 0;  ///< > 0: evaluate on this many test batches only
   int64_t log_every = 0;  ///< > 0: a steps.jsonl line every this many steps
+  int64_t eval_every = 1;  ///< test pass every this many epochs, and after the last
+  int64_t dynamics_every = 10;  ///< measure the dynamics every this many steps (dynamics.h)
   int64_t checkpoint_every = 0;  ///< > 0: also checkpoint every N training batches
   std::string on_nonfinite = "stop";  ///< stop | skip: a non-finite loss or gradient
   std::string progress = "auto";  ///< auto | bar | line | none

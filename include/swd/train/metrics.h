@@ -2,6 +2,7 @@
 // One row of metrics.csv per finished epoch.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@ struct EpochMetrics {
   std::optional<double> decay_per_step;  ///< last step's multiplicative decay eta*lambda*eta_eff/eta
   double seconds = 0;             ///< wall time of the epoch (training and evaluation)
   int64_t skipped_steps = 0;      ///< steps skipped for a non-finite loss or gradient
+  // The learning dynamics of the tracked weights, aggregated (swd/train/dynamics.h,
+  // docs/DYNAMICS.md); NaN (an empty cell) where not measured, and in runs made before them.
+  double tracked_norm = std::numeric_limits<double>::quiet_NaN();     ///< |w| of them together
+  double angular_update = std::numeric_limits<double>::quiet_NaN();   ///< per step, radians
+  double relative_update = std::numeric_limits<double>::quiet_NaN();  ///< |dw| / |w| per step
+  double effective_lr = std::numeric_limits<double>::quiet_NaN();     ///< eta * mean(P) / |w|^2
+  double decay_rate = std::numeric_limits<double>::quiet_NaN();       ///< the last step's d
+  double decay_budget = std::numeric_limits<double>::quiet_NaN();     ///< sum of d so far, e-folds
 };
 
 /// The header line of metrics.csv.
@@ -34,8 +43,13 @@ std::string metrics_csv_header();
 std::string metrics_csv_row(const EpochMetrics& m);
 /// Header plus rows, each line ending in a newline.
 std::string metrics_csv(const std::vector<EpochMetrics>& rows);
-/// Parses metrics_csv's output (and the 13 columns written before skipped_steps). Throws std::runtime_error naming the line on bad input.
+/// Parses metrics_csv's output (and the 13 and 14 columns written before skipped_steps and
+/// before the dynamics columns). Throws std::runtime_error naming the line on bad input.
 std::vector<EpochMetrics> parse_metrics_csv(const std::string& text);
+/// The rows of the metrics.csv at `path`: read by util::read_file (a regular file, never more
+/// than its size) after its first bytes were found to be the header's ("epoch,"). Throws
+/// std::runtime_error naming the path.
+std::vector<EpochMetrics> read_metrics_csv(const std::string& path);
 
 }  // namespace train
 }  // namespace swd

@@ -27,6 +27,9 @@ struct StepRecord {
   std::optional<double> decay_per_step;  ///< applied decay of the step (group 0)
   double images_per_s = 0;  ///< training throughput since the previous line (this process)
   double time = 0;          ///< wall-clock time, seconds since 1970 (UTC)
+  /// The learning dynamics of the interval since the previous line, a JSON object
+  /// (DynamicsMeter::end_interval_json); empty: none.
+  std::string dynamics;
 };
 
 /// The numbers of a step just taken by `optimizer` (lr, weight decay, sqrt(vbar), decay of
@@ -63,8 +66,9 @@ class StepLog {
 
 /// train.log in `dir`, opened to append, its first line saying that a run starts or
 /// resumes, when and with which swd (version_line). nullptr when standard output already
-/// goes to that file (a sweep's run) or it cannot be opened (the run goes on without it).
-/// Close with std::fclose.
+/// goes to that file (a sweep's run). Opened by util::open_for_append: a link, FIFO or
+/// hard-linked file of that name is refused (std::runtime_error naming it). Close with
+/// std::fclose.
 std::FILE* open_train_log(const std::string& dir, bool resume);
 
 }  // namespace train

@@ -22,7 +22,8 @@ struct SpawnOptions {
   std::vector<std::string> extra_env;
   /// The child's working folder; empty: this process's.
   std::string working_dir;
-  /// Standard output and error appended to this file; empty: see the two flags below.
+  /// Standard output and error appended to this file (opened by util::open_for_writing: never
+  /// through a link); empty: see the two flags below.
   std::string log_path;
   /// Without a log file: standard output goes to /dev/null instead of this process's.
   bool discard_stdout = false;
@@ -52,9 +53,16 @@ int exit_status_of(int wait_status);
 /// Waits for `pid` (retrying on EINTR) and returns its exit status as exit_status_of does.
 int wait_for(pid_t pid);
 
+/// Waits up to `timeout_seconds` for `pid`: its exit status as exit_status_of gives it, or
+/// nullopt when it is still running then.
+std::optional<int> wait_for(pid_t pid, double timeout_seconds);
+
 /// Starts `argv` with its output appended to `log_path`, waits, and returns its exit status.
+/// With `timeout_seconds` > 0 it runs in a process group of its own, which is killed
+/// (SIGKILL) when it has not ended by then; std::runtime_error "<argv[0]> did not finish
+/// within N s and was stopped" follows.
 int run_process(const std::vector<std::string>& argv, const std::string& log_path,
-                const std::string& working_dir = "");
+                const std::string& working_dir = "", double timeout_seconds = 0);
 
 /// The number of cores this process may run on: its CPU affinity (taskset, cgroup cpusets),
 /// else the machine's count, at least 1. The one core count of swd: threads, sweep jobs and

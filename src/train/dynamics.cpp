@@ -1,0 +1,270 @@
+// The learning dynamics of a run (swd/train/dynamics.h; the definitions and the predictions
+// they are compared with: docs/DYNAMICS.md).
+#include "swd/train/dynamics.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "swd/util/csv.h"
+
+namespace swd {
+namespace train {
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// The angle between a and b (float64), 2 atan2(|a/|a| - b/|b||, |a/|a| + b/|b||): accurate
+/// for the small angles of a training step, where acos of the cosine loses half the digits.
+double angle_between(const at::Tensor& a, const at::Tensor& b, double norm_a, double norm_b) {
+  if (!(norm_a > 0) || !(norm_b > 0)) return kNaN;
+  const auto ua = a / norm_a, ub = b / norm_b;
+  const double diff = at::linalg_vector_norm(ua - ub).item<double>();
+  const double sum = at::linalg_vector_norm(ua + ub).item<double>();
+  return 2 * std::atan2(diff, sum);
+}
+
+double norm_of(const at::Tensor& t) {
+  return at::linalg_vector_norm(t.detach(), 2, c10::nullopt, false, at::kDouble).item<double>();
+}
+}  // namespace
+
+std::vector<std::string> tracked_parameters(const torch::nn::Module& model,
+                                            const std::vector<std::string>& scale_invariant) {
+  if (!scale_invariant.empty()) return scale_invariant;
+  std::vector<std::string> names;
+  for (const auto& item : model.named_parameters()) {
+    if (item.value().dim() >= 2) names.push_back(item.key());
+  }
+  return names;
+}
+
+void DynamicsMeter::Sums::reset(std::size_t n) {
+  angle.assign(n, 0.0);
+  relative.assign(n, 0.0);
+  effective_lr.assign(n, 0.0);
+  measured = 0;
+}
+
+DynamicsMeter::DynamicsMeter(const torch::nn::Module& model, const std::vector<std::string>& tracked,
+                             const optim::OptimizerBase& optimizer, int64_t every)
+    : optimizer_(optimizer), names_(tracked), every_(every) {
+  if (every < 1) throw std::invalid_argument("dynamics: every must be >= 1, got " + std::to_string(every));
+  const auto named = model.named_parameters();
+  std::unordered_map<const void*, std::size_t> group_of;
+  const auto& groups = optimizer.param_groups();
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    for (const auto& p : groups[g].params()) group_of[p.unsafeGetTensorImpl()] = g;
+  }
+  for (const auto& name : names_) {
+    const auto* found = named.find(name);
+    if (found == nullptr) throw std::invalid_argument("dynamics: the model has no parameter '" + name + "'");
+    const auto g = group_of.find(found->unsafeGetTensorImpl());
+    if (g == group_of.end()) {
+      throw std::invalid_argument("dynamics: parameter '" + name + "' is in no parameter group");
+    }
+    params_.push_back(*found);
+    groups_.push_back(g->second);
+  }
+  const std::size_t n = names_.size();
+  budget_.assign(n, 0.0);
+  rate_.assign(n, 0.0);
+  l2_ratio_.assign(n, kNaN);
+  epoch_.reset(n);
+  interval_.reset(n);
+}
+
+void DynamicsMeter::before_step(int64_t step, bool force) {
+  measuring_ = force || step % every_ == 0;
+  before_.clear();
+  if (!measuring_) return;
+  torch::NoGradGuard no_grad;
+  for (const auto& p : params_) before_.push_back(p.detach().to(at::kDouble, false, true));
+}
+
+void DynamicsMeter::after_step() {
+  torch::NoGradGuard no_grad;
+  const std::size_t n = params_.size();
+  // Decay rates of this step, per group: decay_per_step for the multiplicative modes (exact,
+  // with the step's lr, weight decay and vbar); for L2, eta * lambda times the ratio measured
+  // at the last measured step (ParamDynamics::l2_rate / (eta * lambda)).
+  std::unordered_map<std::size_t, std::optional<double>> group_rate;
+  std::vector<optim::OptimizerBase::ParamDynamics> measured(measuring_ ? n : 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t g = groups_[i];
+    const auto hyper = optimizer_.group_hyper(g);
+    if (measuring_) measured[i] = optimizer_.param_dynamics(g, params_[i]);
+    if (hyper.decay == optim::Decay::L2) {
+      const double unit = hyper.lr * hyper.weight_decay;
+      if (measuring_ || std::isnan(l2_ratio_[i])) {
+        const double rate = measuring_ ? measured[i].l2_rate : optimizer_.param_dynamics(g, params_[i]).l2_rate;
+        if (unit != 0) l2_ratio_[i] = rate / unit;
+      }
+      rate_[i] = unit == 0 || std::isnan(l2_ratio_[i]) ? 0.0 : unit * l2_ratio_[i];
+    } else {
+      auto found = group_rate.find(g);
+      if (found == group_rate.end()) found = group_rate.emplace(g, optimizer_.decay_per_step(g)).first;
+      rate_[i] = found->second.value_or(0.0);
+    }
+    budget_[i] += rate_[i];  // e-folds: sum over steps of d (docs/DYNAMICS.md)
+  }
+  if (!measuring_) return;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto after = params_[i].detach().to(at::kDouble);
+    const auto& before = before_[i];
+    const double n0 = at::linalg_vector_norm(before).item<double>();
+    const double n1 = at::linalg_vector_norm(after).item<double>();
+    const double angle = angle_between(before, after, n0, n1);
+    const double relative = n0 > 0 ? at::linalg_vector_norm(after - before).item<double>() / n0 : kNaN;
+    // eta_eff = eta * step scale / |w|^2, the step on the unit sphere (docs/DYNAMICS.md)
+    const double lr = optimizer_.group_hyper(groups_[i]).lr;
+    const double effective = n0 > 0 ? lr * measured[i].step_scale / (n0 * n0) : kNaN;
+    for (Sums* sums : {&epoch_, &interval_}) {
+      sums->angle[i] += angle;
+      sums->relative[i] += relative;
+      sums->effective_lr[i] += effective;
+    }
+  }
+  ++epoch_.measured;
+  ++interval_.measured;
+  before_.clear();
+  measuring_ = false;
+}
+
+std::vector<TensorDynamics> DynamicsMeter::finish(Sums& sums) {
+  const std::size_t n = params_.size();
+  std::vector<TensorDynamics> rows(n + 1);
+  TensorDynamics& all = rows[n];
+  double norm_sq = 0;
+  const double count = static_cast<double>(sums.measured);
+  for (std::size_t i = 0; i < n; ++i) {
+    TensorDynamics& r = rows[i];
+    r.weight_norm = norm_of(params_[i]);
+    r.angular_update = sums.measured > 0 ? sums.angle[i] / count : kNaN;
+    r.relative_update = sums.measured > 0 ? sums.relative[i] / count : kNaN;
+    r.effective_lr = sums.measured > 0 ? sums.effective_lr[i] / count : kNaN;
+    r.decay_rate = rate_[i];
+    r.decay_budget = budget_[i];
+    norm_sq += r.weight_norm * r.weight_norm;
+    all.angular_update += r.angular_update;
+    all.relative_update += r.relative_update;
+    all.effective_lr += r.effective_lr;
+    all.decay_rate += r.decay_rate;
+    all.decay_budget += r.decay_budget;
+  }
+  const double tensors = static_cast<double>(std::max<std::size_t>(n, 1));
+  all.weight_norm = std::sqrt(norm_sq);
+  all.angular_update /= tensors;
+  all.relative_update /= tensors;
+  all.effective_lr /= tensors;
+  all.decay_rate /= tensors;
+  all.decay_budget /= tensors;
+  if (n == 0) all.angular_update = all.relative_update = all.effective_lr = kNaN;
+  sums.reset(n);
+  return rows;
+}
+
+std::vector<TensorDynamics> DynamicsMeter::end_epoch() { return finish(epoch_); }
+
+namespace {
+nlohmann::ordered_json to_json(const TensorDynamics& d) {
+  auto number = [](double v) { return std::isnan(v) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v); };
+  return {{"weight_norm", number(d.weight_norm)},       {"angular_update", number(d.angular_update)},
+          {"relative_update", number(d.relative_update)}, {"effective_lr", number(d.effective_lr)},
+          {"decay_rate", number(d.decay_rate)},         {"decay_budget", number(d.decay_budget)}};
+}
+}  // namespace
+
+std::string DynamicsMeter::end_interval_json() {
+  const auto rows = finish(interval_);
+  nlohmann::ordered_json out = to_json(rows.back());
+  nlohmann::ordered_json tensors = nlohmann::ordered_json::object();
+  for (std::size_t i = 0; i < names_.size(); ++i) tensors[names_[i]] = to_json(rows[i]);
+  out["tensors"] = tensors;
+  return out.dump();
+}
+
+std::string DynamicsMeter::state_json() const {
+  // NaN (an L2 ratio not measured yet) is written as null.
+  auto list = [](const std::vector<double>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double x : v) a.push_back(std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x));
+    return a;
+  };
+  auto sums = [&](const Sums& s) {
+    return nlohmann::json{{"angle", list(s.angle)}, {"relative", list(s.relative)},
+                          {"effective_lr", list(s.effective_lr)}, {"measured", s.measured}};
+  };
+  return nlohmann::json{{"tensors", names_},        {"budget", list(budget_)},
+                        {"rate", list(rate_)},      {"l2_ratio", list(l2_ratio_)},
+                        {"epoch", sums(epoch_)},    {"interval", sums(interval_)}}
+      .dump();
+}
+
+void DynamicsMeter::restore(const std::string& json) {
+  const std::size_t n = names_.size();
+  try {
+    const auto doc = nlohmann::json::parse(json);
+    if (doc.at("tensors").get<std::vector<std::string>>() != names_) {
+      throw std::runtime_error("its tracked tensors differ from this run's");
+    }
+    auto list = [&](const nlohmann::json& a) {
+      std::vector<double> v;
+      for (const auto& x : a) v.push_back(x.is_null() ? kNaN : x.get<double>());
+      if (v.size() != n) throw std::runtime_error("a list of " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
+      return v;
+    };
+    auto sums = [&](const nlohmann::json& s) {
+      Sums out;
+      out.angle = list(s.at("angle"));
+      out.relative = list(s.at("relative"));
+      out.effective_lr = list(s.at("effective_lr"));
+      out.measured = s.at("measured").get<int64_t>();
+      if (out.measured < 0) throw std::runtime_error("a negative count of measured steps");
+      return out;
+    };
+    auto budget = list(doc.at("budget")), rate = list(doc.at("rate")), ratio = list(doc.at("l2_ratio"));
+    Sums epoch = sums(doc.at("epoch")), interval = sums(doc.at("interval"));
+    budget_ = std::move(budget);
+    rate_ = std::move(rate);
+    l2_ratio_ = std::move(ratio);
+    epoch_ = std::move(epoch);
+    interval_ = std::move(interval);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("its dynamics state is malformed (") + e.what() + ")");
+  }
+}
+
+double equilibrium_angular_update(double decay_rate, double momentum) {
+  if (!(decay_rate >= 0) || !(momentum >= 0 && momentum < 1)) return kNaN;
+  return std::sqrt(2 * decay_rate * (1 - momentum) / (1 + momentum));  // docs/DYNAMICS.md, (E1)
+}
+
+void DynamicsMeter::forget_budget() { budget_.assign(budget_.size(), kNaN); }
+
+std::string dynamics_csv_header() {
+  return "epoch,tensor,weight_norm,angular_update,relative_update,effective_lr,decay_rate,"
+         "decay_budget";
+}
+
+std::string dynamics_csv_rows(int64_t epoch, const std::vector<std::string>& names,
+                              const std::vector<TensorDynamics>& rows) {
+  auto cell = [](double v) { return std::isnan(v) ? std::string() : util::shortest_number(v); };
+  std::string text;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    text += util::csv_line({std::to_string(epoch), i < names.size() ? names[i] : "*",
+                            cell(r.weight_norm), cell(r.angular_update), cell(r.relative_update),
+                            cell(r.effective_lr), cell(r.decay_rate), cell(r.decay_budget)}) +
+            "\n";
+  }
+  return text;
+}
+
+}  // namespace train
+}  // namespace swd
