@@ -7,70 +7,16 @@
 #include "swd/report/compare.h"
 #include "swd/report/figures.h"
 #include "swd/util/csv.h"
+#include "figure_parts.h"
 
 namespace swd {
 namespace report {
 
+using namespace detail;  // the figure helpers shared with dynamics_figures.cpp
+
 namespace {
 
 constexpr size_t kMaxCurveFigures = 4;  // per measure
-constexpr size_t kMaxLines = 12;
-
-double number(const std::string& text) { return std::strtod(text.c_str(), nullptr); }
-
-/// The numeric values of `axis`, ascending: tics at the grid's own values, when few.
-std::vector<double> grid_values(const SweepResults& results, const std::string& axis) {
-  std::vector<double> values;
-  for (const auto& v : results.values_of(axis)) values.push_back(number(v));
-  std::sort(values.begin(), values.end());
-  if (values.size() > 12) values.clear();
-  return values;
-}
-
-/// The distinct combinations of `axes` (names in group_axes) over the groups, first seen
-/// first, and for each group the index of its combination.
-struct Combos {
-  std::vector<std::vector<std::string>> values;
-  std::vector<size_t> of_group;
-};
-
-Combos combos(const SweepResults& results, const std::vector<std::string>& axes) {
-  Combos c;
-  for (const auto& g : results.groups) {
-    std::vector<std::string> v;
-    for (const auto& axis : axes) v.push_back(g.key[results.group_axis(axis)]);
-    auto it = std::find(c.values.begin(), c.values.end(), v);
-    c.of_group.push_back(static_cast<size_t>(it - c.values.begin()));
-    if (it == c.values.end()) c.values.push_back(v);
-  }
-  return c;
-}
-
-std::vector<std::string> group_axes_without(const SweepResults& results,
-                                            const std::vector<std::string>& drop) {
-  std::vector<std::string> out;
-  for (const auto& axis : results.group_axes) {
-    if (std::find(drop.begin(), drop.end(), axis) == drop.end()) out.push_back(axis);
-  }
-  return out;
-}
-
-std::string label(const std::vector<std::string>& axes, const std::vector<std::string>& values) {
-  std::string text;
-  for (size_t i = 0; i < axes.size(); ++i) {
-    text += (i ? ", " : "") + value_label(axes[i], values[i]);
-  }
-  return text.empty() ? "all runs" : text;
-}
-
-std::string slug(const std::vector<std::string>& axes, const std::vector<std::string>& values) {
-  std::string text;
-  for (size_t i = 0; i < axes.size(); ++i) text += "-" + axes[i] + "=" + values[i];
-  for (auto& ch : text) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != '=') ch = '_';
-  }
-  return text;
-}
 
 struct CurveMeasure {
   const char* name;
@@ -380,6 +326,7 @@ std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::s
   add_curves(results, figures, notes);
   add_error_against(results, "weight-decay", figures, notes);
   add_error_against(results, "batch-size", figures, notes);
+  add_dynamics_figures(results, figures, notes);
   const auto best = best_weight_decay_per_length(results);
   if (!best.empty() && results.group_axis("epochs") >= 0) {
     Figure f;

@@ -46,7 +46,18 @@ const Table kPivotTables[] = {
      "mean (std) over seeds."},
     {"Weight norm at the end of training", Measure::FinalWeightNorm, false, general,
      "||theta|| over every parameter after the last epoch; mean (std) over seeds."},
+    {"Decay budget at the end of training (e-folds)", Measure::FinalDecayBudget, false, general,
+     "The sum over every step of the tracked (scale-invariant) weights' per-step decay rate "
+     "(docs/DYNAMICS.md): how long the runs were in the unit that matters; 3 or more is long. "
+     "Mean (std) over seeds."},
 };
+
+/// Whether some finished run has measured `m` (the decay budget is absent from runs made
+/// before it).
+bool measured(const SweepResults& r, Measure m) {
+  return std::any_of(r.runs.begin(), r.runs.end(),
+                     [&](const RunResult& run) { return std::isfinite(measure_of(run, m)); });
+}
 
 /// Rows: the combinations of the non-pivot axes; columns: the pivot's values.
 std::string pivot_table(const SweepResults& r, const std::string& pivot, const Table& t) {
@@ -124,6 +135,8 @@ std::string groups_table(const SweepResults& r) {
                         "final train loss", "final grad norm", "final weight norm"}) {
     header.push_back(h);
   }
+  const bool budget = measured(r, Measure::FinalDecayBudget);
+  if (budget) header.push_back("decay budget (e-folds)");
   std::string text = "### Every group\n\nOne row per combination of the settings that vary "
                      "(seeds pooled); mean (std) over its runs, and the 95% confidence interval "
                      "of the mean (Student t); summary.csv holds the same numbers unrounded, "
@@ -137,6 +150,7 @@ std::string groups_table(const SweepResults& r) {
     for (Measure m : {Measure::FinalTrainLoss, Measure::FinalGradNorm, Measure::FinalWeightNorm}) {
       cells.push_back(general(g.stat(r.runs, m)));
     }
+    if (budget) cells.push_back(general(g.stat(r.runs, Measure::FinalDecayBudget)));
     text += row(cells);
   }
   return text + "\n";
@@ -255,7 +269,9 @@ std::string report_markdown(const SweepResults& r, const std::vector<Figure>& fi
   text += "## Tables\n\n";
   const std::string pivot = pivot_axis(r);
   if (!pivot.empty()) {
-    for (const auto& t : kPivotTables) text += pivot_table(r, pivot, t);
+    for (const auto& t : kPivotTables) {
+      if (measured(r, t.measure)) text += pivot_table(r, pivot, t);
+    }
   }
   text += paired_tables(paired_comparisons(r));
   text += best_weight_decay_table(r);

@@ -40,6 +40,7 @@ double measure_of(const RunResult& run, Measure measure) {
     case Measure::FinalTrainLoss: return last.train_loss;
     case Measure::FinalGradNorm: return last.grad_norm;
     case Measure::FinalWeightNorm: return last.weight_norm;
+    case Measure::FinalDecayBudget: return last.decay_budget;
   }
   return 0;
 }
@@ -50,7 +51,8 @@ const std::vector<MeasureInfo>& measure_table() {
       {Measure::BestTestError, "best_test_error", "best test error", true},
       {Measure::FinalTrainLoss, "final_train_loss", "final training loss", false},
       {Measure::FinalGradNorm, "final_grad_norm", "final gradient norm", false},
-      {Measure::FinalWeightNorm, "final_weight_norm", "final weight norm", false}};
+      {Measure::FinalWeightNorm, "final_weight_norm", "final weight norm", false},
+      {Measure::FinalDecayBudget, "final_decay_budget", "decay budget (e-folds)", false}};
   return table;
 }
 
@@ -161,6 +163,10 @@ std::string summary_csv(const SweepResults& results) {
     for (const auto& info : measure_table()) {
       const Measure m = info.measure;
       const Stat s = g.stat(results.runs, m);
+      if (std::isnan(s.mean)) {  // not measured (a decay budget of runs made before it)
+        row.insert(row.end(), 4, "");
+        continue;
+      }
       row.push_back(util::shortest_number(s.mean));
       for (double v : {s.std, s.lo, s.hi}) row.push_back(s.n > 1 ? util::shortest_number(v) : "");
     }

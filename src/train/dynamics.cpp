@@ -245,6 +245,13 @@ double equilibrium_angular_update(double decay_rate, double momentum) {
   return std::sqrt(2 * decay_rate * (1 - momentum) / (1 + momentum));  // docs/DYNAMICS.md, (E1)
 }
 
+double update_averaging(const std::string& family, double momentum, double first_beta) {
+  if (family == "sgd") return momentum;
+  if (family == "adam") return first_beta;
+  if (family == "adai") return 1 - first_beta;  // beta1 = 1 - beta0 vhat/vbar, vhat ~ vbar
+  return kNaN;
+}
+
 void DynamicsMeter::forget_budget() { budget_.assign(budget_.size(), kNaN); }
 
 std::string dynamics_csv_header() {

@@ -47,7 +47,10 @@ struct PairSpec {
 };
 
 /// The numbers every group summarises, each from a run's last epoch unless named "best".
-enum class Measure { FinalTestError, BestTestError, FinalTrainLoss, FinalGradNorm, FinalWeightNorm };
+enum class Measure {
+  FinalTestError, BestTestError, FinalTrainLoss, FinalGradNorm, FinalWeightNorm,
+  FinalDecayBudget,  ///< the tracked weights' decay budget in e-folds (docs/DYNAMICS.md); NaN in runs made before it
+};
 double measure_of(const RunResult& run, Measure measure);
 
 /// A measure's name in summary.csv, paired.csv and [analysis] tests, its words for tables,

@@ -101,6 +101,11 @@ class DynamicsMeter {
 /// beta0). NaN for d < 0 or mu outside [0, 1).
 double equilibrium_angular_update(double decay_rate, double momentum);
 
+/// The averaging coefficient mu of an optimizer family's update in (E1) (docs/DYNAMICS.md):
+/// SGD's momentum, Adam's beta1, Adai's 1 - beta0 (its beta1 where vhat ~ vbar). `family` is
+/// sgd, adam or adai; `first_beta` the first of the betas. NaN for another family.
+double update_averaging(const std::string& family, double momentum, double first_beta);
+
 /// dynamics.csv: one row per epoch and tracked tensor, then the aggregate ("*").
 std::string dynamics_csv_header();
 std::string dynamics_csv_rows(int64_t epoch, const std::vector<std::string>& names,
