@@ -261,6 +261,8 @@ TEST(CliSweep, BadInputIsExitTwoAndWritesNothing) {
   const auto dry = run_swd("sweep " + config + " --dry-run --out " + out);
   EXPECT_EQ(dry.status, 0) << dry.output;
   EXPECT_EQ(count(dry.output, "  start   runs/seed="), 3u) << dry.output;
+  // ... with each run's lr and weight decay as swd train resolves them (adams' defaults here).
+  EXPECT_EQ(count(dry.output, "  lr 0.001, weight decay 0.0005 (default)\n"), 3u) << dry.output;
   // --set takes one KEY=VALUE: the sweep file after it is still the positional argument.
   const auto one = run_swd("sweep --set seed=5 " + config + " --dry-run --out " + out);
   EXPECT_EQ(one.status, 0) << one.output;

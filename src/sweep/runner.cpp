@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "swd/sweep/runs.h"
+#include "swd/util/csv.h"
 #include "swd/util/io.h"
 #include "swd/util/process.h"
 #include "swd/util/signals.h"
@@ -316,7 +317,12 @@ int run_sweep(const SweepSpec& spec, const RunnerOptions& options) {
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& s = states[i];
     if (options.dry_run || s.action == RunAction::Blocked) {
-      std::printf("  %-7s %s%s\n", action_name(s.action), runs[i].folder.c_str(),
+      // With the lr and weight decay swd train will resolve (expand: train::resolve_hyper).
+      const std::string hyper = "  lr " + util::shortest_number(runs[i].lr) + ", weight decay " +
+                                util::shortest_number(runs[i].weight_decay) + " (" +
+                                runs[i].weight_decay_from + ")";
+      std::printf("  %-7s %s%s%s\n", action_name(s.action), runs[i].folder.c_str(),
+                  options.dry_run ? hyper.c_str() : "",
                   s.reason.empty() ? "" : ("  (" + s.reason + ")").c_str());
     }
   }

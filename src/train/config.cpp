@@ -145,6 +145,7 @@ struct Entry {
   bool flag = false;
   bool launch = false;  ///< a launch setting: not in config.json
   bool list = false;    ///< takes a list (milestones, betas)
+  bool recorded = true;  ///< false: applied when the run is resolved, not in config.json
   std::function<void(TrainConfig&, const std::string&)> set;
   std::function<Json(const TrainConfig&)> get;
 };
@@ -169,6 +170,15 @@ template <typename T>
 Entry launch_entry(const char* key, const char* help, T TrainConfig::*member) {
   Entry e = entry(key, help, member);
   e.launch = true;
+  return e;
+}
+
+/// A setting that the resolution applies (weight-decay-over-lr): config.json records its
+/// effect, not the setting.
+template <typename T>
+Entry applied_entry(const char* key, const std::string& help, T TrainConfig::*member) {
+  Entry e = entry(key, help, member);
+  e.recorded = false;
   return e;
 }
 
@@ -274,7 +284,8 @@ std::string lr_help() {
 }
 std::string weight_decay_help() {
   return "weight decay lambda (default " + number(kDefaultWeightDecay) + "; adamw: " +
-         number(kDefaultWeightDecay) + "/lr, the paper's convention)";
+         number(kDefaultWeightDecay) + "/lr, the paper's convention, where torch.optim.AdamW "
+         "defaults to 1e-2; see --weight-decay-over-lr)";
 }
 std::string momentum_help() { return "SGD momentum (default " + number(sgd_row().momentum) + ")"; }
 std::string betas_help() {
@@ -302,6 +313,7 @@ const std::vector<Entry>& table() {
       entry("optimizer", "sgd | sgdw | sgds | adam | adamw | adams | amsgrad | amsgrads | adai | adais", &TrainConfig::optimizer),
       entry("lr", lr_help(), &TrainConfig::lr),
       entry("weight-decay", weight_decay_help(), &TrainConfig::weight_decay),
+      applied_entry("weight-decay-over-lr", "weight decay := weight-decay (default " + number(kDefaultWeightDecay) + ") / lr: the paper's convention that gives AdamW the per-step decay lr x lambda of the others (adamw's default; config.json records the result)", &TrainConfig::weight_decay_over_lr),
       entry("momentum", momentum_help(), &TrainConfig::momentum),
       entry("dampening", "SGD dampening", &TrainConfig::dampening),
       entry("nesterov", "SGD Nesterov momentum", &TrainConfig::nesterov),
@@ -391,7 +403,7 @@ void set_config_value(TrainConfig& config, const std::string& key, const std::st
 std::string config_to_json(const TrainConfig& config) {
   Json doc = Json::object();
   for (const auto& e : table()) {
-    if (!e.launch) doc[e.key] = e.get(config);
+    if (!e.launch && e.recorded) doc[e.key] = e.get(config);
   }
   return doc.dump(2);
 }

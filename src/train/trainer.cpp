@@ -160,6 +160,7 @@ Epochs::Epochs(Run& run)
 
 void Epochs::train() {
   run_.model->train();
+  if (run_.writes_files) progress_.message(run_banner(run_));  // [dist] rank 0's
   while (state_.position.epoch < run_.config.epochs) {
     train_epoch();
     end_epoch();
@@ -428,6 +429,10 @@ TrainConfig resume_config(const std::string& out_dir,
   TrainConfig config = config_from_json(saved_json);
   const auto saved = nlohmann::json::parse(saved_json);
   for (const auto& [key, value] : overrides) set_config_value(config, key, value);
+  if (config.weight_decay_over_lr) {  // not in config.json: its weight-decay is the result
+    throw ConfigError("cannot give weight-decay-over-lr when resuming: the run's weight-decay " +
+                      saved.value("weight-decay", nlohmann::json()).dump() + " is already the weight decay it trains with");
+  }
   const auto now = nlohmann::json::parse(config_to_json(config));
   for (const auto& [key, value] : now.items()) {
     if (!resume_may_change(key) && saved.contains(key) && saved[key] != value) {

@@ -38,6 +38,10 @@ struct TrainConfig {
   std::string optimizer = "adams";
   std::optional<double> lr;            ///< unset: the optimizer's default
   std::optional<double> weight_decay;  ///< unset: the optimizer's default
+  /// weight decay := weight-decay / lr (the paper's AdamW convention; resolve_hyper in
+  /// optimizer_factory.h). Applied when the run is resolved: config.json records the divided
+  /// weight-decay (and how it was derived), not this switch.
+  bool weight_decay_over_lr = false;
   std::optional<double> momentum;
   double dampening = 0.0;
   bool nesterov = false;
@@ -114,11 +118,6 @@ void apply_config_file(TrainConfig& config, const std::string& path);
 /// swd/provenance.h) are written by the trainer for the record and ignored when read.
 std::string config_to_json(const TrainConfig& config);
 TrainConfig config_from_json(const std::string& json);
-
-/// The learning rate a run of `optimizer` gets when it sets none: 0.1 (SGD family), 1e-3
-/// (Adam family), 0.5 (Adai family); defined with the other defaults in optimizer_factory.cpp.
-/// Throws std::invalid_argument for an unknown name.
-double default_lr(const std::string& optimizer);
 
 }  // namespace train
 }  // namespace swd
