@@ -250,6 +250,12 @@ void Run::make_data_and_model() {
       throw ConfigError(std::string("--train-subset: ") + e.what());
     }
   }
+  // What the loaders do to a pixel before the model sees it, for readers of model.pt
+  // (docs/MODELS.md): x = (byte / 255 - mean[c]) / std[c], per channel.
+  auto with_input = nlohmann::json::parse(config_json);
+  with_input["derived"]["input"] = {{"mean", data.mean}, {"std", data.std},
+                                    {"formula", "(byte / 255 - mean[c]) / std[c]"}};
+  config_json = with_input.dump(2);
   const auto& shape = data.train.images.sizes();  // [N, C, H, W]
   model = allocating("the model " + config.model, [&] {
     return models::make_model(config.model, {shape[1], shape[2], shape[3], data.train.num_classes});
