@@ -2,6 +2,8 @@
 // resume, and the command-line errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -247,6 +249,47 @@ TEST(CliTrain, WeightDecayOverLrIsAFlagAppliedOnce) {
   EXPECT_NE(again.output.find("weight-decay-over-lr"), std::string::npos) << again.output;
   // --help has it.
   EXPECT_NE(run_swd("train --help").output.find("--weight-decay-over-lr"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliTrain, ValSplitChoosesTheBestEpochOnHeldOutSamples) {
+  const auto dir = fresh_dir("val-split");
+  const std::string args = "train" + kSmall + " --epochs 4 --optimizer sgd --lr 0.3 --seed 2";
+  const auto r = run_swd(args + " --val-split 200 --val-seed 1 --train-subset 500 --out " + dir + "/val");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto rows = swd::train::parse_metrics_csv(slurp(dir + "/val/metrics.csv"));
+  ASSERT_EQ(rows.size(), 4u);
+  size_t best = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_FALSE(std::isnan(rows[i].val_error)) << i;
+    EXPECT_GT(rows[i].val_loss, 0.0);
+    if (rows[i].val_error < rows[best].val_error) best = i;
+  }
+  // best.pt is the model of that epoch: the last one's model.pt exactly when it is the last.
+  EXPECT_EQ(best + 1 == rows.size(), slurp(dir + "/val/best.pt") == slurp(dir + "/val/model.pt"));
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "best test error %.2f%% (epoch %zu, chosen on validation",
+                100 * rows[best].test_error, best + 1);
+  EXPECT_NE(r.output.find(expected), std::string::npos) << expected << "\n" << r.output;
+  EXPECT_NE(r.output.find("validation 200 (held out"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train 500 (class-balanced subset of 824"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" val loss "), std::string::npos) << r.output;
+  // metrics.csv: the validation columns last.
+  const auto header = slurp(dir + "/val/metrics.csv").substr(0, slurp(dir + "/val/metrics.csv").find('\n'));
+  EXPECT_EQ(header.substr(header.rfind(",decay_budget")), ",decay_budget,val_loss,val_error");
+  // Without it the best epoch is chosen on the test set, and said so; the columns are empty.
+  const auto plain = run_swd(args + " --out " + dir + "/plain");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_NE(plain.output.find("chosen on the test set"), std::string::npos) << plain.output;
+  EXPECT_TRUE(std::isnan(swd::train::parse_metrics_csv(slurp(dir + "/plain/metrics.csv")).at(0).val_error));
+  // A split as large as the training set is one line naming it.
+  const auto bad = run_swd(args + " --val-split 1024 --out " + dir + "/bad");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--val-split: invalid validation split 1024"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir + "/bad/config.json"));
 }
 
 }  // namespace

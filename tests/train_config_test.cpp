@@ -1,9 +1,11 @@
 // The configuration table: flags, config files, config.json, optimizer names and defaults.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "swd/train/config.h"
 #include "swd/train/metrics.h"
@@ -161,6 +163,18 @@ TEST(Metrics, CsvRoundTripsExactly) {
   EXPECT_EQ(*back[0].sqrt_vbar, 2.5e-3);
   EXPECT_FALSE(back[1].sqrt_vbar.has_value());
   EXPECT_THROW(st::parse_metrics_csv("epoch,lr\n1,2\n"), std::runtime_error);
+  // The validation columns are the last two; files from before them (20 columns) still read.
+  rows[0].val_error = 0.25;
+  const std::string text = st::metrics_csv(rows);
+  EXPECT_EQ(st::parse_metrics_csv(text)[0].val_error, 0.25);
+  EXPECT_TRUE(std::isnan(st::parse_metrics_csv(text)[1].val_error));
+  std::string older;  // each line without its last two cells
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) older += line.substr(0, line.rfind(',', line.rfind(',') - 1)) + "\n";
+  const auto back20 = st::parse_metrics_csv(older);
+  ASSERT_EQ(back20.size(), 2u);
+  EXPECT_EQ(back20[0].test_error, m.test_error);
+  EXPECT_TRUE(std::isnan(back20[0].val_error));
 }
 
 }  // namespace

@@ -91,8 +91,14 @@ int run_train() {
           ? ""
           : "; " + std::to_string(summary.skipped_steps) +
                 " steps skipped (non-finite loss or gradient; see skipped_steps in metrics.csv)";
-  std::printf("done: best test error %.2f%% (epoch %lld), final test error %.2f%%%s  -> %s\n",
-              100 * summary.best_test_error, static_cast<long long>(summary.best_epoch),
+  char chosen[96];  // on what the best epoch was chosen
+  if (summary.best_on_validation) {
+    std::snprintf(chosen, sizeof chosen, "chosen on validation, val error %.2f%%", 100 * summary.best_val_error);
+  } else {
+    std::snprintf(chosen, sizeof chosen, "chosen on the test set; --val-split N holds samples out for it");
+  }
+  std::printf("done: best test error %.2f%% (epoch %lld, %s), final test error %.2f%%%s  -> %s\n",
+              100 * summary.best_test_error, static_cast<long long>(summary.best_epoch), chosen,
               100 * summary.final_test_error, skipped.c_str(), summary.out_dir.c_str());
   return 0;
 }

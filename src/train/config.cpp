@@ -233,6 +233,7 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "synthetic-channels") in_range(c.synthetic_channels, 1, 1024, " channels");
   if (key == "synthetic-classes") in_range(c.synthetic_classes, 1, 100'000, " classes");
   if (key == "threads") in_range(c.threads, 0, max_threads(), " (0: every core; " + cores + ")");
+  if (key == "val-split" && c.val_split < 0) fail("0 (no validation set) or a number of samples");
   if (key == "train-subset" && c.train_subset < 0) fail("0 (the whole training set) or a number of samples");
   if (key == "limit-batches" && c.limit_batches < 0) fail("0 (no limit) or more");
   if (key == "limit-test-batches" && c.limit_test_batches < 0) fail("0 (the whole test set) or more");
@@ -307,6 +308,8 @@ const std::vector<Entry>& table() {
       entry("synthetic-classes", "synthetic dataset: classes", &TrainConfig::synthetic_classes),
       entry("train-subset", "train on a class-balanced subset of N training samples (0: all); the same subset for every seed", &TrainConfig::train_subset),
       entry("subset-seed", "which class-balanced subset --train-subset takes (independent of --seed)", &TrainConfig::subset_seed),
+      entry("val-split", "hold N training samples out (stratified by class; taken before --train-subset) and choose the best epoch and best.pt on them; the test error is reported at that epoch (0: none, best is chosen on the test set)", &TrainConfig::val_split),
+      entry("val-seed", "which samples --val-split holds out (independent of --seed)", &TrainConfig::val_seed),
       entry("augment", "random crop (padding 4) and flip (default: on for CIFAR; --no-augment: off)", &TrainConfig::augment),
       entry("workers", "threads preparing batches", &TrainConfig::workers),
       entry("model", "mlp | cnn | mlp-bn | cnn-bn | resnet8 | resnet14 | resnet20 | resnet32 | resnet44 | resnet56 | resnet18 | resnet34 | vgg16 | densenet121 | googlenet", &TrainConfig::model),

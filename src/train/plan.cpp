@@ -180,6 +180,10 @@ std::string run_banner(const Run& run) {
     data += " (class-balanced subset of " + std::to_string(run.full_train_size) + ", subset-seed " +
             std::to_string(c.subset_seed) + ")";
   }
+  if (run.validation.size() > 0) {
+    data += ", validation " + std::to_string(run.validation.size()) + " (held out, stratified, val-seed " +
+            std::to_string(c.val_seed) + ": it chooses the best epoch)";
+  }
   data += ", test " + std::to_string(run.data.test.images.size(0));
   std::string hyper;
   for (const auto& g : run.schedules.groups) {

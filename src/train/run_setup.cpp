@@ -242,6 +242,15 @@ void Run::make_data_and_model() {
   torch::manual_seed(config.seed);
   data = allocating("the " + config.dataset + " dataset",
                     [&] { return data::load_dataset(dataset_spec(config)); });
+  if (config.val_split > 0) {  // held out first: the subset below never takes a validation sample
+    try {
+      auto split = data::split_validation(data.train, config.val_split, config.val_seed);
+      data.train = std::move(split.train);
+      validation = std::move(split.validation);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("--val-split: ") + e.what());
+    }
+  }
   full_train_size = data.train.images.size(0);
   if (config.train_subset > 0) {  // the same samples whatever the seed (subset-seed picks them)
     try {
@@ -300,6 +309,7 @@ void Run::make_loaders() {
   test_options.crop_padding = 0;
   test_options.horizontal_flip = false;
   test_loader.emplace(data.test, test_options);
+  if (validation.size() > 0) val_loader.emplace(validation, test_options);  // --val-split
 }
 
 void Run::write_folder_and_resume() {

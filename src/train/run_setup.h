@@ -67,7 +67,9 @@ struct Run {
   Schedules schedules;
   std::optional<DynamicsMeter> dynamics;  ///< the tracked weights' learning dynamics
   std::string dynamics_path;              ///< dynamics.csv
+  data::Dataset validation;  ///< --val-split's samples, held out of data.train (else empty)
   std::optional<data::BatchLoader> train_loader, test_loader;
+  std::optional<data::BatchLoader> val_loader;  ///< with --val-split
   int64_t full_train_size = 0;  ///< training samples before --train-subset
   // --- where training continues ---
   CheckpointInfo state;  ///< position in the data, the epoch's running totals, finished epochs

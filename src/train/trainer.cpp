@@ -59,11 +59,11 @@ struct Evaluation {
   double error = 0;
 };
 
-/// Test loss and error over the test set, or its first `limit` batches (limit > 0).
-Evaluation evaluate(Run& run, int64_t limit) {
+/// Loss and error over the test set (or the validation set: `loader`), or its first `limit`
+/// batches (limit > 0).
+Evaluation evaluate(Run& run, data::BatchLoader& loader, int64_t limit) {
   torch::NoGradGuard no_grad;
   run.model->eval();
-  data::BatchLoader& loader = *run.test_loader;
   loader.start_epoch(0);
   // Summed on the device, read back once at the end.
   auto loss_total = torch::zeros({}, torch::dtype(torch::kDouble).device(run.device));
@@ -301,9 +301,11 @@ void Epochs::end_epoch() {
   // the test columns empty (NaN).
   const bool evaluated = (epoch + 1) % r.config.eval_every == 0 || epoch + 1 == r.config.epochs;
   Evaluation test{std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  Evaluation val = test;
   if (evaluated) {
     progress_.begin_evaluation();
-    test = evaluate(r, r.config.limit_test_batches);
+    test = evaluate(r, *r.test_loader, r.config.limit_test_batches);
+    if (r.val_loader) val = evaluate(r, *r.val_loader, r.config.limit_test_batches);  // --val-split
   }
   const auto now = std::chrono::steady_clock::now();
   totals.seconds += std::chrono::duration<double>(now - clock_).count();
@@ -319,6 +321,8 @@ void Epochs::end_epoch() {
   m.train_error = totals.seen > 0 ? static_cast<double>(totals.wrong) / seen : undefined;
   m.test_loss = test.loss;
   m.test_error = test.error;
+  m.val_loss = val.loss;
+  m.val_error = val.error;
   m.grad_norm = totals.steps > 0 ? totals.grad_norm_sum / steps : undefined;
   m.grad_norm_sq = totals.steps > 0 ? totals.grad_norm_sq_sum / steps : undefined;
   m.weight_norm = std::sqrt(global_norm_sq(params_, r.device).item<double>());
@@ -345,11 +349,9 @@ void Epochs::end_epoch() {
   // The next epoch's start is checkpointed first, then the metrics row appended: after a
   // crash between the two, resuming rewrites metrics.csv from the checkpoint, so no row is
   // lost or doubled.
-  bool best = evaluated;  // the lowest test error so far (the first of equals)
-  for (const auto& earlier : state_.metrics) {
-    best = best && (std::isnan(earlier.test_error) || m.test_error < earlier.test_error);
-  }
   state_.metrics.push_back(m);
+  // best.pt: this epoch when it is the best so far (best_epoch: on validation with --val-split)
+  const bool best = evaluated && best_epoch(state_.metrics) + 1 == state_.metrics.size();
   state_.position.epoch = epoch + 1;
   state_.position.batches_done = 0;
   state_.partial = EpochTotals{};
@@ -410,12 +412,11 @@ RunSummary summary_of(const Run& run) {
   summary.out_dir = run.config.out;
   summary.epochs = run.state.metrics;
   for (const auto& m : summary.epochs) summary.skipped_steps += m.skipped_steps;
-  for (const auto& m : summary.epochs) {
-    if (std::isnan(m.test_error)) continue;  // not evaluated (--eval-every)
-    if (summary.best_epoch == 0 || m.test_error < summary.best_test_error) {
-      summary.best_test_error = m.test_error;
-      summary.best_epoch = m.epoch;
-    }
+  summary.best_on_validation = chosen_on_validation(summary.epochs);
+  if (const size_t best = best_epoch(summary.epochs); best < summary.epochs.size()) {
+    summary.best_test_error = summary.epochs[best].test_error;
+    summary.best_val_error = summary.epochs[best].val_error;
+    summary.best_epoch = summary.epochs[best].epoch;
   }
   if (!summary.epochs.empty()) summary.final_test_error = summary.epochs.back().test_error;
   return summary;

@@ -48,7 +48,11 @@ struct PairSpec {
 
 /// The numbers every group summarises, each from a run's last epoch unless named "best".
 enum class Measure { FinalTestError, BestTestError, FinalTrainLoss, FinalGradNorm, FinalWeightNorm };
+/// BestTestError is the test error at the run's best epoch: that of the lowest validation
+/// error when the run held samples out (--val-split), else that of the lowest test error.
 double measure_of(const RunResult& run, Measure measure);
+/// Whether the run's best epoch is chosen on validation (metrics.csv has val_error).
+bool selected_on_validation(const RunResult& run);
 
 /// A measure's name in summary.csv, paired.csv and [analysis] tests, its words for tables,
 /// and whether it is an error rate (a fraction: lower is better, shown in percent). One row

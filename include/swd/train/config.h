@@ -31,6 +31,10 @@ struct TrainConfig {
   int64_t synthetic_classes = 10;
   int64_t train_subset = 0;  ///< > 0: train on a class-balanced subset of this many samples
   uint64_t subset_seed = 0;  ///< which subset (independent of `seed`)
+  /// > 0: hold this many training samples out, stratified by class, to choose the best epoch
+  /// (best.pt, the report's best-epoch tables) on them instead of on the test set.
+  int64_t val_split = 0;
+  uint64_t val_seed = 0;  ///< which samples --val-split holds out (independent of `seed`)
   std::optional<bool> augment;  ///< unset: the dataset's default (on for CIFAR)
   int64_t workers = 2;          ///< data threads
   // model and optimizer
