@@ -1,7 +1,10 @@
 // swd train: every key of the configuration table is a --flag; --config FILE (TOML or JSON)
 // supplies values first, flags given on the command line override them.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
@@ -74,6 +77,14 @@ int run_train() {
     }
     config = train::resume_config(config.out, given);
   }
+  // Rank, world size and rendezvous from torchrun's or Slurm's environment where no flag gives
+  // them (docs/DISTRIBUTED.md).
+  std::set<std::string> keys;
+  for (auto [key, text] : given) {
+    std::replace(key.begin(), key.end(), '_', '-');
+    keys.insert(key);
+  }
+  take_launch_environment(config, keys, [](const char* name) { return std::getenv(name); });
   if (config.nproc > 1) return launch_local_workers(config);  // N local ranks of this command
   train::RunSummary summary;
   try {

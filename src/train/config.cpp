@@ -249,6 +249,7 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "nproc") in_range(c.nproc, 1, max_threads(), " processes (" + cores + ")");
   if (key == "world-size") positive(c.world_size);
   if (key == "rank" && c.rank < 0) fail("0 or more (and < world-size)");
+  if (key == "local-rank" && c.local_rank < -1) fail("-1 (the rank) or a rank >= 0 on this machine");
   if (key == "master-port" && (c.master_port < 0 || c.master_port > 65535)) fail("a port 1..65535");
   // Checked here, before it becomes milliseconds (1e16 s overflowed to a negative timeout).
   if (key == "dist-timeout" && !(c.dist_timeout > 0 && c.dist_timeout <= 86400)) {
@@ -350,10 +351,11 @@ const std::vector<Entry>& table() {
       // data parallelism and accumulation (docs/DISTRIBUTED.md)
       entry("accumulate", "micro-batches per optimizer step (batch-size stays the global batch)", &TrainConfig::accumulate),
       launch_entry("nproc", "start N local worker processes (data parallel)", &TrainConfig::nproc),
-      launch_entry("rank", "this process's rank in a multi-machine run", &TrainConfig::rank),
-      launch_entry("world-size", "number of processes in a multi-machine run", &TrainConfig::world_size),
-      launch_entry("master-addr", "address of rank 0 (rendezvous)", &TrainConfig::master_addr),
-      launch_entry("master-port", "port of rank 0's rendezvous (TCPStore)", &TrainConfig::master_port),
+      launch_entry("rank", "this process's rank in a multi-machine run (default: torchrun's RANK, else Slurm's SLURM_PROCID, else 0)", &TrainConfig::rank),
+      launch_entry("world-size", "number of processes in a multi-machine run (default: torchrun's WORLD_SIZE, else Slurm's SLURM_NTASKS, else 1)", &TrainConfig::world_size),
+      launch_entry("master-addr", "address of rank 0 (rendezvous; default: MASTER_ADDR, else 127.0.0.1)", &TrainConfig::master_addr),
+      launch_entry("master-port", "port of rank 0's rendezvous (TCPStore; default: MASTER_PORT)", &TrainConfig::master_port),
+      launch_entry("local-rank", "this process's rank on its machine: it trains on cuda:<local-rank> (default -1: --rank; torchrun's LOCAL_RANK, Slurm's SLURM_LOCALID)", &TrainConfig::local_rank),
       launch_entry("dist-timeout", "seconds a rank waits for the others (rendezvous, each collective) before failing (default 60)", &TrainConfig::dist_timeout),
   };
   return entries;

@@ -160,6 +160,8 @@ parallel::GroupOptions group_options(const TrainConfig& config) {
   o.master_addr = config.master_addr;
   o.master_port = config.master_port;
   o.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000.0));
+  o.store_served_elsewhere = config.store_served_elsewhere;  // torchrun's agent store
+  o.store_prefix = config.store_prefix;
   return o;
 }
 
@@ -203,7 +205,7 @@ void Run::prepare_folder(const TrainConfig& requested, bool plan_only) {
     check_folder(config);
   }
   // The device, once: [dist] ranks of one machine take cuda:<rank> (device.h).
-  device = resolve_device(config.device, config.rank);
+  device = resolve_device(config.device, config.local_rank >= 0 ? config.local_rank : config.rank);
   check_precision(config.precision, device);
   out = config.out;
   configure_threads(static_cast<int>(config.threads));  // before the provenance records them

@@ -90,6 +90,11 @@ struct TrainConfig {
   std::string master_addr = "127.0.0.1";
   int64_t master_port = 0;
   double dist_timeout = 60;  ///< seconds a rendezvous or collective may wait for another rank
+  int64_t local_rank = -1;   ///< this process's rank on its machine (its GPU); -1: the rank
+  // Set from torchrun's environment only (no keys): the agent serves the TCPStore and the
+  // ranks' keys go under "/worker/attempt_<restart count>" (parallel/group.h).
+  bool store_served_elsewhere = false;
+  std::string store_prefix;
 };
 
 /// The keys accepted in config files and as --key flags, in a stable order.
