@@ -292,6 +292,9 @@ TEST(CliSweep, ShardsRunDisjointSlicesIntoOneFolder) {
   // Each shard ran its two runs (i mod 3 = k - 1), no run twice, and runs.csv lists all six.
   EXPECT_EQ(count(logs, "sweep: shard "), 3u) << logs;
   EXPECT_EQ(count(logs, "/2] optimizer="), 6u) << logs;
+  // With one job each, a shard shows its running run's lines (from its train.log), indented.
+  EXPECT_EQ(count(logs, "\n    swd train: mlp ("), 6u) << logs;
+  EXPECT_EQ(count(logs, "\n    epoch 1/1  train loss "), 6u) << logs;
   const auto table = runs_csv(out);
   ASSERT_EQ(table.rows.size(), 6u);
   for (size_t i = 0; i < 6; ++i) {

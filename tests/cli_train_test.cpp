@@ -293,3 +293,26 @@ TEST(CliTrain, ValSplitChoosesTheBestEpochOnHeldOutSamples) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliTrain, LogEveryLinesReachTheTerminalAboveTheBar) {
+  const auto out = fresh_dir("bar-log") + "/run";
+  const auto r = run_swd("train --dataset synthetic --synthetic-train 1024 --synthetic-test 256"
+                         " --synthetic-size 12 --model mlp --batch-size 64 --threads 1 --progress bar"
+                         " --epochs 1 --limit-batches 3 --log-every 1 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  // Each of the 3 steps' lines, each at the start of a line (after a newline, or after the
+  // bar's line was cleared).
+  EXPECT_EQ(swd_test::count(r.output, " (epoch 1)  loss "), 3u) << r.output;
+  for (const char* step : {"step 1 (epoch 1)", "step 2 (epoch 1)", "step 3 (epoch 1)"}) {
+    const size_t at = r.output.find(step);
+    ASSERT_NE(at, std::string::npos) << step << "\n" << r.output;
+    const bool line_start = at == 0 || r.output[at - 1] == '\n' ||
+                            (at >= 4 && r.output.compare(at - 4, 4, "\r\033[K") == 0);
+    EXPECT_TRUE(line_start) << step << "\n" << r.output;
+  }
+  EXPECT_EQ(swd_test::count(slurp(out + "/train.log"), " (epoch 1)  loss "), 3u);
+}
+
+}  // namespace

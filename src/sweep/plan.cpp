@@ -280,7 +280,7 @@ std::string display_value(const std::string& json) {
 }
 
 bool is_identity_key(const std::string& key) {
-  return key != "threads" && key != "workers" && key != "progress";
+  return key != "threads" && key != "workers" && key != "progress" && key != "tensorboard";
 }
 
 SweepSpec parse_sweep_json(const std::string& json_text, const std::string& what) {

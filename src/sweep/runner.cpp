@@ -188,10 +188,40 @@ class Sweeper {
     std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
     const char* what = action == RunAction::Resume ? "resume" : "start";
     util::append_line_durably(child.options.log_path, std::string("== swd sweep: ") + what + " at " + stamp);
+    if (options_.jobs == 1) shown_[run.folder] = fs::file_size(child.options.log_path);  // from here
     return util::spawn(child.argv, child.options).pid;
   }
 
+  /// With one job, the running run's new lines (its opening line, epoch and --log-every
+  /// lines, from its train.log) are shown as they come, indented under the sweep's lines.
+  void show_progress(const std::map<pid_t, Active>& active) {
+    if (options_.jobs != 1) return;
+    for (const auto& [pid, a] : active) {
+      const std::string log = (fs::path(out_) / runs_[a.run].folder / "train.log").string();
+      auto& offset = shown_[runs_[a.run].folder];
+      std::FILE* file = std::fopen(log.c_str(), "rb");
+      if (file == nullptr) continue;
+      std::string text;
+      if (std::fseek(file, static_cast<long>(offset), SEEK_SET) == 0) {
+        char buffer[4096];
+        size_t n;
+        while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+      }
+      std::fclose(file);
+      const size_t end = text.rfind('\n');
+      if (end == std::string::npos) continue;  // no complete line yet
+      offset += end + 1;
+      size_t start = 0;
+      for (size_t nl; (nl = text.find('\n', start)) <= end; start = nl + 1) {
+        const std::string line = text.substr(start, nl - start);
+        if (!line.empty() && line.rfind("== ", 0) != 0) std::printf("    %s\n", line.c_str());
+      }
+      std::fflush(stdout);
+    }
+  }
+
   void reap(std::map<pid_t, Active>& active) {
+    show_progress(active);  // a run that just ended: its last lines before its result
     for (auto it = active.begin(); it != active.end();) {
       int status = 0;
       const pid_t pid = ::waitpid(it->first, &status, WNOHANG);  // only our own children
@@ -290,6 +320,7 @@ class Sweeper {
   double seconds_ = 0;
   std::vector<std::string> failed_;
   const std::vector<RunPlan>& all_runs_;  ///< every run of the sweep (runs.csv)
+  std::map<std::string, std::uintmax_t> shown_;  ///< one job: bytes of train.log shown, per run
 };
 
 /// Holds the sweep folder's lock for as long as it lives: one sweep at a time in a folder.

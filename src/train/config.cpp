@@ -340,6 +340,7 @@ const std::vector<Entry>& table() {
       entry("limit-batches", "stop each epoch after N batches (0: whole epoch)", &TrainConfig::limit_batches),
       entry("limit-test-batches", "evaluate on the first N test batches of 500 (0: the whole test set)", &TrainConfig::limit_test_batches),
       entry("log-every", "write a line of steps.jsonl every N optimizer steps (0: none)", &TrainConfig::log_every),
+      entry("tensorboard", "also write TensorBoard event files into the run folder: scalars per --log-every step and per epoch (tensorboard --logdir DIR; a sweep's folder shows every run)", &TrainConfig::tensorboard),
       entry("eval-every", "evaluate on the test set every N epochs and after the last (other epochs leave the test columns empty)", &TrainConfig::eval_every),
       entry("dynamics-every", "measure the learning dynamics (angular update, effective lr; docs/DYNAMICS.md) every N steps; the decay budget counts every step", &TrainConfig::dynamics_every),
       entry("progress", "auto | bar | line | none", &TrainConfig::progress),

@@ -111,11 +111,7 @@ void Progress::message(const std::string& text) {
 }
 
 void Progress::step_line(const std::string& text) {
-  if (mode_ == Mode::Line) {
-    message(text);
-  } else {
-    to_log(text);
-  }
+  message(text);  // above the bar, which the next redraw puts back below it
 }
 
 void Progress::end_line() {

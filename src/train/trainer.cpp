@@ -127,6 +127,7 @@ class Epochs {
   CheckpointInfo& state_;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> train_log_;  ///< [dist] rank 0 writes the logs
   StepLog step_log_;
+  std::optional<EventFile> events_;  ///< --tensorboard (rank 0)
   Progress progress_;
   parallel::StepReader steps_;        ///< [dist] one optimizer step = one global batch
   parallel::GradientReducer reducer_; ///< [dist] gradients summed over ranks
@@ -154,6 +155,7 @@ Epochs::Epochs(Run& run)
       reducer_(*run.group, run.model->parameters()),
       params_(run.model->parameters()),
       deferred_(run.group->world_size() == 1 && run.config.on_nonfinite == "stop") {
+  if (run.writes_files && run.config.tensorboard) events_.emplace(run.out.string());
   const int64_t full = steps_.steps_per_epoch();
   batches_ = run.config.limit_batches > 0 ? std::min(full, run.config.limit_batches) : full;
 }
@@ -250,6 +252,7 @@ void Epochs::take_step(const parallel::Step& step) {
   if (log_due) {  // before the step's checkpoint
     StepRecord record = step_record(*r.optimizer, steps_done, epoch + 1, now->mean_loss(), now->grad_norm);
     record.dynamics = r.dynamics->end_interval_json();
+    if (events_) events_->scalars(steps_done, step_scalars(record));
     progress_.step_line(step_log_.write(std::move(record)));
   }
   const auto time = std::chrono::steady_clock::now();  // training time, kept across interruptions
@@ -361,6 +364,7 @@ void Epochs::end_epoch() {
     state_.dynamics_state = r.dynamics->state_json();
     save_checkpoint(r.checkpoint_path, *r.model, *r.optimizer, state_);
     util::append_line_durably(r.metrics_path, metrics_csv_row(m));
+    if (events_) events_->scalars(state_.position.steps_done, epoch_scalars(m));
     util::append_line_durably(r.dynamics_path, dynamics_rows.substr(0, dynamics_rows.size() - 1));
   }
   progress_.end_epoch(m);
