@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Checks that PyTorch reads swd's weights: for every model of the zoo, loads the state_dict
 written by swd (torch.load) into the PyTorch definition in model_param_counts.py with
-load_state_dict(strict=True) and compares its eval-mode logits with swd's (1e-4).
+load_state_dict(strict=True) and compares its eval-mode logits with swd's (1e-4); and that
+the table of key names in docs/MODELS.md (state_dict_keys.py) lists exactly swd's, in order.
 
     /usr/bin/python3 scripts/check_state_dict.py build/tests/state_dict_dump
 
@@ -18,6 +19,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model_param_counts import CASES  # noqa: E402
+from state_dict_keys import documented, expand_all  # noqa: E402
+
+MODELS_MD = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'docs', 'MODELS.md')
 
 TOLERANCE = 1e-4
 
@@ -49,6 +53,16 @@ def main(dump):
             failures += not ok
             print(f"{name:<12} {len(state):>4} tensors  max |logit diff| {diff:.2e}  "
                   f"{'ok' if ok else 'MISMATCH'}")
+        # docs/MODELS.md's table of key names (state_dict_keys.py) against what swd writes
+        table = documented(MODELS_MD)
+        for name in sorted(names):
+            keys = list(torch.load(os.path.join(tmp, name + '.pt')).keys())
+            count, patterns = table.get(name, (0, []))
+            if expand_all(patterns) != keys or count != len(keys):
+                print(f"{name}: docs/MODELS.md's state_dict keys differ from swd's "
+                      f"(regenerate the table with scripts/state_dict_keys.py)")
+                failures += 1
+        print(f"docs/MODELS.md: state_dict keys of {len(names)} models checked")
     return 1 if failures else 0
 
 

@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -206,6 +210,106 @@ TEST(CliDist, TheLauncherStopsEveryRankWhenOneDies) {
   EXPECT_NE(log.find("swd: error: rank 1 (pid " + std::to_string(rank1) + ") was killed by signal 9"),
             std::string::npos) << log;
   EXPECT_NE(::kill(rank0, 0), 0);  // rank 0 is gone too
+}
+
+}  // namespace
+
+namespace {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+/// `fn` run with `env` added to this process's environment (a child started in it inherits
+/// them), removed again afterwards.
+template <typename F>
+auto with_env(const Env& env, F&& fn) {
+  for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+  auto result = fn();
+  for (const auto& [name, value] : env) ::unsetenv(name.c_str());
+  return result;
+}
+
+/// Two ranks started by hand with a launcher's environment (no rank flags), into one --out.
+void expect_two_ranks_from(const std::function<Env(int rank, int port)>& env_of, const std::string& name) {
+  const auto dir = fresh_dir(name);
+  const std::string args = "train" + kSmall + " --epochs 1 --optimizer adams --out ";
+  ASSERT_EQ(run_swd(args + dir + "/nproc --nproc 2").status, 0);
+  const int port = swd_test::free_port();
+  std::vector<swd_test::Spawned> ranks;
+  for (int r = 0; r < 2; ++r) {
+    ranks.push_back(with_env(env_of(r, port), [&] {
+      return swd_test::spawn_swd(args + dir + "/env", dir + "/rank" + std::to_string(r) + ".log");
+    }));
+  }
+  for (const auto& r : ranks) {
+    EXPECT_EQ(swd_test::wait_for_exit(r.pid, 120), 0) << slurp(r.log_path);
+  }
+  expect_same_metrics(dir + "/env", dir + "/nproc", 0.0);  // the same ranks, the same numbers
+  EXPECT_NE(slurp(dir + "/rank0.log").find("best test error"), std::string::npos);
+}
+
+TEST(CliDist, RanksComeFromTorchrunsEnvironment) {
+  expect_two_ranks_from([](int rank, int port) {
+    return Env{{"RANK", std::to_string(rank)}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", std::to_string(rank)},
+               {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}};
+  }, "env-torchrun");
+}
+
+TEST(CliDist, RanksComeFromSlurmsEnvironmentWithTheAddressGivenOnce) {
+  expect_two_ranks_from([](int rank, int port) {
+    return Env{{"SLURM_PROCID", std::to_string(rank)}, {"SLURM_NTASKS", "2"}, {"SLURM_LOCALID", "0"},
+               {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}};
+  }, "env-slurm");
+}
+
+TEST(CliDist, FlagsWinOverTheEnvironmentAndAHalfSetOneIsOneLine) {
+  const auto dir = fresh_dir("env-errors");
+  const std::string args = "train" + kSmall + " --epochs 1 --limit-batches 2 --out ";
+  // Flags win: one process although the environment says rank 1 of 4.
+  const auto flags = with_env({{"RANK", "1"}, {"WORLD_SIZE", "4"}}, [&] {
+    return run_swd(args + dir + "/flags --rank 0 --world-size 1");
+  });
+  EXPECT_EQ(flags.status, 0) << flags.output;
+  struct Case {
+    Env env;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{{"RANK", "1"}}, "torchrun's environment is half set: RANK=1 but no WORLD_SIZE"},
+      {{{"SLURM_NTASKS", "2"}}, "Slurm's environment is half set: SLURM_NTASKS=2 but no SLURM_PROCID"},
+      {{{"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"}, {"MASTER_PORT", "29500"}},
+       "rank 1 of 2 (SLURM_PROCID, SLURM_NTASKS) but no MASTER_ADDR"},
+      {{{"RANK", "x"}, {"WORLD_SIZE", "2"}}, "RANK=x from the environment"},
+  };
+  for (const auto& c : cases) {
+    const auto r = with_env(c.env, [&] { return run_swd(args + dir + "/bad"); });
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find(c.says), std::string::npos) << c.says << "\n" << r.output;
+    EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(fs::exists(dir + "/bad"));
+  }
+}
+
+TEST(CliDist, TorchrunLaunchesSwdAsItLaunchesPyTorch) {
+  const char* torchrun = "/usr/bin/torchrun";
+  if (!fs::exists(torchrun)) GTEST_SKIP() << "no " << torchrun << " (Debian's python3-torch)";
+  const auto dir = fresh_dir("torchrun");
+  const std::string args = " train" + kSmall + " --epochs 1 --optimizer sgds --out ";
+  ASSERT_EQ(run_swd(args + dir + "/nproc --nproc 2").status, 0);
+  // The static rendezvous (its agent serves the store at MASTER_PORT) and the c10d one
+  // (--standalone: rank 0 serves it).
+  for (const std::string mode : {"--master_port " + std::to_string(swd_test::free_port()), std::string("--standalone")}) {
+    const std::string out = dir + (mode == "--standalone" ? "/standalone" : "/static");
+    const std::string command = std::string(torchrun) + " --nproc_per_node 2 " + mode + " --no_python " +
+                                SWD_BINARY + args + out + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+    EXPECT_EQ(::pclose(pipe), 0) << mode << "\n" << output;
+    expect_same_metrics(out, dir + "/nproc", 0.0);
+  }
 }
 
 }  // namespace

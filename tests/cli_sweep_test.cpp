@@ -2,6 +2,7 @@
 // resuming broken ones, an interrupted sweep, failing runs, scaling rules, config errors.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -262,6 +263,8 @@ TEST(CliSweep, BadInputIsExitTwoAndWritesNothing) {
   const auto dry = run_swd("sweep " + config + " --dry-run --out " + out);
   EXPECT_EQ(dry.status, 0) << dry.output;
   EXPECT_EQ(count(dry.output, "  start   runs/seed="), 3u) << dry.output;
+  // ... with each run's lr and weight decay as swd train resolves them (adams' defaults here).
+  EXPECT_EQ(count(dry.output, "  lr 0.001, weight decay 0.0005 (default)\n"), 3u) << dry.output;
   // --set takes one KEY=VALUE: the sweep file after it is still the positional argument.
   const auto one = run_swd("sweep --set seed=5 " + config + " --dry-run --out " + out);
   EXPECT_EQ(one.status, 0) << one.output;
@@ -369,3 +372,72 @@ TEST(CliSweep, CtrlCToTheSweepsProcessGroupKeepsTheRunsPartialEpoch) {
     EXPECT_NE(info.output.find("resume  " + fs::relative(run, out).string()), std::string::npos) << info.output;
   }
 }
+
+TEST(CliSweep, ShardsRunDisjointSlicesIntoOneFolder) {
+  const auto dir = fresh_dir("sweep-shards");
+  const auto config = write_sweep(dir, kTinyBase + "epochs = 1\n[grid]\noptimizer = [\"sgd\", \"adams\"]\n"
+                                                   "seed = [0, 1, 2]\n");
+  const auto out = dir + "/out";
+  // Three shards at once, as a job array would start them.
+  std::vector<swd_test::Spawned> shards;
+  for (int k = 1; k <= 3; ++k) {
+    shards.push_back(swd_test::spawn_swd("sweep " + config + " --shard " + std::to_string(k) + "/3 --out " + out,
+                                         dir + "/shard" + std::to_string(k) + ".log"));
+  }
+  std::string logs;
+  for (const auto& s : shards) {
+    EXPECT_EQ(swd_test::wait_for_exit(s.pid, 300), 0) << slurp(s.log_path);
+    logs += slurp(s.log_path);
+  }
+  // Each shard ran its two runs (i mod 3 = k - 1), no run twice, and runs.csv lists all six.
+  EXPECT_EQ(count(logs, "sweep: shard "), 3u) << logs;
+  EXPECT_EQ(count(logs, "/2] optimizer="), 6u) << logs;
+  // With one job each, a shard shows its running run's lines (from its train.log), indented.
+  EXPECT_EQ(count(logs, "\n    swd train: mlp ("), 6u) << logs;
+  EXPECT_EQ(count(logs, "\n    epoch 1/1  train loss "), 6u) << logs;
+  const auto table = runs_csv(out);
+  ASSERT_EQ(table.rows.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(cell(table, i, "status"), "done") << i;
+    const auto log = slurp(out + "/" + cell(table, i, "run") + "/train.log");
+    EXPECT_EQ(count(log, "== swd sweep: start"), 1u) << cell(table, i, "run");
+  }
+  EXPECT_EQ(count(slurp(out + "/sweep.json"), "\"start_time\""), 3u);  // each start recorded
+  // Every shard is now done; a shard's dry run lists its own runs only.
+  const auto dry = run_swd("sweep " + config + " --shard 2/3 --dry-run --out " + out);
+  EXPECT_EQ(count(dry.output, "  done    runs/"), 2u) << dry.output;
+  for (const char* bad : {"0/3", "4/3", "1/0", "x/2", "2"}) {
+    const auto r = run_swd("sweep " + config + " --shard " + bad + " --dry-run --out " + out);
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_NE(r.output.find("for --shard (expected K/N with 1 <= K <= N"), std::string::npos) << r.output;
+  }
+}
+
+TEST(CliSweep, AShardAndAnUnshardedSweepNeverShareAFolder) {
+  const auto dir = fresh_dir("sweep-shard-locks");
+  const auto config = write_sweep(dir, kTinyBase + "epochs = 1\n[grid]\nseed = [0, 1]\n");
+  const auto out = dir + "/out";
+  fs::create_directories(out);
+  // A running shard 1/2 (its lock held by a process of ours) ...
+  auto hold = [&](const std::string& file, int how) {
+    const int fd = ::open((out + "/" + file).c_str(), O_RDWR | O_CREAT, 0644);
+    EXPECT_EQ(::flock(fd, how | LOCK_NB), 0);
+    return fd;
+  };
+  const int folder = hold(".sweep.lock", LOCK_SH), shard = hold(".sweep-shard-1-of-2.lock", LOCK_EX);
+  auto refused = [&](const std::string& args, const std::string& says) {
+    const auto r = run_swd("sweep " + config + args + " --out " + out);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << args << "\n" << r.output;
+  };
+  refused("", "another swd sweep is running in " + out);                     // unsharded
+  refused(" --shard 1/2", "for shard 1/2");                                   // the same shard
+  refused(" --shard 1/3", "with another --shard split (.sweep-shard-1-of-2.lock)");  // another N
+  EXPECT_FALSE(fs::exists(out + "/runs.csv"));
+  ::close(shard);
+  ::close(folder);
+  const auto other = run_swd("sweep " + config + " --shard 2/2 --out " + out);
+  EXPECT_EQ(other.status, 0) << other.output;
+}
+
+}  // namespace

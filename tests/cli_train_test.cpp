@@ -2,6 +2,8 @@
 // resume, and the command-line errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -208,3 +210,136 @@ TEST(CliTypos, TheNearestValidNameIsSuggested) {
                "line 3: unknown configuration key 'weight_decai' (did you mean 'weight-decay'?)");
   EXPECT_FALSE(std::filesystem::exists(dir + "/run"));
 }
+namespace {
+
+TEST(CliTrain, ResolvedHyperParametersAreRecordedAndAnnounced) {
+  const auto dir = fresh_dir("resolved");
+  // adamw at lr 0.01 without a weight decay: 5e-4 / 0.01 = 0.05, not torch's 1e-2.
+  const auto r = run_swd("train" + kSmall + " --epochs 1 --limit-batches 2 --optimizer adamw --lr 0.01"
+                         " --no-decay-bias-norm --out " + dir + "/a");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto config = nlohmann::json::parse(slurp(dir + "/a/config.json"));
+  EXPECT_DOUBLE_EQ(config["weight-decay"].get<double>(), 5e-4 / 0.01);
+  const auto& derived = config["derived"];
+  EXPECT_TRUE(derived["given"]["weight_decay"].is_null());
+  EXPECT_DOUBLE_EQ(derived["given"]["lr"].get<double>(), 0.01);
+  ASSERT_EQ(derived["groups"].size(), 2u);
+  EXPECT_EQ(derived["groups"][0]["role"], "decay");
+  EXPECT_DOUBLE_EQ(derived["groups"][0]["weight_decay"].get<double>(), 0.05);
+  EXPECT_NE(derived["groups"][0]["weight_decay_from"].get<std::string>().find("default 0.0005 / lr"), std::string::npos);
+  EXPECT_EQ(derived["groups"][1]["weight_decay"].get<double>(), 0.0);
+  // The banner: before the first epoch, on stdout and in train.log.
+  const auto banner = r.output.find("swd train: mlp (");
+  ASSERT_NE(banner, std::string::npos) << r.output;
+  EXPECT_LT(banner, r.output.find("epoch 1/1"));
+  const std::string line = r.output.substr(banner, r.output.find('\n', banner) - banner);
+  for (const char* part : {"parameters)", "synthetic: train 1024, test 256", "adamw:",
+                           "decay group: lr 0.01 (given), weight decay 0.05 (default 0.0005 / lr",
+                           "no decay group:", "schedule lr constant", "1 epoch x 2 steps of batch 64",
+                           "| cpu (", "threads 1", "decay budget of the tracked weights: "}) {
+    EXPECT_NE(line.find(part), std::string::npos) << part << "\n" << line;
+  }
+  EXPECT_NE(slurp(dir + "/a/train.log").find(line), std::string::npos);
+  // The parameter count is the model's: the mlp on 1 x 12 x 12 inputs.
+  const auto count = line.substr(line.find('(') + 1);
+  EXPECT_GT(std::stoll(count), 0);
+}
+
+TEST(CliTrain, WeightDecayOverLrIsAFlagAppliedOnce) {
+  const auto dir = fresh_dir("over-lr");
+  const std::string args = "train" + kSmall + " --epochs 1 --limit-batches 2 --optimizer sgdw --lr 0.05"
+                           " --weight-decay 1e-3 --lr-schedule step --milestones 0.5";
+  const auto r = run_swd(args + " --weight-decay-over-lr --out " + dir + "/a");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto config = nlohmann::json::parse(slurp(dir + "/a/config.json"));
+  EXPECT_DOUBLE_EQ(config["weight-decay"].get<double>(), 1e-3 / 0.05);
+  EXPECT_FALSE(config.contains("weight-decay-over-lr"));
+  EXPECT_DOUBLE_EQ(config["derived"]["given"]["weight_decay"].get<double>(), 1e-3);
+  EXPECT_EQ(config["derived"]["given"]["weight_decay_over_lr"], true);
+  EXPECT_NE(config["derived"]["weight_decay_from"].get<std::string>().find("weight-decay-over-lr"), std::string::npos);
+  // The schedule multiplies the resolved base: lr 0.05 x 0.1 after the milestone; the weight
+  // decay keeps its own constant schedule.
+  const auto rows = swd::train::parse_metrics_csv(slurp(dir + "/a/metrics.csv"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_DOUBLE_EQ(rows[0].lr, 0.05 * 0.1);
+  EXPECT_DOUBLE_EQ(rows[0].weight_decay, 1e-3 / 0.05);
+  // config.json reruns the run: the division is not applied twice.
+  ASSERT_EQ(run_swd("train --config " + dir + "/a/config.json --out " + dir + "/b").status, 0);
+  EXPECT_EQ(metrics_without_seconds(slurp(dir + "/a/metrics.csv")),
+            metrics_without_seconds(slurp(dir + "/b/metrics.csv")));
+  // Resuming keeps the record of how the weight decay was derived, and refuses the flag.
+  const auto resumed = run_swd("train --resume --out " + dir + "/a --epochs 2 --progress line");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(slurp(dir + "/a/config.json").find("weight-decay-over-lr)"), std::string::npos);
+  const auto again = run_swd("train --resume --out " + dir + "/a --epochs 3 --weight-decay-over-lr");
+  EXPECT_EQ(again.status, 2) << again.output;
+  EXPECT_NE(again.output.find("weight-decay-over-lr"), std::string::npos) << again.output;
+  // --help has it.
+  EXPECT_NE(run_swd("train --help").output.find("--weight-decay-over-lr"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliTrain, ValSplitChoosesTheBestEpochOnHeldOutSamples) {
+  const auto dir = fresh_dir("val-split");
+  const std::string args = "train" + kSmall + " --epochs 4 --optimizer sgd --lr 0.3 --seed 2";
+  const auto r = run_swd(args + " --val-split 200 --val-seed 1 --train-subset 500 --out " + dir + "/val");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto rows = swd::train::parse_metrics_csv(slurp(dir + "/val/metrics.csv"));
+  ASSERT_EQ(rows.size(), 4u);
+  size_t best = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_FALSE(std::isnan(rows[i].val_error)) << i;
+    EXPECT_GT(rows[i].val_loss, 0.0);
+    if (rows[i].val_error < rows[best].val_error) best = i;
+  }
+  // best.pt is the model of that epoch: the last one's model.pt exactly when it is the last.
+  EXPECT_EQ(best + 1 == rows.size(), slurp(dir + "/val/best.pt") == slurp(dir + "/val/model.pt"));
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "best test error %.2f%% (epoch %zu, chosen on validation",
+                100 * rows[best].test_error, best + 1);
+  EXPECT_NE(r.output.find(expected), std::string::npos) << expected << "\n" << r.output;
+  EXPECT_NE(r.output.find("validation 200 (held out"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train 500 (class-balanced subset of 824"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" val loss "), std::string::npos) << r.output;
+  // metrics.csv: the validation columns last.
+  const auto header = slurp(dir + "/val/metrics.csv").substr(0, slurp(dir + "/val/metrics.csv").find('\n'));
+  EXPECT_EQ(header.substr(header.rfind(",decay_budget")), ",decay_budget,val_loss,val_error");
+  // Without it the best epoch is chosen on the test set, and said so; the columns are empty.
+  const auto plain = run_swd(args + " --out " + dir + "/plain");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_NE(plain.output.find("chosen on the test set"), std::string::npos) << plain.output;
+  EXPECT_TRUE(std::isnan(swd::train::parse_metrics_csv(slurp(dir + "/plain/metrics.csv")).at(0).val_error));
+  // A split as large as the training set is one line naming it.
+  const auto bad = run_swd(args + " --val-split 1024 --out " + dir + "/bad");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--val-split: invalid validation split 1024"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir + "/bad/config.json"));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliTrain, LogEveryLinesReachTheTerminalAboveTheBar) {
+  const auto out = fresh_dir("bar-log") + "/run";
+  const auto r = run_swd("train --dataset synthetic --synthetic-train 1024 --synthetic-test 256"
+                         " --synthetic-size 12 --model mlp --batch-size 64 --threads 1 --progress bar"
+                         " --epochs 1 --limit-batches 3 --log-every 1 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  // Each of the 3 steps' lines, each at the start of a line (after a newline, or after the
+  // bar's line was cleared).
+  EXPECT_EQ(swd_test::count(r.output, " (epoch 1)  loss "), 3u) << r.output;
+  for (const char* step : {"step 1 (epoch 1)", "step 2 (epoch 1)", "step 3 (epoch 1)"}) {
+    const size_t at = r.output.find(step);
+    ASSERT_NE(at, std::string::npos) << step << "\n" << r.output;
+    const bool line_start = at == 0 || r.output[at - 1] == '\n' ||
+                            (at >= 4 && r.output.compare(at - 4, 4, "\r\033[K") == 0);
+    EXPECT_TRUE(line_start) << step << "\n" << r.output;
+  }
+  EXPECT_EQ(swd_test::count(slurp(out + "/train.log"), " (epoch 1)  loss "), 3u);
+}
+
+}  // namespace

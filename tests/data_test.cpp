@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -404,3 +405,55 @@ TEST(DataSubset, RejectsSizesOutsideClassesToSetSize) {
   EXPECT_THROW(sd::balanced_subset(pair.train, 301, 0), std::invalid_argument);
   EXPECT_NO_THROW(sd::balanced_subset(pair.train, 5, 0));
 }
+
+namespace {
+
+/// 100 samples of classes 0, 1, 2 (50, 30 and 20 of them, interleaved); sample i's pixels
+/// hold i, so a split's samples can be named.
+sd::Dataset unequal_classes() {
+  sd::Dataset set;
+  set.images = at::arange(100, at::kByte).view({100, 1, 1, 1}).expand({100, 1, 2, 2}).contiguous();
+  std::vector<int64_t> labels;
+  for (int64_t i = 0; i < 100; ++i) labels.push_back(i % 10 < 5 ? 0 : i % 10 < 8 ? 1 : 2);
+  set.labels = at::tensor(labels, at::kLong);
+  set.num_classes = 3;
+  return set;
+}
+
+std::vector<int64_t> ids(const sd::Dataset& set) {
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < set.size(); ++i) out.push_back(set.images[i][0][0][0].item<int64_t>());
+  return out;
+}
+
+TEST(DataValidation, StratifiedDisjointDeterministicAndInTheSetsOrder) {
+  const auto set = unequal_classes();
+  const auto split = sd::split_validation(set, 7, 3);
+  ASSERT_EQ(split.validation.size(), 7);
+  ASSERT_EQ(split.train.size(), 93);
+  // 7 x (0.5, 0.3, 0.2) = 3.5, 2.1, 1.4: floors 3, 2, 1, and the largest remainder (class 0) one more.
+  const auto counts = at::bincount(split.validation.labels, {}, 3);
+  EXPECT_EQ(counts[0].item<int64_t>(), 4);
+  EXPECT_EQ(counts[1].item<int64_t>(), 2);
+  EXPECT_EQ(counts[2].item<int64_t>(), 1);
+  // Every sample in exactly one part, with its own label, each part in the set's order.
+  auto held = ids(split.validation), kept = ids(split.train);
+  EXPECT_TRUE(std::is_sorted(held.begin(), held.end()));
+  EXPECT_TRUE(std::is_sorted(kept.begin(), kept.end()));
+  std::vector<int64_t> all = held;
+  all.insert(all.end(), kept.begin(), kept.end());
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 100; ++i) EXPECT_EQ(all[i], i);
+  for (int64_t k = 0; k < split.validation.size(); ++k) {
+    EXPECT_EQ(split.validation.labels[k].item<int64_t>(), set.labels[held[k]].item<int64_t>());
+  }
+  // The same (set, n, seed): the same split; another seed: another.
+  EXPECT_EQ(ids(sd::split_validation(set, 7, 3).validation), held);
+  EXPECT_NE(ids(sd::split_validation(set, 7, 4).validation), held);
+  for (int64_t bad : {0, -1, 100}) {
+    EXPECT_CONTAINS(error_of([&] { sd::split_validation(set, bad, 0); }),
+                    "invalid validation split " + std::to_string(bad));
+  }
+}
+
+}  // namespace

@@ -130,6 +130,8 @@ TEST(Report, TablesBoldTheBestOfEachRow) {
   // Best-epoch table: adam's seed 0 counts its epoch-1 error (11.667 -+ 6.2515); adams - adam
   // = -1, -3, -4: CI -2.67 -+ 3.79 holds 0, so no bold.
   EXPECT_TRUE(contains(md, "| 0.0001 | 11.67 (2.52) [5.42, 17.92] | 9.00 (1.00) [6.52, 11.48] |")) << md;
+  // ... whose note says that its "best" is selected on the test set (no --val-split).
+  EXPECT_TRUE(contains(md, "\"Best\" is selected on the test set itself")) << md;
   EXPECT_TRUE(contains(md, "| 0.0001 | 2 (1) | 0.5 (0) |")) << md;  // gradient norms, no bold
   EXPECT_TRUE(contains(md, "runs/r11 (unfinished)"));
   const auto summary = swd::util::parse_csv(slurp(dir + "/summary.csv"), "summary.csv");
@@ -449,3 +451,23 @@ TEST(ReportHostile, AHangingGnuplotIsStoppedAndNamed) {
   EXPECT_TRUE(contains(r.output, ".gp: " + fake + " did not finish within 1 s")) << r.output;
   EXPECT_FALSE(fs::exists(dir + "/report.md"));
 }
+namespace {
+
+TEST(Report, TheBestEpochIsChosenOnValidationWhenTheRunHasIt) {
+  rp::RunResult run;
+  for (const auto& [test, val] : std::vector<std::pair<double, double>>{{0.30, 0.20}, {0.20, 0.25}, {0.25, 0.15}}) {
+    swd::train::EpochMetrics m;
+    m.epoch = static_cast<int64_t>(run.epochs.size()) + 1;
+    m.test_error = test;
+    m.val_error = val;
+    run.epochs.push_back(m);
+  }
+  // The test error at the lowest validation error (epoch 3), not the lowest test error.
+  EXPECT_TRUE(rp::selected_on_validation(run));
+  EXPECT_EQ(rp::measure_of(run, rp::Measure::BestTestError), 0.25);
+  for (auto& m : run.epochs) m.val_error = std::nan("");
+  EXPECT_FALSE(rp::selected_on_validation(run));
+  EXPECT_EQ(rp::measure_of(run, rp::Measure::BestTestError), 0.20);
+}
+
+}  // namespace

@@ -7,12 +7,14 @@
 #include <torch/nn/module.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli_support.h"
 #include "swd/models/models.h"
 #include "swd/models/state_dict.h"
 #include "swd/train/metrics.h"
+#include "swd/util/csv.h"
 #include "swd/util/io.h"
 
 namespace fs = std::filesystem;
@@ -104,6 +106,19 @@ TEST(StateDict, RunWritesModelAndBestAndExportMatchesModel) {
   const auto exported = out + "/exported.pt";
   const auto e = run_swd("export " + out + " --out " + exported);
   ASSERT_EQ(e.status, 0) << e.output;
+  // ... and says what a Python user needs: every name with its shape, and the normalisation
+  // the run applied (config.json's record, as the loaders used it).
+  EXPECT_NE(e.output.find("state_dict of mlp-bn: 14 tensors"), std::string::npos) << e.output;
+  EXPECT_NE(e.output.find("\n  fc1.weight [256, 64]\n"), std::string::npos) << e.output;
+  EXPECT_NE(e.output.find("\n  bn2.num_batches_tracked []\n"), std::string::npos) << e.output;
+  const auto input = nlohmann::json::parse(swd_test::slurp(out + "/config.json"))["derived"]["input"];
+  ASSERT_EQ(input["mean"].size(), 1u);
+  EXPECT_GT(input["std"][0].get<double>(), 0.0);
+  EXPECT_NE(e.output.find("input: x = (byte / 255 - mean[c]) / std[c] per channel, mean [" +
+                          swd::util::shortest_number(input["mean"][0].get<double>()) + "], std [" +
+                          swd::util::shortest_number(input["std"][0].get<double>()) + "]"),
+            std::string::npos)
+      << e.output;
   std::map<std::string, at::Tensor> by_name;
   for (const auto& [name, tensor] : read_weights(exported)) by_name[name] = tensor;
   ASSERT_EQ(by_name.size(), model.size());

@@ -108,6 +108,27 @@ TEST(SweepPlan, WeightDecayOverLrTakesTheOptimizersDefaultLr) {
                    5e-4 / 1e-3);
 }
 
+TEST(SweepPlan, EachRunKnowsItsResolvedLrAndWeightDecay) {
+  // As swd train resolves them (train::resolve_hyper): over-lr, defaults and the batch rule.
+  const Json doc = {{"base", {{"batch-size", 256}, {"scale-rule", "wd"}}},
+                    {"grid", {{"optimizer", {"adamw", "sgds"}}, {"weight-decay", {1e-4}}}},
+                    {"override", {{"adamw", {{"weight-decay-over-lr", true}}}}}};
+  const auto runs = sw::expand(parse(doc));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_DOUBLE_EQ(runs[0].lr, 1e-3);
+  EXPECT_DOUBLE_EQ(runs[0].weight_decay, 1e-4 / 1e-3 * 2);  // k = 256 / 128
+  EXPECT_NE(runs[0].weight_decay_from.find("0.0001 / lr (weight-decay-over-lr) x 2"), std::string::npos)
+      << runs[0].weight_decay_from;
+  EXPECT_DOUBLE_EQ(runs[1].lr, 0.1);
+  EXPECT_DOUBLE_EQ(runs[1].weight_decay, 2e-4);
+  // weight-decay-over-lr is the overrides' (the sweep divides); elsewhere it is an error.
+  for (const char* table : {"base", "set"}) {
+    const Json bad = {{table, {{"weight-decay-over-lr", true}}}};
+    EXPECT_NE(error_of([&] { parse(bad); }).find("belongs in an [override.NAME] table"), std::string::npos)
+        << table;
+  }
+}
+
 TEST(SweepPlan, ReportPairsAreKeptInSweepJson) {
   Json doc = kPaperLike;
   doc["report"]["pairs"] = Json::array({Json::array({"adam", "adamw"}), Json::array({"lr=0.001", "lr=0.01"})});

@@ -1,9 +1,11 @@
 // The configuration table: flags, config files, config.json, optimizer names and defaults.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "swd/train/config.h"
 #include "swd/train/metrics.h"
@@ -121,7 +123,7 @@ TEST(OptimizerNames, DefaultsComeFromOneTable) {
   EXPECT_EQ(st::config_help("lr"), "learning rate (default: 0.1 SGD family, 1e-3 Adam family, 0.5 Adai family)");
   EXPECT_EQ(st::config_help("betas"), "B1,B2 (default 0.9,0.999 Adam; 0.1,0.99 Adai)");
   EXPECT_EQ(st::config_help("eps"), "Adam epsilon (default 1e-8) / Adai inertia bound (default 1e-3)");
-  EXPECT_EQ(st::default_lr("adais"), st::family_defaults("adai").lr);
+  EXPECT_EQ(st::default_hyper("adais").lr, st::family_defaults("adai").lr);
   // Resolving fills what is unset and records the settings a family does not use at its
   // row's values, whatever was given; resolving again changes nothing.
   st::TrainConfig sgd;
@@ -161,6 +163,18 @@ TEST(Metrics, CsvRoundTripsExactly) {
   EXPECT_EQ(*back[0].sqrt_vbar, 2.5e-3);
   EXPECT_FALSE(back[1].sqrt_vbar.has_value());
   EXPECT_THROW(st::parse_metrics_csv("epoch,lr\n1,2\n"), std::runtime_error);
+  // The validation columns are the last two; files from before them (20 columns) still read.
+  rows[0].val_error = 0.25;
+  const std::string text = st::metrics_csv(rows);
+  EXPECT_EQ(st::parse_metrics_csv(text)[0].val_error, 0.25);
+  EXPECT_TRUE(std::isnan(st::parse_metrics_csv(text)[1].val_error));
+  std::string older;  // each line without its last two cells
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) older += line.substr(0, line.rfind(',', line.rfind(',') - 1)) + "\n";
+  const auto back20 = st::parse_metrics_csv(older);
+  ASSERT_EQ(back20.size(), 2u);
+  EXPECT_EQ(back20[0].test_error, m.test_error);
+  EXPECT_TRUE(std::isnan(back20[0].val_error));
 }
 
 }  // namespace
@@ -177,3 +191,95 @@ TEST(Metrics, NumbersAreShortestRoundTrip) {
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].train_loss, m.train_loss);  // exactly
 }
+
+namespace {
+
+st::TrainConfig config_of(const std::vector<std::pair<std::string, std::string>>& settings) {
+  st::TrainConfig c;
+  for (const auto& [key, value] : settings) st::set_config_value(c, key, value);
+  return c;
+}
+
+TEST(ResolveHyper, EachValueSaysHowItWasDerived) {
+  // Given values stay; unset ones take the family's default.
+  auto r = st::resolve_hyper(config_of({{"optimizer", "sgds"}, {"lr", "0.05"}}));
+  ASSERT_EQ(r.groups.size(), 1u);
+  EXPECT_EQ(r.groups[0].role, "all");
+  EXPECT_EQ(r.groups[0].lr, 0.05);
+  EXPECT_EQ(r.groups[0].lr_from, "given");
+  EXPECT_EQ(r.groups[0].weight_decay, 5e-4);
+  EXPECT_EQ(r.groups[0].weight_decay_from, "default");
+  EXPECT_EQ(r.given_lr, 0.05);
+  EXPECT_FALSE(r.given_weight_decay.has_value());
+  // adamw without a weight decay: 5e-4 / its lr, the paper's convention (not torch's 1e-2).
+  r = st::resolve_hyper(config_of({{"optimizer", "adamw"}, {"lr", "0.01"}}));
+  EXPECT_EQ(r.groups[0].weight_decay, 5e-4 / 0.01);
+  EXPECT_NE(r.groups[0].weight_decay_from.find("default 0.0005 / lr"), std::string::npos) << r.groups[0].weight_decay_from;
+  EXPECT_EQ(r.groups[0].lr_from, "given");
+  // adamw with a weight decay: that one, undivided.
+  r = st::resolve_hyper(config_of({{"optimizer", "adamw"}, {"weight-decay", "0.01"}}));
+  EXPECT_EQ(r.groups[0].weight_decay, 0.01);
+  EXPECT_EQ(r.groups[0].lr, 1e-3);
+  EXPECT_EQ(r.groups[0].lr_from, "default (adam family)");
+  // weight-decay-over-lr divides any optimizer's weight decay by its lr.
+  r = st::resolve_hyper(config_of({{"optimizer", "sgdw"}, {"weight-decay", "5e-3"}, {"weight-decay-over-lr", "true"}}));
+  EXPECT_EQ(r.base_weight_decay, 5e-3 / 0.1);
+  EXPECT_NE(r.groups[0].weight_decay_from.find("weight-decay-over-lr"), std::string::npos);
+  // The large-batch rule multiplies after the division; the base values stay unscaled.
+  r = st::resolve_hyper(config_of({{"optimizer", "adamw"}, {"lr", "0.002"}, {"weight-decay-over-lr", "true"},
+                                   {"batch-size", "512"}, {"scale-rule", "wd"}}));
+  EXPECT_EQ(r.scale_k, 4.0);
+  EXPECT_EQ(r.base_weight_decay, 5e-4 / 0.002);
+  EXPECT_EQ(r.groups[0].weight_decay, 5e-4 / 0.002 * 4.0);
+  EXPECT_EQ(r.groups[0].lr, 0.002);
+  EXPECT_NE(r.groups[0].weight_decay_from.find("x 4 (scale-rule wd"), std::string::npos) << r.groups[0].weight_decay_from;
+  r = st::resolve_hyper(config_of({{"optimizer", "sgds"}, {"batch-size", "256"}, {"scale-rule", "lr"}}));
+  EXPECT_EQ(r.groups[0].lr, 0.2);
+  EXPECT_EQ(r.base_lr, 0.1);
+  EXPECT_EQ(r.optimizer.lr, 0.2);
+  // --no-decay-bias-norm: a second group with weight decay 0.
+  r = st::resolve_hyper(config_of({{"optimizer", "adams"}, {"no-decay-bias-norm", "true"}}));
+  ASSERT_EQ(r.groups.size(), 2u);
+  EXPECT_EQ(r.groups[0].role, "decay");
+  EXPECT_EQ(r.groups[0].weight_decay, 5e-4);
+  EXPECT_EQ(r.groups[1].role, "no decay");
+  EXPECT_EQ(r.groups[1].weight_decay, 0.0);
+  EXPECT_EQ(r.groups[1].lr, 1e-3);
+}
+
+TEST(ResolveHyper, OverLrIsAppliedOnceAndNeedsAPositiveLr) {
+  auto c = config_of({{"optimizer", "adamw"}, {"lr", "0.01"}, {"weight-decay", "5e-3"},
+                      {"weight-decay-over-lr", "true"}});
+  st::resolve_optimizer_settings(c);
+  EXPECT_EQ(*c.weight_decay, 5e-3 / 0.01);
+  EXPECT_FALSE(c.weight_decay_over_lr);  // applied: config.json records the result
+  auto again = c;
+  st::resolve_optimizer_settings(again);
+  EXPECT_EQ(*again.weight_decay, *c.weight_decay);
+  EXPECT_EQ(st::config_to_json(c).find("over-lr"), std::string::npos);
+  const auto zero = config_of({{"optimizer", "adamw"}, {"lr", "0"}, {"weight-decay-over-lr", "true"}});
+  const std::string message = error_of([&] { st::resolve_hyper(zero); });
+  EXPECT_NE(message.find("needs an lr > 0"), std::string::npos) << message;
+  // adamw's default with lr 0 keeps lambda undivided (no division by zero).
+  EXPECT_EQ(st::resolve_hyper(config_of({{"optimizer", "adamw"}, {"lr", "0"}})).base_weight_decay, 5e-4);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ResolveHyper, AScheduledLrIsCheckedLikeAWeightDecay) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{torch::zeros({2}, torch::requires_grad())});
+  auto optimizer = st::make_optimizer("adams", st::default_hyper("adams"), std::move(groups));
+  for (double bad : {-0.1, std::nan("")}) {
+    EXPECT_NE(error_of([&] { optimizer->set_group_lr(0, bad); }).find("invalid lr"), std::string::npos);
+    EXPECT_NE(error_of([&] { optimizer->set_group_weight_decay(0, bad); }).find("invalid weight_decay"),
+              std::string::npos);
+  }
+  EXPECT_EQ(optimizer->group_hyper(0).lr, 1e-3);  // a refused value changes nothing
+  optimizer->set_group_lr(0, 0.5);
+  EXPECT_EQ(optimizer->group_hyper(0).lr, 0.5);
+}
+
+}  // namespace

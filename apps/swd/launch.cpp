@@ -193,5 +193,64 @@ int launch_local_workers(const train::TrainConfig& config) {
   return 0;
 }
 
+void take_launch_environment(train::TrainConfig& config, const std::set<std::string>& given,
+                             const std::function<const char*(const char*)>& get) {
+  auto value = [&](const char* name) -> std::string {
+    const char* v = get(name);
+    return v == nullptr ? "" : v;
+  };
+  // Sets `key` from variable `name` unless a flag gave it; the message names the variable.
+  auto take = [&](const std::string& key, const char* name) {
+    const std::string v = value(name);
+    if (v.empty() || given.count(key) > 0) return;
+    try {
+      train::set_config_value(config, key, v);
+    } catch (const train::ConfigError& e) {
+      throw train::ConfigError(std::string(name) + "=" + v + " from the environment: " + e.what());
+    }
+  };
+  const bool torchrun = !value("RANK").empty() || !value("WORLD_SIZE").empty();
+  const bool slurm = !value("SLURM_PROCID").empty() || !value("SLURM_NTASKS").empty();
+  const char* rank_var = torchrun ? "RANK" : "SLURM_PROCID";
+  const char* size_var = torchrun ? "WORLD_SIZE" : "SLURM_NTASKS";
+  // --nproc (any value, also the "--nproc 1" of the workers it starts): swd launches itself.
+  if ((!torchrun && !slurm) || given.count("nproc") > 0) return;
+  const std::string launcher = torchrun ? "torchrun's" : "Slurm's";
+  if (value(rank_var).empty() || value(size_var).empty()) {
+    const bool has_rank = !value(rank_var).empty();
+    throw train::ConfigError(launcher + " environment is half set: " + (has_rank ? rank_var : size_var) +
+                             "=" + value(has_rank ? rank_var : size_var) + " but no " +
+                             (has_rank ? size_var : rank_var) + " (expected both, or the flags "
+                             "--rank and --world-size)");
+  }
+  take("rank", rank_var);
+  take("world-size", size_var);
+  take("local-rank", torchrun ? "LOCAL_RANK" : "SLURM_LOCALID");
+  take("master-addr", "MASTER_ADDR");
+  take("master-port", "MASTER_PORT");
+  if (config.world_size > 1) {  // a rendezvous needs the address and port, given once
+    std::string missing;
+    if (given.count("master-addr") == 0 && value("MASTER_ADDR").empty()) missing = "MASTER_ADDR";
+    if (given.count("master-port") == 0 && value("MASTER_PORT").empty()) {
+      missing += std::string(missing.empty() ? "" : " and ") + "MASTER_PORT";
+    }
+    if (!missing.empty()) {
+      throw train::ConfigError(
+          launcher + " environment gives rank " + std::to_string(config.rank) + " of " +
+          std::to_string(config.world_size) + " (" + rank_var + ", " + size_var + ") but no " +
+          missing + ": give the rendezvous once, the same for every rank (MASTER_ADDR=<rank 0's "
+          "host> MASTER_PORT=<a free port>, or --master-addr and --master-port)");
+    }
+  }
+  if (torchrun && value("TORCHELASTIC_USE_AGENT_STORE") == "True" && given.count("master-port") == 0) {
+    // torchrun's agent serves the store at MASTER_ADDR:MASTER_PORT; the workers' keys go
+    // under the restart's prefix, as PyTorch's own rendezvous does (torch.distributed).
+    config.store_served_elsewhere = true;
+    config.store_prefix = "/worker/attempt_" + (value("TORCHELASTIC_RESTART_COUNT").empty()
+                                                    ? std::string("0")
+                                                    : value("TORCHELASTIC_RESTART_COUNT"));
+  }
+}
+
 }  // namespace cli
 }  // namespace swd

@@ -1,5 +1,6 @@
 // swd sweep CONFIG: runs the grid of a sweep file (the scheduler is swd/sweep/runner.h).
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct SweepFlags {
   int64_t jobs = 1;
   std::vector<std::string> set;
   bool dry_run = false;
+  std::string shard;  ///< "K/N"
 };
 SweepFlags& sweep_flags() {
   static SweepFlags flags;
@@ -41,7 +43,13 @@ void add_sweep_command(CLI::App& app) {
   sweep_app->add_option("--set", f.set, "KEY=VALUE: this value in every run (repeatable)")
       ->allow_extra_args(false)  // one KEY=VALUE per --set: a later argument stays positional
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  sweep_app->add_flag("--dry-run", f.dry_run, "list the runs and what a sweep would do; start nothing");
+  sweep_app->add_flag("--dry-run", f.dry_run,
+                      "list the runs, each with the lr and weight decay swd train will resolve, and "
+                      "what a sweep would do; start nothing");
+  sweep_app->add_option("--shard", f.shard,
+                        "K/N: run only the K-th of N disjoint slices of the grid (runs K, K+N, K+2N, "
+                        "...), into the same folder as the other shards (a Slurm job array: "
+                        "--shard $SLURM_ARRAY_TASK_ID/N with --array=1-N; docs/DISTRIBUTED.md)");
   sweep_app->footer(
       "The sweep file (TOML or JSON; the whole format, with an example: docs/SWEEPS.md):\n"
       "  title = \"...\"          the report's heading\n"
@@ -64,6 +72,20 @@ int run_sweep() {
   options.out = f.out.empty() ? "runs/" + fs::path(f.config_file).stem().string() : f.out;
   options.jobs = f.jobs;
   options.dry_run = f.dry_run;
+  if (!f.shard.empty()) {  // K/N, both positive integers
+    const auto slash = f.shard.find('/');
+    const auto digits = [](const std::string& t) {
+      return !t.empty() && t.size() < 10 && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    const std::string k = f.shard.substr(0, slash), n = slash == std::string::npos ? "" : f.shard.substr(slash + 1);
+    if (slash == std::string::npos || !digits(k) || !digits(n) || std::stoll(k) < 1 ||
+        std::stoll(k) > std::stoll(n)) {
+      throw std::invalid_argument("invalid value '" + f.shard.substr(0, 40) + "' for --shard (expected "
+                                  "K/N with 1 <= K <= N, e.g. 2/4)");
+    }
+    options.shard = std::stoll(k);
+    options.shards = std::stoll(n);
+  }
   options.program = "/proc/self/exe";  // each run is this swd's `train`
   return sweep::run_sweep(spec, options);
 }

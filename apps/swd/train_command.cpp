@@ -1,9 +1,11 @@
 // swd train: every key of the configuration table is a --flag; --config FILE (TOML or JSON)
 // supplies values first, flags given on the command line override them.
 #include <csignal>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
@@ -77,6 +79,14 @@ int run_train() {
     }
     config = train::resume_config(config.out, given);
   }
+  // Rank, world size and rendezvous from torchrun's or Slurm's environment where no flag gives
+  // them (docs/DISTRIBUTED.md).
+  std::set<std::string> keys;
+  for (auto [key, text] : given) {
+    std::replace(key.begin(), key.end(), '_', '-');
+    keys.insert(key);
+  }
+  take_launch_environment(config, keys, [](const char* name) { return std::getenv(name); });
   if (config.nproc > 1) return launch_local_workers(config);  // N local ranks of this command
   // The trainer's own catcher (the same one: util/signals.h) ends with the training; this one
   // holds until the process exits, so that a signal of the stop request that arrives after
@@ -99,8 +109,14 @@ int run_train() {
           ? ""
           : "; " + std::to_string(summary.skipped_steps) +
                 " steps skipped (non-finite loss or gradient; see skipped_steps in metrics.csv)";
-  std::printf("done: best test error %.2f%% (epoch %lld), final test error %.2f%%%s  -> %s\n",
-              100 * summary.best_test_error, static_cast<long long>(summary.best_epoch),
+  char chosen[96];  // on what the best epoch was chosen
+  if (summary.best_on_validation) {
+    std::snprintf(chosen, sizeof chosen, "chosen on validation, val error %.2f%%", 100 * summary.best_val_error);
+  } else {
+    std::snprintf(chosen, sizeof chosen, "chosen on the test set; --val-split N holds samples out for it");
+  }
+  std::printf("done: best test error %.2f%% (epoch %lld, %s), final test error %.2f%%%s  -> %s\n",
+              100 * summary.best_test_error, static_cast<long long>(summary.best_epoch), chosen,
               100 * summary.final_test_error, skipped.c_str(), summary.out_dir.c_str());
   return 0;
 }

@@ -213,6 +213,52 @@ Dataset balanced_subset(const Dataset& set, int64_t n, uint64_t seed) {
   return subset;
 }
 
+ValidationSplit split_validation(const Dataset& set, int64_t n, uint64_t seed) {
+  const int64_t classes = set.num_classes, size = set.size();
+  if (n <= 0 || n >= size) {
+    throw std::invalid_argument("invalid validation split " + std::to_string(n) +
+                                " (expected 1 .. the training set's size - 1, " +
+                                std::to_string(size - 1) + ")");
+  }
+  const auto labels = set.labels.contiguous();
+  const int64_t* label = labels.data_ptr<int64_t>();
+  std::vector<std::vector<std::pair<uint64_t, int64_t>>> by_class(classes);
+  for (int64_t i = 0; i < size; ++i) {
+    by_class[label[i]].emplace_back(random_word(seed, kValidationStream, 0, i), i);
+  }
+  // Stratified: class c holds out floor(n * size_c / size), then the largest remainders one
+  // more each until n are held out.
+  std::vector<int64_t> share(classes);
+  std::vector<std::pair<int64_t, int64_t>> remainders;  // (-remainder, class)
+  int64_t given = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    const int64_t members = static_cast<int64_t>(by_class[c].size());
+    share[c] = n * members / size;
+    given += share[c];
+    remainders.emplace_back(-(n * members % size), c);
+  }
+  std::sort(remainders.begin(), remainders.end());
+  for (size_t k = 0; given < n; ++k, ++given) ++share[remainders[k].second];
+  std::vector<char> held(size, 0);
+  for (int64_t c = 0; c < classes; ++c) {
+    auto& members = by_class[c];
+    std::sort(members.begin(), members.end());  // a seeded shuffle of the class
+    for (int64_t k = 0; k < share[c]; ++k) held[members[k].second] = 1;
+  }
+  std::vector<int64_t> kept_index, held_index;
+  for (int64_t i = 0; i < size; ++i) (held[i] ? held_index : kept_index).push_back(i);
+  auto part = [&](const std::vector<int64_t>& chosen) {
+    auto index = at::empty({static_cast<int64_t>(chosen.size())}, at::kLong);
+    std::copy(chosen.begin(), chosen.end(), index.data_ptr<int64_t>());
+    Dataset out;
+    out.images = set.images.index_select(0, index).contiguous();
+    out.labels = set.labels.index_select(0, index).contiguous();
+    out.num_classes = classes;
+    return out;
+  };
+  return {part(kept_index), part(held_index)};
+}
+
 DatasetPair load_dataset(const DatasetSpec& spec) {
   if (spec.name == "fashion-mnist" || spec.name == "mnist" || spec.name == "kmnist") {
     return load_idx_pair(spec);

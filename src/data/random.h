@@ -16,7 +16,7 @@ inline uint64_t mix64(uint64_t x) {
 }
 
 // What a random word is for; part of the hash so the streams are independent.
-enum Stream : uint64_t { kOrderStream = 1, kAugmentStream = 2, kSubsetStream = 3 };
+enum Stream : uint64_t { kOrderStream = 1, kAugmentStream = 2, kSubsetStream = 3, kValidationStream = 4 };
 
 inline uint64_t random_word(uint64_t seed, Stream stream, int64_t epoch, int64_t index) {
   uint64_t h = mix64(seed);

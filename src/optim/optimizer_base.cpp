@@ -71,6 +71,11 @@ void OptimizerBase::set_group_weight_decay(std::size_t index, double weight_deca
                    "parameter group " + std::to_string(index));
 }
 
+void OptimizerBase::set_group_lr(std::size_t index, double lr) {
+  check_group_index(index);
+  set_lr(param_groups_[index].options(), lr, "parameter group " + std::to_string(index));
+}
+
 void OptimizerBase::resolve_new_groups() {
   for (; resolved_groups_ < param_groups_.size(); ++resolved_groups_) {
     resolve_group_options(param_groups_[resolved_groups_].options(),

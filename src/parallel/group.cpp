@@ -13,11 +13,11 @@
 #include <c10/util/Exception.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/cuda.h>
 #ifdef SWD_HAVE_NCCL
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -211,11 +211,12 @@ struct Group::Impl {
       if (o.store_file.empty()) {
         c10d::TCPStoreOptions store_options;
         store_options.port = static_cast<std::uint16_t>(o.master_port);
-        store_options.isServer = o.rank == 0;
+        store_options.isServer = o.rank == 0 && !o.store_served_elsewhere;
         store_options.numWorkers = static_cast<std::size_t>(o.world_size);
         store_options.waitWorkers = true;
         store_options.timeout = o.timeout;
         store = c10::make_intrusive<c10d::TCPStore>(o.master_addr, store_options);
+        if (!o.store_prefix.empty()) store = c10::make_intrusive<c10d::PrefixStore>(o.store_prefix, store);
       } else {
         store = c10::make_intrusive<c10d::FileStore>(o.store_file, static_cast<int>(o.world_size));
         store->setTimeout(o.timeout);

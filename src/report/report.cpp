@@ -22,6 +22,23 @@ using namespace md;
 
 namespace {
 
+/// How the best epoch was chosen, after the best-epoch table's note.
+std::string best_note(const SweepResults& r, Measure measure) {
+  if (measure != Measure::BestTestError) return "";
+  size_t validated = 0;
+  for (const auto& run : r.runs) validated += selected_on_validation(run) ? 1 : 0;
+  if (validated == 0) {
+    return " \"Best\" is selected on the test set itself, so it is optimistic (swd train "
+           "--val-split N selects it on samples held out of the training set).";
+  }
+  return validated == r.runs.size()
+             ? " Each run's best epoch is the one of its lowest validation error (--val-split): "
+               "this is the test error there."
+             : " Runs with --val-split take the test error at their lowest validation error; "
+               "the others (" + std::to_string(r.runs.size() - validated) + ") their lowest "
+               "test error, selected on the test set.";
+}
+
 struct Table {
   const char* heading;
   Measure measure;
@@ -82,8 +99,8 @@ std::string pivot_table(const SweepResults& r, const std::string& pivot, const T
   for (const auto& axis : rest) header.push_back(axis_title(axis));
   if (rest.empty()) header.push_back("");
   for (const auto& c : columns) header.push_back(value_label(pivot, c));
-  std::string text = "### " + std::string(t.heading) + "\n\n" + t.note + "\n\n" + row(header) +
-                     rule(header.size());
+  std::string text = "### " + std::string(t.heading) + "\n\n" + t.note + best_note(r, t.measure) +
+                     "\n\n" + row(header) + rule(header.size());
   for (const auto& key : row_keys) {
     std::vector<Stat> stats;
     std::vector<const Group*> groups;

@@ -28,14 +28,15 @@ std::string setting_of(const Settings& settings, const std::string& key) {
   return "";
 }
 
+bool selected_on_validation(const RunResult& run) { return train::chosen_on_validation(run.epochs); }
+
 double measure_of(const RunResult& run, Measure measure) {
   const auto& last = run.epochs.back();
   switch (measure) {
     case Measure::FinalTestError: return last.test_error;
-    case Measure::BestTestError: {
-      double best = last.test_error;
-      for (const auto& m : run.epochs) best = std::min(best, m.test_error);
-      return best;
+    case Measure::BestTestError: {  // at the best epoch: on validation with --val-split
+      const size_t best = train::best_epoch(run.epochs);
+      return best < run.epochs.size() ? run.epochs[best].test_error : last.test_error;
     }
     case Measure::FinalTrainLoss: return last.train_loss;
     case Measure::FinalGradNorm: return last.grad_norm;

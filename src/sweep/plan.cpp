@@ -88,6 +88,10 @@ Json read_document(const std::string& path) {
 // ---- checks ------------------------------------------------------------------------------
 /// Checks one `swd train` setting as the trainer would; the message names `where`.
 void check_setting(const std::string& key, const Json& value, const std::string& where) {
+  if (key == kOverLr) {
+    throw ConfigError(where + ": " + kOverLr + " belongs in an [override.NAME] table (the sweep "
+                      "divides the weight decay of the runs it matches by their lr)");
+  }
   if (key == "out" || key == "resume") {
     throw ConfigError(where + ": " + key + " is chosen by the sweep (each run gets its own "
                       "folder; swd sweep --out names the sweep's folder)");
@@ -279,7 +283,7 @@ std::string display_value(const std::string& json) {
 }
 
 bool is_identity_key(const std::string& key) {
-  return key != "threads" && key != "workers" && key != "progress";
+  return key != "threads" && key != "workers" && key != "progress" && key != "tensorboard";
 }
 
 SweepSpec parse_sweep_json(const std::string& json_text, const std::string& what) {
@@ -405,32 +409,32 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
     // the report, place a run at this one.
     const Setting* named_wd = find(run.settings, "weight-decay");
     const std::string nominal_wd = named_wd ? named_wd->json : "";
+    std::string over_lr_from;  // how weight-decay-over-lr derived the run's weight decay
     if (over_lr) {
-      // weight decay := lambda / lr, lambda the run's weight-decay (default
-      // kDefaultWeightDecay), lr the run's (default: its optimizer's, as swd train takes it).
-      const Setting* wd = find(run.settings, "weight-decay");
-      const Setting* lr = find(run.settings, "lr");
-      const double wd_value = wd ? Json::parse(wd->json).get<double>() : train::kDefaultWeightDecay;
-      double lr_value = 0;
+      // weight decay := lambda / lr, as swd train's weight-decay-over-lr resolves it (the one
+      // resolver, train::resolve_hyper): lambda the run's weight-decay (default
+      // kDefaultWeightDecay), lr the run's (default: its optimizer's). run.json gets the
+      // divided value, before any large-batch rule (swd train applies that).
+      std::string divided;
       try {
-        const auto config = train::config_from_json(run_json(run));
-        lr_value = lr ? Json::parse(lr->json).get<double>() : train::default_lr(config.optimizer);
+        auto config = train::config_from_json(run_json(run));
+        config.weight_decay_over_lr = true;
+        const auto divided_hyper = train::resolve_hyper(config);
+        divided = Json(divided_hyper.base_weight_decay).dump();
+        over_lr_from = divided_hyper.groups.front().weight_decay_from;
       } catch (const std::exception& e) {
         throw ConfigError("run " + name + ": " + e.what());
       }
-      if (!(lr_value > 0)) {
-        throw ConfigError("run " + name + ": " + kOverLr + " needs an lr > 0 (weight decay := "
-                          "weight-decay / lr), got lr " + Json(lr_value).dump());
-      }
-      const std::string divided = Json(wd_value / lr_value).dump();
       set(run.settings, "weight-decay", divided);
       set(run.overridden, "weight-decay", divided);
     }
     train::TrainConfig config;
+    train::RunHyper hyper;  // lr and weight decay as swd train will resolve them
     try {
       config = train::config_from_json(run_json(run));
       schedule::check_milestones(config.milestones, static_cast<double>(config.epochs));
-    } catch (const std::invalid_argument& e) {  // ConfigError among them
+      hyper = train::resolve_hyper(config);
+    } catch (const std::exception& e) {  // ConfigError and invalid_argument among them
       throw ConfigError("run " + name + ": " + e.what());
     }
     if (!spec.primary.empty()) {
@@ -443,6 +447,9 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
       run_values.push_back(values);
     }
     run.epochs = config.epochs;
+    run.lr = hyper.optimizer.lr;
+    run.weight_decay = hyper.optimizer.weight_decay;
+    run.weight_decay_from = over_lr ? over_lr_from : hyper.groups.front().weight_decay_from;
     run.sets_threads = find(run.settings, "threads") != nullptr;
     run.folder = "runs/" + folder_safe(slug).substr(0, 160) + "-" + identity_hash(run.settings);
     runs.push_back(std::move(run));

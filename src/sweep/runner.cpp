@@ -17,12 +17,14 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "swd/sweep/runs.h"
+#include "swd/util/csv.h"
 #include "swd/util/io.h"
 #include "swd/util/process.h"
 #include "swd/util/signals.h"
@@ -114,6 +116,28 @@ TrainCommand train_command(const RunPlan& run, RunAction action, const std::stri
   return {argv, options};
 }
 
+/// Runs `write` holding the sweep folder's files lock: shards (--shard) write sweep.json and
+/// runs.csv in turn (an atomic write's temporary file is one per path).
+template <typename F>
+void under_files_lock(const std::string& out, F&& write) {
+  const std::string path = out + "/.sweep-files.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  try {
+    write();
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
+void write_shared_runs_csv(const std::string& out, const SweepSpec& spec, const std::vector<RunPlan>& runs) {
+  under_files_lock(out, [&] { write_runs_csv(out, spec, runs); });
+}
+
 struct Active {
   size_t run;
   std::chrono::steady_clock::time_point start;
@@ -122,8 +146,9 @@ struct Active {
 class Sweeper {
  public:
   Sweeper(const SweepSpec& spec, std::vector<RunPlan> runs, const RunnerOptions& options,
-          int64_t threads)
-      : spec_(spec), runs_(std::move(runs)), options_(options), out_(options_.out), threads_(threads) {}
+          int64_t threads, const std::vector<RunPlan>& all_runs)
+      : spec_(spec), runs_(std::move(runs)), options_(options), out_(options_.out), threads_(threads),
+        all_runs_(all_runs) {}
 
   int run(const std::vector<RunFolderState>& states) {
     std::vector<size_t> queue;
@@ -156,6 +181,12 @@ class Sweeper {
   }
 
  private:
+  /// runs.csv lists every run of the sweep, also other shards' (--shard), written under the
+  /// folder's files lock: this shadows sweep::write_runs_csv for the Sweeper's calls.
+  void write_runs_csv(const std::string& out, const SweepSpec& spec, const std::vector<RunPlan>&) const {
+    write_shared_runs_csv(out, spec, all_runs_);
+  }
+
   pid_t launch(const RunPlan& run, RunAction action) {
     prepare_attempt(out_, run, action);
     const std::string dir = (fs::path(out_) / run.folder).string();
@@ -165,10 +196,40 @@ class Sweeper {
     std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
     const char* what = action == RunAction::Resume ? "resume" : "start";
     util::append_line_durably(child.options.log_path, std::string("== swd sweep: ") + what + " at " + stamp);
+    if (options_.jobs == 1) shown_[run.folder] = fs::file_size(child.options.log_path);  // from here
     return util::spawn(child.argv, child.options).pid;
   }
 
+  /// With one job, the running run's new lines (its opening line, epoch and --log-every
+  /// lines, from its train.log) are shown as they come, indented under the sweep's lines.
+  void show_progress(const std::map<pid_t, Active>& active) {
+    if (options_.jobs != 1) return;
+    for (const auto& [pid, a] : active) {
+      const std::string log = (fs::path(out_) / runs_[a.run].folder / "train.log").string();
+      auto& offset = shown_[runs_[a.run].folder];
+      std::FILE* file = std::fopen(log.c_str(), "rb");
+      if (file == nullptr) continue;
+      std::string text;
+      if (std::fseek(file, static_cast<long>(offset), SEEK_SET) == 0) {
+        char buffer[4096];
+        size_t n;
+        while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+      }
+      std::fclose(file);
+      const size_t end = text.rfind('\n');
+      if (end == std::string::npos) continue;  // no complete line yet
+      offset += end + 1;
+      size_t start = 0;
+      for (size_t nl; (nl = text.find('\n', start)) <= end; start = nl + 1) {
+        const std::string line = text.substr(start, nl - start);
+        if (!line.empty() && line.rfind("== ", 0) != 0) std::printf("    %s\n", line.c_str());
+      }
+      std::fflush(stdout);
+    }
+  }
+
   void reap(std::map<pid_t, Active>& active) {
+    show_progress(active);  // a run that just ended: its last lines before its result
     for (auto it = active.begin(); it != active.end();) {
       int status = 0;
       const pid_t pid = ::waitpid(it->first, &status, WNOHANG);  // only our own children
@@ -202,8 +263,8 @@ class Sweeper {
     }
     std::string result;
     if (ok) {
-      double best = state.epochs.back().test_error;
-      for (const auto& m : state.epochs) best = std::min(best, m.test_error);
+      const size_t best_index = train::best_epoch(state.epochs);  // on validation with --val-split
+      const double best = state.epochs.at(best_index < state.epochs.size() ? best_index : 0).test_error;
       char text[96];
       std::snprintf(text, sizeof text, "final %.2f%%  best %.2f%%", 100 * state.epochs.back().test_error, 100 * best);
       result = text;
@@ -274,7 +335,7 @@ class Sweeper {
   }
 
   const SweepSpec& spec_;
-  std::vector<RunPlan> runs_;
+  std::vector<RunPlan> runs_;  ///< this shard's
   const RunnerOptions& options_;
   const std::string& out_;  ///< options_.out
   int64_t threads_;
@@ -283,6 +344,8 @@ class Sweeper {
   size_t finished_ = 0, succeeded_ = 0;
   double seconds_ = 0;
   std::vector<std::string> failed_;
+  const std::vector<RunPlan>& all_runs_;  ///< every run of the sweep (runs.csv)
+  std::map<std::string, std::uintmax_t> shown_;  ///< one job: bytes of train.log shown, per run
 };
 
 /// Holds the sweep folder's lock for as long as it lives: one sweep at a time in a folder.
@@ -304,7 +367,65 @@ class FolderLock {
   int fd_ = -1;
 };
 
+/// The lock of one shard (--shard K/N): .sweep.lock shared (an unsharded sweep, which holds it
+/// exclusively, cannot run beside shards) and .sweep-shard-K-of-N.lock exclusive (one process
+/// per shard); a shard of another N running in the folder (its runs would overlap) is refused.
+class ShardLock {
+ public:
+  ShardLock(const std::string& out, int64_t shard, int64_t shards) {
+    const std::string name = "another swd sweep is running in " + out;
+    folder_ = lock_file(out + "/.sweep.lock", LOCK_SH, name + " (unsharded: it holds .sweep.lock)");
+    const std::string mine = ".sweep-shard-" + std::to_string(shard) + "-of-" + std::to_string(shards) + ".lock";
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(out, error)) {
+      const std::string file = entry.path().filename().string();
+      if (file.rfind(".sweep-shard-", 0) != 0 || file == mine ||
+          file.size() < 5 || file.substr(file.size() - 5) != ".lock") {
+        continue;
+      }
+      const std::string of = "-of-" + std::to_string(shards) + ".lock";
+      const bool same_split = file.size() > of.size() && file.substr(file.size() - of.size()) == of;
+      if (!same_split) ::close(lock_file(entry.path().string(), LOCK_SH, name + " with another "
+                                         "--shard split (" + file + "); use the same N"));
+    }
+    shard_ = lock_file(out + "/" + mine, LOCK_EX, name + " for shard " + std::to_string(shard) +
+                                                      "/" + std::to_string(shards));
+  }
+  ~ShardLock() {
+    ::close(shard_);
+    ::close(folder_);
+  }
+  ShardLock(const ShardLock&) = delete;
+  ShardLock& operator=(const ShardLock&) = delete;
+
+  /// An open descriptor of `path` locked with `how` (without waiting; never through a link).
+  static int lock_file(const std::string& path, int how, const std::string& busy) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(fd, how | LOCK_NB) != 0) {
+      ::close(fd);
+      throw std::runtime_error(busy);
+    }
+    return fd;
+  }
+
+ private:
+  int folder_ = -1, shard_ = -1;
+};
+
 }  // namespace
+
+std::vector<RunPlan> shard_runs(const std::vector<RunPlan>& runs, int64_t shard, int64_t shards) {
+  if (shards < 1 || shard < 1 || shard > shards) {
+    throw std::invalid_argument("invalid shard " + std::to_string(shard) + "/" + std::to_string(shards) +
+                                " (expected K/N with 1 <= K <= N)");
+  }
+  std::vector<RunPlan> mine;
+  for (const auto& run : runs) {
+    if (static_cast<int64_t>(run.index % static_cast<size_t>(shards)) == shard - 1) mine.push_back(run);
+  }
+  return mine;
+}
 
 int64_t threads_per_run(int64_t cores, int64_t jobs) {
   return std::max<int64_t>(1, cores / std::max<int64_t>(1, jobs));
@@ -324,7 +445,16 @@ int run_sweep(const SweepSpec& spec, const RunnerOptions& options) {
                                 " (expected 0 for cores / jobs, or a count >= 1)");
   }
   const std::string& out = options.out;
-  const auto runs = expand(spec);
+  const auto all_runs = expand(spec);
+  std::vector<RunPlan> shard;  // --shard K/N: this process runs these, runs.csv lists all
+  if (options.shards != 1 || options.shard != 1) shard = shard_runs(all_runs, options.shard, options.shards);
+  const auto& runs = options.shards > 1 ? shard : all_runs;
+  if (options.shards > 1) {
+    std::printf("sweep: shard %lld/%lld: %zu of the grid's %zu runs (every %lld-th from the %lld-th)\n",
+                static_cast<long long>(options.shard), static_cast<long long>(options.shards),
+                runs.size(), all_runs.size(), static_cast<long long>(options.shards),
+                static_cast<long long>(options.shard));
+  }
   std::vector<RunFolderState> states;
   std::map<RunAction, size_t> count;
   for (const auto& run : runs) {
@@ -341,11 +471,16 @@ int run_sweep(const SweepSpec& spec, const RunnerOptions& options) {
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& s = states[i];
     if (options.dry_run || s.action == RunAction::Blocked) {
-      std::printf("  %-7s %s%s\n", action_name(s.action), runs[i].folder.c_str(),
+      // With the lr and weight decay swd train will resolve (expand: train::resolve_hyper).
+      const std::string hyper = "  lr " + util::shortest_number(runs[i].lr) + ", weight decay " +
+                                util::shortest_number(runs[i].weight_decay) + " (" +
+                                runs[i].weight_decay_from + ")";
+      std::printf("  %-7s %s%s%s\n", action_name(s.action), runs[i].folder.c_str(),
+                  options.dry_run ? hyper.c_str() : "",
                   s.reason.empty() ? "" : ("  (" + s.reason + ")").c_str());
     }
   }
-  for (const auto& folder : foreign_run_folders(out, runs)) {
+  for (const auto& folder : foreign_run_folders(out, all_runs)) {
     std::printf("  note: %s is not a run of this sweep (left alone, not in runs.csv)\n", folder.c_str());
   }
   std::fflush(stdout);
@@ -354,12 +489,20 @@ int run_sweep(const SweepSpec& spec, const RunnerOptions& options) {
   std::error_code error;
   fs::create_directories(out, error);
   if (error) throw std::runtime_error("cannot create " + out + ": " + error.message());
-  const FolderLock lock(out);
-  const std::string sweep_file = out + "/sweep.json";
-  const std::string earlier = fs::exists(sweep_file) ? util::read_file(sweep_file) : "";
-  util::write_file_atomically(sweep_file, sweep_json_with_provenance(spec, earlier));
-  write_runs_csv(out, spec, runs);
-  Sweeper sweeper(spec, runs, options, threads);
+  std::optional<FolderLock> lock;
+  std::optional<ShardLock> shard_lock;
+  if (options.shards > 1) {
+    shard_lock.emplace(out, options.shard, options.shards);
+  } else {
+    lock.emplace(out);
+  }
+  under_files_lock(out, [&] {
+    const std::string sweep_file = out + "/sweep.json";
+    const std::string earlier = fs::exists(sweep_file) ? util::read_file(sweep_file) : "";
+    util::write_file_atomically(sweep_file, sweep_json_with_provenance(spec, earlier));
+  });
+  write_shared_runs_csv(out, spec, all_runs);
+  Sweeper sweeper(spec, runs, options, threads, all_runs);
   return sweeper.run(states);
 }
 

@@ -147,9 +147,10 @@ std::string runs_csv(const SweepSpec& spec, const std::vector<RunPlan>& runs,
       row.insert(row.end(), 7, "");
     } else {
       const auto& last = state.epochs.back();
-      const auto best = std::min_element(
-          state.epochs.begin(), state.epochs.end(),
-          [](const auto& a, const auto& b) { return a.test_error < b.test_error; });
+      // at the best epoch: on validation with --val-split, else the lowest test error
+      const size_t best_index = train::best_epoch(state.epochs);
+      const auto best = state.epochs.begin() + static_cast<std::ptrdiff_t>(
+                                                   best_index < state.epochs.size() ? best_index : 0);
       double seconds = 0;
       for (const auto& m : state.epochs) seconds += m.seconds;
       for (double v : {last.test_error, best->test_error}) row.push_back(util::shortest_number(v));

@@ -156,6 +156,7 @@ struct Entry {
   bool flag = false;
   bool launch = false;  ///< a launch setting: not in config.json
   bool list = false;    ///< takes a list (milestones, betas)
+  bool recorded = true;  ///< false: applied when the run is resolved, not in config.json
   std::function<void(TrainConfig&, const std::string&)> set;
   std::function<Json(const TrainConfig&)> get;
 };
@@ -180,6 +181,15 @@ template <typename T>
 Entry launch_entry(const char* key, const char* help, T TrainConfig::*member) {
   Entry e = entry(key, help, member);
   e.launch = true;
+  return e;
+}
+
+/// A setting that the resolution applies (weight-decay-over-lr): config.json records its
+/// effect, not the setting.
+template <typename T>
+Entry applied_entry(const char* key, const std::string& help, T TrainConfig::*member) {
+  Entry e = entry(key, help, member);
+  e.recorded = false;
   return e;
 }
 
@@ -234,6 +244,7 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "synthetic-channels") in_range(c.synthetic_channels, 1, 1024, " channels");
   if (key == "synthetic-classes") in_range(c.synthetic_classes, 1, 100'000, " classes");
   if (key == "threads") in_range(c.threads, 0, max_threads(), " (0: every core; " + cores + ")");
+  if (key == "val-split" && c.val_split < 0) fail("0 (no validation set) or a number of samples");
   if (key == "train-subset" && c.train_subset < 0) fail("0 (the whole training set) or a number of samples");
   if (key == "limit-batches" && c.limit_batches < 0) fail("0 (no limit) or more");
   if (key == "limit-test-batches" && c.limit_test_batches < 0) fail("0 (the whole test set) or more");
@@ -249,6 +260,7 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "nproc") in_range(c.nproc, 1, max_threads(), " processes (" + cores + ")");
   if (key == "world-size") positive(c.world_size);
   if (key == "rank" && c.rank < 0) fail("0 or more (and < world-size)");
+  if (key == "local-rank" && c.local_rank < -1) fail("-1 (the rank) or a rank >= 0 on this machine");
   if (key == "master-port" && (c.master_port < 0 || c.master_port > 65535)) fail("a port 1..65535");
   // Checked here, before it becomes milliseconds (1e16 s overflowed to a negative timeout).
   if (key == "dist-timeout" && !(c.dist_timeout > 0 && c.dist_timeout <= 86400)) {
@@ -285,7 +297,8 @@ std::string lr_help() {
 }
 std::string weight_decay_help() {
   return "weight decay lambda (default " + number(kDefaultWeightDecay) + "; adamw: " +
-         number(kDefaultWeightDecay) + "/lr, the paper's convention)";
+         number(kDefaultWeightDecay) + "/lr, the paper's convention, where torch.optim.AdamW "
+         "defaults to 1e-2; see --weight-decay-over-lr)";
 }
 std::string momentum_help() { return "SGD momentum (default " + number(sgd_row().momentum) + ")"; }
 std::string betas_help() {
@@ -307,12 +320,15 @@ const std::vector<Entry>& table() {
       entry("synthetic-classes", "synthetic dataset: classes", &TrainConfig::synthetic_classes),
       entry("train-subset", "train on a class-balanced subset of N training samples (0: all); the same subset for every seed", &TrainConfig::train_subset),
       entry("subset-seed", "which class-balanced subset --train-subset takes (independent of --seed)", &TrainConfig::subset_seed),
+      entry("val-split", "hold N training samples out (stratified by class; taken before --train-subset) and choose the best epoch and best.pt on them; the test error is reported at that epoch (0: none, best is chosen on the test set)", &TrainConfig::val_split),
+      entry("val-seed", "which samples --val-split holds out (independent of --seed)", &TrainConfig::val_seed),
       entry("augment", "random crop (padding 4) and flip (default: on for CIFAR; --no-augment: off)", &TrainConfig::augment),
       entry("workers", "threads preparing batches", &TrainConfig::workers),
       entry("model", "mlp | cnn | mlp-bn | cnn-bn | resnet8 | resnet14 | resnet20 | resnet32 | resnet44 | resnet56 | resnet18 | resnet34 | vgg16 | densenet121 | googlenet", &TrainConfig::model),
       entry("optimizer", "sgd | sgdw | sgds | adam | adamw | adams | amsgrad | amsgrads | adai | adais", &TrainConfig::optimizer),
       entry("lr", lr_help(), &TrainConfig::lr),
       entry("weight-decay", weight_decay_help(), &TrainConfig::weight_decay),
+      applied_entry("weight-decay-over-lr", "weight decay := weight-decay (default " + number(kDefaultWeightDecay) + ") / lr: the paper's convention that gives AdamW the per-step decay lr x lambda of the others (adamw's default; config.json records the result)", &TrainConfig::weight_decay_over_lr),
       entry("momentum", momentum_help(), &TrainConfig::momentum),
       entry("dampening", "SGD dampening", &TrainConfig::dampening),
       entry("nesterov", "SGD Nesterov momentum", &TrainConfig::nesterov),
@@ -335,6 +351,7 @@ const std::vector<Entry>& table() {
       entry("limit-batches", "stop each epoch after N batches (0: whole epoch)", &TrainConfig::limit_batches),
       entry("limit-test-batches", "evaluate on the first N test batches of 500 (0: the whole test set)", &TrainConfig::limit_test_batches),
       entry("log-every", "write a line of steps.jsonl every N optimizer steps (0: none)", &TrainConfig::log_every),
+      entry("tensorboard", "also write TensorBoard event files into the run folder: scalars per --log-every step and per epoch (tensorboard --logdir DIR; a sweep's folder shows every run)", &TrainConfig::tensorboard),
       entry("eval-every", "evaluate on the test set every N epochs and after the last (other epochs leave the test columns empty)", &TrainConfig::eval_every),
       entry("dynamics-every", "measure the learning dynamics (angular update, effective lr; docs/DYNAMICS.md) every N steps; the decay budget counts every step", &TrainConfig::dynamics_every),
       entry("progress", "auto | bar | line | none", &TrainConfig::progress),
@@ -346,10 +363,11 @@ const std::vector<Entry>& table() {
       // data parallelism and accumulation (docs/DISTRIBUTED.md)
       entry("accumulate", "micro-batches per optimizer step (batch-size stays the global batch)", &TrainConfig::accumulate),
       launch_entry("nproc", "start N local worker processes (data parallel)", &TrainConfig::nproc),
-      launch_entry("rank", "this process's rank in a multi-machine run", &TrainConfig::rank),
-      launch_entry("world-size", "number of processes in a multi-machine run", &TrainConfig::world_size),
-      launch_entry("master-addr", "address of rank 0 (rendezvous)", &TrainConfig::master_addr),
-      launch_entry("master-port", "port of rank 0's rendezvous (TCPStore)", &TrainConfig::master_port),
+      launch_entry("rank", "this process's rank in a multi-machine run (default: torchrun's RANK, else Slurm's SLURM_PROCID, else 0)", &TrainConfig::rank),
+      launch_entry("world-size", "number of processes in a multi-machine run (default: torchrun's WORLD_SIZE, else Slurm's SLURM_NTASKS, else 1)", &TrainConfig::world_size),
+      launch_entry("master-addr", "address of rank 0 (rendezvous; default: MASTER_ADDR, else 127.0.0.1)", &TrainConfig::master_addr),
+      launch_entry("master-port", "port of rank 0's rendezvous (TCPStore; default: MASTER_PORT)", &TrainConfig::master_port),
+      launch_entry("local-rank", "this process's rank on its machine: it trains on cuda:<local-rank> (default -1: --rank; torchrun's LOCAL_RANK, Slurm's SLURM_LOCALID)", &TrainConfig::local_rank),
       launch_entry("dist-timeout", "seconds a rank waits for the others (rendezvous, each collective) before failing (default 60)", &TrainConfig::dist_timeout),
   };
   return entries;
@@ -404,7 +422,7 @@ void set_config_value(TrainConfig& config, const std::string& key, const std::st
 std::string config_to_json(const TrainConfig& config) {
   Json doc = Json::object();
   for (const auto& e : table()) {
-    if (!e.launch) doc[e.key] = e.get(config);
+    if (!e.launch && e.recorded) doc[e.key] = e.get(config);
   }
   return doc.dump(2);
 }

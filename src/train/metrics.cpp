@@ -33,10 +33,30 @@ constexpr const char* kHeader13 =
 const std::string kHeader14 = std::string(kHeader13) + ",skipped_steps";
 constexpr const char* kDynamicsColumns =
     ",tracked_norm,angular_update,relative_update,effective_lr,decay_rate,decay_budget";
+const std::string kHeader20 = kHeader14 + kDynamicsColumns;
+constexpr const char* kValidationColumns = ",val_loss,val_error";
 }  // namespace
 
+bool chosen_on_validation(const std::vector<EpochMetrics>& rows) {
+  for (const auto& m : rows) {
+    if (!std::isnan(m.val_error)) return true;
+  }
+  return false;
+}
+
+std::size_t best_epoch(const std::vector<EpochMetrics>& rows) {
+  const bool validation = chosen_on_validation(rows);
+  std::size_t best = rows.size();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const double v = validation ? rows[i].val_error : rows[i].test_error;
+    const double b = best < rows.size() ? (validation ? rows[best].val_error : rows[best].test_error) : 0;
+    if (!std::isnan(v) && (best == rows.size() || v < b)) best = i;  // NaN: not evaluated
+  }
+  return best;
+}
+
 std::string metrics_csv_header() {
-  return kHeader14 + kDynamicsColumns;  // new columns go last: readers by position
+  return kHeader20 + kValidationColumns;  // new columns go last: readers by position
 }
 
 std::string metrics_csv_row(const EpochMetrics& m) {
@@ -49,7 +69,8 @@ std::string metrics_csv_row(const EpochMetrics& m) {
          number(m.seconds) + "," + std::to_string(m.skipped_steps) + "," +
          mean_number(m.tracked_norm) + "," + mean_number(m.angular_update) + "," +
          mean_number(m.relative_update) + "," + mean_number(m.effective_lr) + "," +
-         mean_number(m.decay_rate) + "," + mean_number(m.decay_budget);
+         mean_number(m.decay_rate) + "," + mean_number(m.decay_budget) + "," +
+         mean_number(m.val_loss) + "," + mean_number(m.val_error);
 }
 
 std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
@@ -63,10 +84,10 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text) {
   std::string line;
   std::vector<EpochMetrics> rows;
   if (!std::getline(in, line) ||
-      (line != metrics_csv_header() && line != kHeader14 && line != kHeader13)) {
+      (line != metrics_csv_header() && line != kHeader20 && line != kHeader14 && line != kHeader13)) {
     throw std::runtime_error("metrics: unexpected header '" + line.substr(0, 200) + "'");
   }
-  const size_t columns = line == kHeader13 ? 13 : line == kHeader14 ? 14 : 20;
+  const size_t columns = line == kHeader13 ? 13 : line == kHeader14 ? 14 : line == kHeader20 ? 20 : 22;
   int line_number = 1;
   while (std::getline(in, line)) {
     ++line_number;
@@ -98,6 +119,10 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text) {
         m.effective_lr = mean_from(cells[17]);
         m.decay_rate = mean_from(cells[18]);
         m.decay_budget = mean_from(cells[19]);
+      }
+      if (columns >= 22) {
+        m.val_loss = mean_from(cells[20]);
+        m.val_error = mean_from(cells[21]);
       }
       rows.push_back(m);
     } catch (const std::logic_error&) {

@@ -8,7 +8,10 @@
 #include <set>
 #include <system_error>
 
+#include <ATen/Parallel.h>
+
 #include "swd/optim/adam.h"
+#include "swd/train/device.h"
 #include "swd/train/trainer.h"
 #include "swd/util/csv.h"
 #include "run_setup.h"
@@ -69,19 +72,22 @@ std::string efolds(double v) {
   return text;
 }
 
-}  // namespace
 
-RunPlan plan_run(const TrainConfig& config, const PlanOptions& options) {
-  Run run(config, Run::PlanOnly{});
+int64_t planned_steps_per_epoch(const Run& run) {
   const TrainConfig& c = run.config;
-  RunPlan plan;
   // The loader's batches are micro-batches of batch_size / accumulate; a step is `accumulate`
   // of them; the last partial batch is kept (parallel::StepReader::steps_per_epoch).
   const int64_t samples = run.data.train.images.size(0);
   const int64_t micro = c.batch_size / c.accumulate;
   const int64_t batches = (samples + micro - 1) / micro;
   const int64_t full = (batches + c.accumulate - 1) / c.accumulate;
-  plan.steps_per_epoch = c.limit_batches > 0 ? std::min(full, c.limit_batches) : full;
+  return c.limit_batches > 0 ? std::min(full, c.limit_batches) : full;
+}
+
+RunPlan plan_without_probe(const Run& run) {
+  const TrainConfig& c = run.config;
+  RunPlan plan;
+  plan.steps_per_epoch = planned_steps_per_epoch(run);
   plan.epochs = c.epochs;
   plan.steps = plan.steps_per_epoch * plan.epochs;
 
@@ -93,12 +99,11 @@ RunPlan plan_run(const TrainConfig& config, const PlanOptions& options) {
     if (tracked_set.count(item.key())) tracked_tensors.insert(item.value().unsafeGetTensorImpl());
   }
   const std::size_t groups = optimizer.param_groups().size();
-  double probed = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t g = 0; g < groups; ++g) {
     GroupPlan group;
-    group.role = groups == 1 ? "all" : g == 0 ? "decay" : "no decay";
-    group.lr = run.schedules.base_lr[g];
-    group.weight_decay = run.schedules.base_wd[g];
+    group.role = run.schedules.groups[g].role;
+    group.lr = run.schedules.groups[g].lr;
+    group.weight_decay = run.schedules.groups[g].weight_decay;
     for (const auto& p : optimizer.param_groups()[g].params()) {
       group.tracked = group.tracked || tracked_tensors.count(p.unsafeGetTensorImpl()) > 0;
     }
@@ -107,11 +112,7 @@ RunPlan plan_run(const TrainConfig& config, const PlanOptions& options) {
     } else if (group.weight_decay == 0) {
       group.ratio = 0;
     } else {
-      if (std::isnan(probed) && options.probe_steps > 0) {
-        probed = probe_ratio(config, options.probe_steps, full);
-        plan.probe_steps = options.probe_steps;
-      }
-      group.ratio = probed;
+      group.ratio = std::numeric_limits<double>::quiet_NaN();  // measured by a probe (plan_run)
       group.estimated = true;
     }
     // sum over steps of lr_t * wd_t * ratio, with the schedules at each step's progress
@@ -124,10 +125,16 @@ RunPlan plan_run(const TrainConfig& config, const PlanOptions& options) {
                run.schedules.wd->factor(progress);
       }
     }
-    group.budget = group.ratio == 0 ? 0.0 : sum * group.ratio;
+    group.unit_budget = sum;
+    group.budget = group.ratio == 0 ? 0.0 : sum * group.ratio;  // NaN until probed
     plan.groups.push_back(group);
   }
-  // The tracked weights' budget: the smallest over the groups that hold them.
+  return plan;
+}
+
+/// The tracked weights' budget (the smallest over the groups that hold them), the relaxation
+/// time and the verdict, from the groups' budgets.
+void complete_plan(const Run& run, RunPlan& plan) {
   plan.budget = std::numeric_limits<double>::infinity();
   for (const auto& group : plan.groups) {
     if (!group.tracked) continue;
@@ -138,14 +145,71 @@ RunPlan plan_run(const TrainConfig& config, const PlanOptions& options) {
   if (std::isinf(plan.budget)) plan.budget = 0;
   // docs/DYNAMICS.md, "Relaxation": 1/(4d) for SGD and Adai, 1/(2d) for AdamW, 1/(3d) for Adam
   // whose rate grows with the norm (stable, L2).
+  const auto& optimizer = *run.optimizer;
   const bool adam = dynamic_cast<const optim::Adam*>(&optimizer) != nullptr;
-  const auto decay = groups > 0 ? optimizer.group_hyper(0).decay : optim::Decay::L2;
+  const auto decay = plan.groups.empty() ? optim::Decay::L2 : optimizer.group_hyper(0).decay;
   const double k = !adam ? 4.0 : decay == optim::Decay::Decoupled ? 2.0 : 3.0;
   const double mean_rate = plan.steps > 0 ? plan.budget / static_cast<double>(plan.steps) : 0.0;
   plan.relaxation_efolds = 1 / k;
   plan.relaxation_steps = mean_rate > 0 ? 1 / (k * mean_rate) : std::numeric_limits<double>::infinity();
   plan.long_run = plan.budget >= kLongBudget;
+}
+
+}  // namespace
+
+RunPlan plan_run(const TrainConfig& config, const PlanOptions& options) {
+  Run run(config, Run::PlanOnly{});
+  RunPlan plan = plan_without_probe(run);
+  double probed = std::numeric_limits<double>::quiet_NaN();
+  for (auto& group : plan.groups) {
+    if (!group.estimated) continue;
+    if (std::isnan(probed) && options.probe_steps > 0) {
+      probed = probe_ratio(config, options.probe_steps, plan.steps_per_epoch);
+      plan.probe_steps = options.probe_steps;
+    }
+    group.ratio = probed;
+    group.budget = group.ratio == 0 ? 0.0 : group.unit_budget * group.ratio;
+  }
+  complete_plan(run, plan);
   return plan;
+}
+
+std::string run_banner(const Run& run) {
+  const TrainConfig& c = run.config;
+  int64_t parameters = 0;
+  for (const auto& p : run.model->parameters()) parameters += p.numel();
+  std::string data = c.dataset + ": train " + std::to_string(run.data.train.images.size(0));
+  if (c.train_subset > 0) {
+    data += " (class-balanced subset of " + std::to_string(run.full_train_size) + ", subset-seed " +
+            std::to_string(c.subset_seed) + ")";
+  }
+  if (run.validation.size() > 0) {
+    data += ", validation " + std::to_string(run.validation.size()) + " (held out, stratified, val-seed " +
+            std::to_string(c.val_seed) + ": it chooses the best epoch)";
+  }
+  data += ", test " + std::to_string(run.data.test.images.size(0));
+  std::string hyper;
+  for (const auto& g : run.schedules.groups) {
+    hyper += std::string(hyper.empty() ? "" : "; ") + (g.role == "all" ? "" : g.role + " group: ") +
+             "lr " + util::shortest_number(g.lr) + " (" + g.lr_from + "), weight decay " +
+             util::shortest_number(g.weight_decay) + " (" + g.weight_decay_from + ")";
+  }
+  const RunPlan plan = plan_without_probe(run);
+  std::string budget;
+  for (const auto& g : plan.groups) {
+    if (!g.tracked) continue;
+    budget += std::string(budget.empty() ? "" : ", ") + (g.role == "all" ? "" : g.role + " group ") +
+              (g.estimated ? "see swd plan (measured by a probe for Adam with L2 or stable decay)"
+                           : efolds(g.budget) + " e-folds");
+  }
+  return "swd train: " + c.model + " (" + std::to_string(parameters) + " parameters) | " + data +
+         " | " + c.optimizer + ": " + hyper + " | schedule lr " + run.schedules.lr->describe() +
+         ", weight decay " + run.schedules.wd->describe() + "; " + std::to_string(c.epochs) +
+         (c.epochs == 1 ? " epoch x " : " epochs x ") + std::to_string(plan.steps_per_epoch) + " steps of batch " +
+         std::to_string(c.batch_size) + " | " + run.device.str() + " (" + device_name(run.device) +
+         "), threads " + std::to_string(at::get_num_threads()) +
+         (c.world_size > 1 ? " x " + std::to_string(c.world_size) + " ranks" : "") + " | decay budget of the tracked "
+         "weights: " + (budget.empty() ? "none tracked" : budget) + " (docs/DYNAMICS.md)";
 }
 
 std::string describe_plan(const RunPlan& plan) {

@@ -90,6 +90,10 @@ void Progress::end_epoch(const EpochMetrics& m) {
                 100 * m.train_error, m.test_loss, 100 * m.test_error, m.grad_norm,
                 m.weight_norm, m.lr, m.seconds);
   std::string text = line;
+  if (!std::isnan(m.val_error)) {  // --val-split
+    std::snprintf(line, sizeof line, "  val loss %.4f err %.2f%%", m.val_loss, 100 * m.val_error);
+    text += line;
+  }
   if (m.epoch < epochs_ && seconds_per_batch_ > 0) {
     done_ = batches_;
     text += "  (run ETA " + format_duration(run_eta() - eval_seconds_) + ")";
@@ -107,11 +111,7 @@ void Progress::message(const std::string& text) {
 }
 
 void Progress::step_line(const std::string& text) {
-  if (mode_ == Mode::Line) {
-    message(text);
-  } else {
-    to_log(text);
-  }
+  message(text);  // above the bar, which the next redraw puts back below it
 }
 
 void Progress::end_line() {

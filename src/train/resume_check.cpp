@@ -17,6 +17,7 @@ bool resume_may_change(const std::string& key) {
   static const std::vector<std::string> keys = {
       "epochs",           "threads", "workers", "progress", "limit-batches", "limit-test-batches",
       "checkpoint-every", "out",     "resume",  "log-every", "eval-every", "dynamics-every",
+      "tensorboard",
       "device",  // checkpoints are device-independent: a run may continue elsewhere
       "accumulate"};  // [dist] the same global batch, split differently
   return std::find(keys.begin(), keys.end(), key) != keys.end();

@@ -13,7 +13,6 @@
 #include "swd/parallel/data_parallel.h"
 #include "swd/provenance.h"
 #include "swd/runtime.h"
-#include "swd/schedule/scaling.h"
 #include "swd/schedule/schedule.h"
 #include "swd/train/device.h"
 #include "swd/train/trainer.h"
@@ -107,6 +106,59 @@ std::string earlier_provenance(const fs::path& out) {
   return saved.is_object() && saved.contains("provenance") ? saved["provenance"].dump() : "";
 }
 
+nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+
+nlohmann::json groups_json(const std::vector<GroupHyper>& groups) {
+  auto list = nlohmann::json::array();
+  for (const auto& g : groups) {
+    list.push_back({{"role", g.role}, {"lr", g.lr}, {"weight_decay", g.weight_decay},
+                    {"lr_from", g.lr_from}, {"weight_decay_from", g.weight_decay_from}});
+  }
+  return list;
+}
+
+void take_derivation(const nlohmann::json& earlier, RunHyper& hyper, bool& over_lr);
+
+/// A resumed run's config.json holds the values its start resolved, so resolving them again
+/// calls them "given": the start's record of what was given and how each value was derived
+/// is kept (the values themselves are the same by construction).
+void keep_earlier_derivation(const fs::path& out, RunHyper& hyper, bool& over_lr) {
+  std::error_code error;
+  if (!fs::is_regular_file(out / "config.json", error)) return;
+  const auto saved = nlohmann::json::parse(util::read_file((out / "config.json").string()), nullptr, false);
+  if (!saved.is_object() || !saved.contains("derived") || !saved["derived"].is_object()) return;
+  RunHyper kept = hyper;
+  bool kept_over_lr = over_lr;
+  try {
+    take_derivation(saved["derived"], kept, kept_over_lr);
+  } catch (const nlohmann::json::exception&) {  // an edited record: this start's own stands
+    return;
+  }
+  hyper = kept;
+  over_lr = kept_over_lr;
+}
+
+void take_derivation(const nlohmann::json& earlier, RunHyper& hyper, bool& over_lr) {
+  const auto number = [](const nlohmann::json& v) {
+    return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt;
+  };
+  if (earlier.contains("given") && earlier["given"].is_object()) {
+    const auto& given = earlier["given"];
+    hyper.given_lr = number(given.value("lr", nlohmann::json()));
+    hyper.given_weight_decay = number(given.value("weight_decay", nlohmann::json()));
+    over_lr = given.value("weight_decay_over_lr", false);
+  }
+  const auto groups = earlier.value("groups", nlohmann::json::array());
+  if (!groups.is_array() || groups.size() != hyper.groups.size()) return;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (!groups[g].is_object() || groups[g].value("role", "") != hyper.groups[g].role) return;
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    hyper.groups[g].lr_from = groups[g].value("lr_from", hyper.groups[g].lr_from);
+    hyper.groups[g].weight_decay_from = groups[g].value("weight_decay_from", hyper.groups[g].weight_decay_from);
+  }
+}
+
 /// make(), with an allocation failure turned into one line naming `what` was being made.
 template <typename F>
 auto allocating(const std::string& what, F&& make) -> decltype(make()) {
@@ -131,13 +183,15 @@ parallel::GroupOptions group_options(const TrainConfig& config) {
   o.master_addr = config.master_addr;
   o.master_port = config.master_port;
   o.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000.0));
+  o.store_served_elsewhere = config.store_served_elsewhere;  // torchrun's agent store
+  o.store_prefix = config.store_prefix;
   return o;
 }
 
 void Schedules::apply(optim::OptimizerBase& optimizer, double progress) const {
-  for (size_t g = 0; g < base_lr.size(); ++g) {
-    optimizer.param_groups()[g].options().set_lr(base_lr[g] * lr->factor(progress));
-    optimizer.set_group_weight_decay(g, base_wd[g] * wd->factor(progress));
+  for (size_t g = 0; g < groups.size(); ++g) {
+    optimizer.set_group_lr(g, groups[g].lr * lr->factor(progress));
+    optimizer.set_group_weight_decay(g, groups[g].weight_decay * wd->factor(progress));
   }
 }
 
@@ -158,17 +212,15 @@ Run::Run(const TrainConfig& requested, PlanOnly) {
 void Run::prepare_folder(const TrainConfig& requested, bool plan_only) {
   config = requested;
   if (config.out.empty()) config.out = default_out_dir(config.optimizer);
-  resolve_optimizer_settings(config);  // once: config.json records the values used
   // Given milestones act within the run, whichever schedule takes them (schedule.h).
   schedule::check_milestones(config.milestones, static_cast<double>(config.epochs));
-  hyper = optimizer_hyper(config);
-  // Large batches: lr or weight decay scaled by k = batch / base batch (the paper,
-  // arXiv 2011.11152; docs/REPRODUCTION.md, claim 2).
-  const auto scaled = schedule::scale_hyperparameters(
-      schedule::scale_rule_from_string(config.scale_rule), hyper.lr, hyper.weight_decay,
-      config.base_batch_size, config.batch_size);
-  hyper.lr = scaled.lr;
-  hyper.weight_decay = scaled.weight_decay;
+  // The run's lr and weight decay per group, resolved once: the given values, the defaults,
+  // weight-decay-over-lr and the large-batch rule (resolve_hyper). config.json records the
+  // values before the large-batch rule as lr and weight-decay (it alone reruns the run), and
+  // under "derived" the given ones, each group's resolved ones and how they were derived.
+  hyper = resolve_hyper(config);
+  bool over_lr = config.weight_decay_over_lr;
+  write_resolved(config, hyper);
   // [dist] the global batch splits into world-size x accumulate micro-batches; rank 0 alone
   // writes into the run folder.
   parallel::check_batch_split(config.batch_size, config.world_size, config.accumulate);
@@ -178,16 +230,23 @@ void Run::prepare_folder(const TrainConfig& requested, bool plan_only) {
     check_folder(config);
   }
   // The device, once: [dist] ranks of one machine take cuda:<rank> (device.h).
-  device = resolve_device(config.device, config.rank);
+  device = resolve_device(config.device, config.local_rank >= 0 ? config.local_rank : config.rank);
   check_precision(config.precision, device);
   out = config.out;
   configure_threads(static_cast<int>(config.threads));  // before the provenance records them
   configure_allocator();
+  if (config.resume) keep_earlier_derivation(out, hyper, over_lr);
   TrainConfig saved_form = config;
   saved_form.resume = false;
   auto saved_json = nlohmann::json::parse(config_to_json(saved_form));
-  saved_json["derived"] = {{"scale_k", scaled.k}, {"lr", scaled.lr},
-                           {"weight_decay", scaled.weight_decay},
+  saved_json["derived"] = {{"scale_k", hyper.scale_k}, {"lr", hyper.optimizer.lr},
+                           {"weight_decay", hyper.optimizer.weight_decay},
+                           {"lr_from", hyper.groups[0].lr_from},
+                           {"weight_decay_from", hyper.groups[0].weight_decay_from},
+                           {"given", {{"lr", optional_json(hyper.given_lr)},
+                                      {"weight_decay", optional_json(hyper.given_weight_decay)},
+                                      {"weight_decay_over_lr", over_lr}}},
+                           {"groups", groups_json(hyper.groups)},
                            {"world_size", config.world_size},  // [dist]
                            {"micro_batch", config.batch_size / (config.world_size * config.accumulate)},
                            {"device", device.str()}, {"device_name", device_name(device)}};
@@ -210,6 +269,16 @@ void Run::make_data_and_model() {
   torch::manual_seed(config.seed);
   data = allocating("the " + config.dataset + " dataset",
                     [&] { return data::load_dataset(dataset_spec(config)); });
+  if (config.val_split > 0) {  // held out first: the subset below never takes a validation sample
+    try {
+      auto split = data::split_validation(data.train, config.val_split, config.val_seed);
+      data.train = std::move(split.train);
+      validation = std::move(split.validation);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("--val-split: ") + e.what());
+    }
+  }
+  full_train_size = data.train.images.size(0);
   if (config.train_subset > 0) {  // the same samples whatever the seed (subset-seed picks them)
     try {
       data.train = data::balanced_subset(data.train, config.train_subset, config.subset_seed);
@@ -217,6 +286,12 @@ void Run::make_data_and_model() {
       throw ConfigError(std::string("--train-subset: ") + e.what());
     }
   }
+  // What the loaders do to a pixel before the model sees it, for readers of model.pt
+  // (docs/MODELS.md): x = (byte / 255 - mean[c]) / std[c], per channel.
+  auto with_input = nlohmann::json::parse(config_json);
+  with_input["derived"]["input"] = {{"mean", data.mean}, {"std", data.std},
+                                    {"formula", "(byte / 255 - mean[c]) / std[c]"}};
+  config_json = with_input.dump(2);
   const auto& shape = data.train.images.sizes();  // [N, C, H, W]
   model = allocating("the model " + config.model, [&] {
     return models::make_model(config.model, {shape[1], shape[2], shape[3], data.train.num_classes});
@@ -228,11 +303,7 @@ void Run::make_data_and_model() {
 void Run::make_optimizer() {
   // The parameter groups: with --no-decay-bias-norm [decay, no-decay] (biases and
   // normalisation layers get weight decay 0; optim::split_parameters_for_decay), else one.
-  optimizer = make_optimizer_for(config.optimizer, hyper, *model, config.no_decay_bias_norm);
-  for (size_t g = 0; g < optimizer->param_groups().size(); ++g) {
-    schedules.base_lr.push_back(optimizer->group_hyper(g).lr);
-    schedules.base_wd.push_back(optimizer->group_hyper(g).weight_decay);
-  }
+  optimizer = make_run_optimizer(config.optimizer, hyper, *model, schedules.groups);
   const double epochs = static_cast<double>(config.epochs);
   schedules.lr = schedule::make_schedule(
       {config.lr_schedule, config.milestones, config.gamma, 0.0, config.warmup_epochs}, epochs);
@@ -265,6 +336,7 @@ void Run::make_loaders() {
   test_options.crop_padding = 0;
   test_options.horizontal_flip = false;
   test_loader.emplace(data.test, test_options);
+  if (validation.size() > 0) val_loader.emplace(validation, test_options);  // --val-split
 }
 
 void Run::write_folder_and_resume() {

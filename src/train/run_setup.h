@@ -27,11 +27,13 @@
 namespace swd {
 namespace train {
 
-/// The lr and weight-decay schedules, applied to every parameter group's own base values.
+/// The lr and weight-decay schedules, multiplying every parameter group's base values as
+/// resolve_hyper resolved them (optimizer_factory.h).
 struct Schedules {
-  std::vector<double> base_lr, base_wd;  ///< per group, before schedules
+  std::vector<GroupHyper> groups;  ///< per optimizer group: its role and base values
   std::shared_ptr<const schedule::Schedule> lr, wd;
-  /// Each group's lr and weight decay at `progress` (epochs, fractional).
+  /// Each group's lr and weight decay at `progress` (epochs, fractional), both checked by the
+  /// optimizer as its options are.
   void apply(optim::OptimizerBase& optimizer, double progress) const;
 };
 
@@ -48,8 +50,8 @@ struct Run {
   Run& operator=(const Run&) = delete;
 
   // --- configuration and folder ---
-  TrainConfig config;    ///< optimizer settings resolved (resolve_optimizer_settings)
-  OptimizerHyper hyper;  ///< the optimizer's, after the large-batch scaling
+  TrainConfig config;  ///< optimizer settings resolved (resolve_optimizer_settings)
+  RunHyper hyper;      ///< lr and weight decay per group, resolved once (resolve_hyper)
   bool writes_files = false;  ///< [dist] rank 0 alone writes into the run folder
   std::optional<RunFolderLock> lock;  ///< one trainer per run folder, held until the end
   c10::Device device{c10::kCPU};
@@ -65,7 +67,10 @@ struct Run {
   Schedules schedules;
   std::optional<DynamicsMeter> dynamics;  ///< the tracked weights' learning dynamics
   std::string dynamics_path;              ///< dynamics.csv
+  data::Dataset validation;  ///< --val-split's samples, held out of data.train (else empty)
   std::optional<data::BatchLoader> train_loader, test_loader;
+  std::optional<data::BatchLoader> val_loader;  ///< with --val-split
+  int64_t full_train_size = 0;  ///< training samples before --train-subset
   // --- where training continues ---
   CheckpointInfo state;  ///< position in the data, the epoch's running totals, finished epochs
 
@@ -76,6 +81,12 @@ struct Run {
   void make_loaders();
   void write_folder_and_resume();
 };
+
+/// The line a run prints before its first epoch (plan.cpp): model and parameter count, data
+/// and subset sizes, optimizer, each group's lr and weight decay and how they were derived,
+/// schedules, steps, device and threads, and the tracked weights' decay budget where it is
+/// exact (Adam with L2 or stable decay: "see swd plan", whose probe measures it).
+std::string run_banner(const Run& run);
 
 }  // namespace train
 }  // namespace swd

@@ -59,11 +59,11 @@ struct Evaluation {
   double error = 0;
 };
 
-/// Test loss and error over the test set, or its first `limit` batches (limit > 0).
-Evaluation evaluate(Run& run, int64_t limit) {
+/// Loss and error over the test set (or the validation set: `loader`), or its first `limit`
+/// batches (limit > 0).
+Evaluation evaluate(Run& run, data::BatchLoader& loader, int64_t limit) {
   torch::NoGradGuard no_grad;
   run.model->eval();
-  data::BatchLoader& loader = *run.test_loader;
   loader.start_epoch(0);
   // Summed on the device, read back once at the end.
   auto loss_total = torch::zeros({}, torch::dtype(torch::kDouble).device(run.device));
@@ -127,6 +127,7 @@ class Epochs {
   CheckpointInfo& state_;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> train_log_;  ///< [dist] rank 0 writes the logs
   StepLog step_log_;
+  std::optional<EventFile> events_;  ///< --tensorboard (rank 0)
   Progress progress_;
   parallel::StepReader steps_;        ///< [dist] one optimizer step = one global batch
   parallel::GradientReducer reducer_; ///< [dist] gradients summed over ranks
@@ -155,12 +156,14 @@ Epochs::Epochs(Run& run)
       reducer_(*run.group, run.model->parameters()),
       params_(run.model->parameters()),
       deferred_(run.group->world_size() == 1 && run.config.on_nonfinite == "stop") {
+  if (run.writes_files && run.config.tensorboard) events_.emplace(run.out.string());
   const int64_t full = steps_.steps_per_epoch();
   batches_ = run.config.limit_batches > 0 ? std::min(full, run.config.limit_batches) : full;
 }
 
 void Epochs::train() {
   run_.model->train();
+  if (run_.writes_files) progress_.message(run_banner(run_));  // [dist] rank 0's
   while (state_.position.epoch < run_.config.epochs) {
     train_epoch();
     end_epoch();
@@ -250,6 +253,7 @@ void Epochs::take_step(const parallel::Step& step) {
   if (log_due) {  // before the step's checkpoint
     StepRecord record = step_record(*r.optimizer, steps_done, epoch + 1, now->mean_loss(), now->grad_norm);
     record.dynamics = r.dynamics->end_interval_json();
+    if (events_) events_->scalars(steps_done, step_scalars(record));
     progress_.step_line(step_log_.write(std::move(record)));
   }
   const auto time = std::chrono::steady_clock::now();  // training time, kept across interruptions
@@ -301,9 +305,11 @@ void Epochs::end_epoch() {
   // the test columns empty (NaN).
   const bool evaluated = (epoch + 1) % r.config.eval_every == 0 || epoch + 1 == r.config.epochs;
   Evaluation test{std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  Evaluation val = test;
   if (evaluated) {
     progress_.begin_evaluation();
-    test = evaluate(r, r.config.limit_test_batches);
+    test = evaluate(r, *r.test_loader, r.config.limit_test_batches);
+    if (r.val_loader) val = evaluate(r, *r.val_loader, r.config.limit_test_batches);  // --val-split
   }
   const auto now = std::chrono::steady_clock::now();
   totals.seconds += std::chrono::duration<double>(now - clock_).count();
@@ -319,6 +325,8 @@ void Epochs::end_epoch() {
   m.train_error = totals.seen > 0 ? static_cast<double>(totals.wrong) / seen : undefined;
   m.test_loss = test.loss;
   m.test_error = test.error;
+  m.val_loss = val.loss;
+  m.val_error = val.error;
   m.grad_norm = totals.steps > 0 ? totals.grad_norm_sum / steps : undefined;
   m.grad_norm_sq = totals.steps > 0 ? totals.grad_norm_sq_sum / steps : undefined;
   m.weight_norm = std::sqrt(global_norm_sq(params_, r.device).item<double>());
@@ -345,11 +353,9 @@ void Epochs::end_epoch() {
   // The next epoch's start is checkpointed first, then the metrics row appended: after a
   // crash between the two, resuming rewrites metrics.csv from the checkpoint, so no row is
   // lost or doubled.
-  bool best = evaluated;  // the lowest test error so far (the first of equals)
-  for (const auto& earlier : state_.metrics) {
-    best = best && (std::isnan(earlier.test_error) || m.test_error < earlier.test_error);
-  }
   state_.metrics.push_back(m);
+  // best.pt: this epoch when it is the best so far (best_epoch: on validation with --val-split)
+  const bool best = evaluated && best_epoch(state_.metrics) + 1 == state_.metrics.size();
   state_.position.epoch = epoch + 1;
   state_.position.batches_done = 0;
   state_.partial = EpochTotals{};
@@ -359,6 +365,7 @@ void Epochs::end_epoch() {
     state_.dynamics_state = r.dynamics->state_json();
     save_checkpoint(r.checkpoint_path, *r.model, *r.optimizer, state_);
     util::append_line_durably(r.metrics_path, metrics_csv_row(m));
+    if (events_) events_->scalars(state_.position.steps_done, epoch_scalars(m));
     util::append_line_durably(r.dynamics_path, dynamics_rows.substr(0, dynamics_rows.size() - 1));
   }
   progress_.end_epoch(m);
@@ -410,12 +417,11 @@ RunSummary summary_of(const Run& run) {
   summary.out_dir = run.config.out;
   summary.epochs = run.state.metrics;
   for (const auto& m : summary.epochs) summary.skipped_steps += m.skipped_steps;
-  for (const auto& m : summary.epochs) {
-    if (std::isnan(m.test_error)) continue;  // not evaluated (--eval-every)
-    if (summary.best_epoch == 0 || m.test_error < summary.best_test_error) {
-      summary.best_test_error = m.test_error;
-      summary.best_epoch = m.epoch;
-    }
+  summary.best_on_validation = chosen_on_validation(summary.epochs);
+  if (const size_t best = best_epoch(summary.epochs); best < summary.epochs.size()) {
+    summary.best_test_error = summary.epochs[best].test_error;
+    summary.best_val_error = summary.epochs[best].val_error;
+    summary.best_epoch = summary.epochs[best].epoch;
   }
   if (!summary.epochs.empty()) summary.final_test_error = summary.epochs.back().test_error;
   return summary;
@@ -429,6 +435,10 @@ TrainConfig resume_config(const std::string& out_dir,
   TrainConfig config = config_from_json(saved_json);
   const auto saved = nlohmann::json::parse(saved_json);
   for (const auto& [key, value] : overrides) set_config_value(config, key, value);
+  if (config.weight_decay_over_lr) {  // not in config.json: its weight-decay is the result
+    throw ConfigError("cannot give weight-decay-over-lr when resuming: the run's weight-decay " +
+                      saved.value("weight-decay", nlohmann::json()).dump() + " is already the weight decay it trains with");
+  }
   const auto now = nlohmann::json::parse(config_to_json(config));
   for (const auto& [key, value] : now.items()) {
     if (!resume_may_change(key) && saved.contains(key) && saved[key] != value) {

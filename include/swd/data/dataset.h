@@ -67,6 +67,18 @@ std::vector<std::string> dataset_names();
 /// unless classes <= n <= set.size().
 Dataset balanced_subset(const Dataset& set, int64_t n, uint64_t seed);
 
+/// A training set split in two: what trains, and what is held out to choose the best epoch.
+struct ValidationSplit {
+  Dataset train;
+  Dataset validation;
+};
+
+/// Holds `n` samples of `set` out, stratified: each class gives n x its share of the set
+/// (rounded by largest remainder, ties to the lower class), chosen by a shuffle that depends
+/// only on `seed`; both parts keep the set's order. The same (set, n, seed) always gives the
+/// same split. Throws std::invalid_argument naming n unless 0 < n < set.size().
+ValidationSplit split_validation(const Dataset& set, int64_t n, uint64_t seed);
+
 /// Loads both splits. Throws DataError (missing files say which command installs them or
 /// which files are expected in data_dir) or std::invalid_argument for an unknown name.
 DatasetPair load_dataset(const DatasetSpec& spec);

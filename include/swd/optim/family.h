@@ -226,6 +226,10 @@ class FamilyOptimizer : public OptimizerBase {
     validate(Options(typed(options)).weight_decay(weight_decay), where);
     typed(options).weight_decay(weight_decay);
   }
+  void set_lr(torch::optim::OptimizerOptions& options, double lr, const std::string& where) final {
+    validate(Options(typed(options)).lr(lr), where);
+    typed(options).lr(lr);
+  }
   void resolve_group_options(torch::optim::OptimizerOptions& options,
                              const std::string& where) final {
     auto& o = typed(options);

@@ -126,6 +126,9 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// Sets group `index`'s weight decay (weight-decay schedules use it as StepLR uses set_lr).
   /// Throws std::out_of_range for a bad index, std::invalid_argument for a bad value.
   void set_group_weight_decay(std::size_t index, double weight_decay);
+  /// Sets group `index`'s lr, checked as the options are at construction (lr schedules use
+  /// it). Throws std::out_of_range for a bad index, std::invalid_argument for a bad value.
+  void set_group_lr(std::size_t index, double lr);
 
  protected:
   // ---- The hooks of the loop. FamilyOptimizer (family.h) implements every one of them, once
@@ -141,6 +144,8 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// (else throws std::invalid_argument naming the value and `where`, and changes nothing).
   virtual void set_weight_decay(torch::optim::OptimizerOptions& options, double weight_decay,
                                 const std::string& where) = 0;
+  /// The same for the lr.
+  virtual void set_lr(torch::optim::OptimizerOptions& options, double lr, const std::string& where) = 0;
   /// Completes a group's options from the defaults and validates them (throws).
   virtual void resolve_group_options(torch::optim::OptimizerOptions& options,
                                      const std::string& where) = 0;

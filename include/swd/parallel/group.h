@@ -37,6 +37,12 @@ struct GroupOptions {
   /// Non-empty: rendezvous through this file (c10d FileStore) instead of TCP, for ranks that
   /// share a file system (tests run ranks as threads of one process this way).
   std::string store_file;
+  /// Another process already serves the TCPStore at master_addr:master_port (torchrun's
+  /// agent, TORCHELASTIC_USE_AGENT_STORE=True): every rank connects to it, none serves.
+  bool store_served_elsewhere = false;
+  /// Non-empty: every key of the rendezvous goes under this prefix (c10d PrefixStore), as
+  /// PyTorch's "/worker/attempt_<restart>" in a store shared with torchrun's agent.
+  std::string store_prefix;
   /// Bound on the rendezvous and on every collective.
   std::chrono::milliseconds timeout{60000};
 };

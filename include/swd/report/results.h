@@ -51,7 +51,11 @@ enum class Measure {
   FinalTestError, BestTestError, FinalTrainLoss, FinalGradNorm, FinalWeightNorm,
   FinalDecayBudget,  ///< the tracked weights' decay budget in e-folds (docs/DYNAMICS.md); NaN in runs made before it
 };
+/// BestTestError is the test error at the run's best epoch: that of the lowest validation
+/// error when the run held samples out (--val-split), else that of the lowest test error.
 double measure_of(const RunResult& run, Measure measure);
+/// Whether the run's best epoch is chosen on validation (metrics.csv has val_error).
+bool selected_on_validation(const RunResult& run);
 
 /// A measure's name in summary.csv, paired.csv and [analysis] tests, its words for tables,
 /// and whether it is an error rate (a fraction: lower is better, shown in percent). One row

@@ -108,6 +108,11 @@ struct RunPlan {
   std::vector<Setting> settings;    ///< what `swd train --config` gets (run.json)
   std::vector<Setting> overridden;  ///< the settings the overrides set or changed
   int64_t epochs = 0;               ///< resolved (default included)
+  /// lr and weight decay as swd train resolves them (train::resolve_hyper: defaults,
+  /// weight-decay-over-lr and the large-batch rule applied), and how the weight decay was
+  /// derived.
+  double lr = 0, weight_decay = 0;
+  std::string weight_decay_from;
   bool sets_threads = false;        ///< the sweep chose `threads` itself
 };
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "swd/sweep/plan.h"
 
@@ -21,10 +22,20 @@ struct RunnerOptions {
   int64_t threads = 0;
   /// List the runs and what would be done; start nothing, write nothing.
   bool dry_run = false;
+  /// `swd sweep --shard K/N`: run only the K-th (1..N) of N disjoint slices of the grid, the
+  /// runs whose index i (grid order, from 0) has i mod N = K - 1; several shards share one
+  /// folder (each takes a shard lock; runs.csv and sweep.json are written under a lock and
+  /// list every run). 1/1: the whole grid.
+  int64_t shard = 1;
+  int64_t shards = 1;
   /// The swd executable that runs `train` (`swd sweep` gives "/proc/self/exe", itself).
   /// Required: a program that embeds swd is not swd.
   std::string program;
 };
+
+/// The runs of shard `shard` of `shards` (RunnerOptions), in grid order. Throws
+/// std::invalid_argument unless 1 <= shard <= shards.
+std::vector<RunPlan> shard_runs(const std::vector<RunPlan>& runs, int64_t shard, int64_t shards);
 
 /// Threads for each of `jobs` runs sharing `cores`: max(1, cores / jobs).
 int64_t threads_per_run(int64_t cores, int64_t jobs);

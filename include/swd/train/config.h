@@ -31,6 +31,10 @@ struct TrainConfig {
   int64_t synthetic_classes = 10;
   int64_t train_subset = 0;  ///< > 0: train on a class-balanced subset of this many samples
   uint64_t subset_seed = 0;  ///< which subset (independent of `seed`)
+  /// > 0: hold this many training samples out, stratified by class, to choose the best epoch
+  /// (best.pt, the report's best-epoch tables) on them instead of on the test set.
+  int64_t val_split = 0;
+  uint64_t val_seed = 0;  ///< which samples --val-split holds out (independent of `seed`)
   std::optional<bool> augment;  ///< unset: the dataset's default (on for CIFAR)
   int64_t workers = 2;          ///< data threads
   // model and optimizer
@@ -38,6 +42,10 @@ struct TrainConfig {
   std::string optimizer = "adams";
   std::optional<double> lr;            ///< unset: the optimizer's default
   std::optional<double> weight_decay;  ///< unset: the optimizer's default
+  /// weight decay := weight-decay / lr (the paper's AdamW convention; resolve_hyper in
+  /// optimizer_factory.h). Applied when the run is resolved: config.json records the divided
+  /// weight-decay (and how it was derived), not this switch.
+  bool weight_decay_over_lr = false;
   std::optional<double> momentum;
   double dampening = 0.0;
   bool nesterov = false;
@@ -64,6 +72,7 @@ struct TrainConfig {
   int64_t limit_batches = 0;  ///< > 0: stop each epoch after this many batches (quick runs)
   int64_t limit_test_batches = 0;  ///< > 0: evaluate on this many test batches only
   int64_t log_every = 0;  ///< > 0: a steps.jsonl line every this many steps
+  bool tensorboard = false;  ///< TensorBoard event files in the run folder (run_log.h)
   int64_t eval_every = 1;  ///< test pass every this many epochs, and after the last
   int64_t dynamics_every = 10;  ///< measure the dynamics every this many steps (dynamics.h)
   int64_t checkpoint_every = 0;  ///< > 0: also checkpoint every N training batches
@@ -82,6 +91,11 @@ struct TrainConfig {
   std::string master_addr = "127.0.0.1";
   int64_t master_port = 0;
   double dist_timeout = 60;  ///< seconds a rendezvous or collective may wait for another rank
+  int64_t local_rank = -1;   ///< this process's rank on its machine (its GPU); -1: the rank
+  // Set from torchrun's environment only (no keys): the agent serves the TCPStore and the
+  // ranks' keys go under "/worker/attempt_<restart count>" (parallel/group.h).
+  bool store_served_elsewhere = false;
+  std::string store_prefix;
 };
 
 /// The keys accepted in config files and as --key flags, in a stable order.
@@ -114,11 +128,6 @@ void apply_config_file(TrainConfig& config, const std::string& path);
 /// swd/provenance.h) are written by the trainer for the record and ignored when read.
 std::string config_to_json(const TrainConfig& config);
 TrainConfig config_from_json(const std::string& json);
-
-/// The learning rate a run of `optimizer` gets when it sets none: 0.1 (SGD family), 1e-3
-/// (Adam family), 0.5 (Adai family); defined with the other defaults in optimizer_factory.cpp.
-/// Throws std::invalid_argument for an unknown name.
-double default_lr(const std::string& optimizer);
 
 }  // namespace train
 }  // namespace swd

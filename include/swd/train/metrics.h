@@ -1,6 +1,7 @@
 #pragma once
 // One row of metrics.csv per finished epoch.
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -35,7 +36,18 @@ struct EpochMetrics {
   double effective_lr = std::numeric_limits<double>::quiet_NaN();     ///< eta * mean(P) / |w|^2
   double decay_rate = std::numeric_limits<double>::quiet_NaN();       ///< the last step's d
   double decay_budget = std::numeric_limits<double>::quiet_NaN();     ///< sum of d so far, e-folds
+  // On the samples --val-split holds out of the training set; NaN (an empty cell) without one,
+  // in epochs not evaluated, and in runs made before the columns.
+  double val_loss = std::numeric_limits<double>::quiet_NaN();
+  double val_error = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// The best epoch of `rows`, as an index (rows.size() when no row was evaluated): that of the
+/// lowest validation error when the run held samples out for it (chosen_on_validation), else
+/// that of the lowest test error, which selects on the test set; the first of equals.
+std::size_t best_epoch(const std::vector<EpochMetrics>& rows);
+/// Whether `rows` choose their best epoch on validation (a row has a val_error).
+bool chosen_on_validation(const std::vector<EpochMetrics>& rows);
 
 /// The header line of metrics.csv.
 std::string metrics_csv_header();
@@ -43,8 +55,9 @@ std::string metrics_csv_header();
 std::string metrics_csv_row(const EpochMetrics& m);
 /// Header plus rows, each line ending in a newline.
 std::string metrics_csv(const std::vector<EpochMetrics>& rows);
-/// Parses metrics_csv's output (and the 13 and 14 columns written before skipped_steps and
-/// before the dynamics columns). Throws std::runtime_error naming the line on bad input.
+/// Parses metrics_csv's output (and the 13, 14 and 20 columns written before skipped_steps,
+/// before the dynamics columns and before the validation columns). Throws std::runtime_error
+/// naming the line on bad input.
 std::vector<EpochMetrics> parse_metrics_csv(const std::string& text);
 /// The rows of the metrics.csv at `path`: read by util::read_file (a regular file, never more
 /// than its size) after its first bytes were found to be the header's ("epoch,"). Throws

@@ -22,7 +22,8 @@ struct GroupPlan {
   /// d / (eta * lambda): exact (static_decay_ratio) or measured by the probe.
   double ratio = 0;
   bool estimated = false;  ///< the ratio comes from a probe run (Adam with L2 or stable decay)
-  double budget = 0;       ///< sum over the run's steps of lr_t * wd_t * ratio, e-folds
+  double unit_budget = 0;  ///< sum over the run's steps of lr_t * wd_t (the schedules applied)
+  double budget = 0;       ///< unit_budget * ratio, e-folds
   bool tracked = false;    ///< holds the run's tracked (scale-invariant) weights
 };
 

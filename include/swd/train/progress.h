@@ -38,7 +38,8 @@ class Progress {
   void end_epoch(const EpochMetrics& metrics);
   /// A message on its own line (clears the bar first), copied to the log.
   void message(const std::string& text);
-  /// A line for the log only (and the console in Line mode): a --log-every step.
+  /// A --log-every step's line: the log, and the console in Line and Bar modes (above the
+  /// bar, which the next redraw draws again).
   void step_line(const std::string& text);
   /// Ends a bar being drawn with a newline, so that what is printed next (a signal's or an
   /// error's message) starts on a line of its own.

@@ -1,13 +1,19 @@
 #pragma once
 // The run folder's logs below the epoch: steps.jsonl (--log-every N: one JSON object per N-th
-// optimizer step) and train.log (a copy of the console's lines). Both continue across a
+// optimizer step), TensorBoard's event files (--tensorboard) and train.log (a copy of the
+// console's lines). Both continue across a
 // resume: steps.jsonl first drops the lines of steps after the checkpoint (they are run
 // again), so no step is missing or doubled; train.log is appended to.
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "swd/train/metrics.h"
 
 namespace swd {
 namespace optim {
@@ -63,6 +69,38 @@ class StepLog {
   int64_t every_ = 0;
   std::string path_;
 };
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `n` bytes: crc32c("123456789")
+/// is 0xE3069283.
+uint32_t crc32c(const void* data, std::size_t n);
+
+/// TensorBoard's event file (--tensorboard): `events.out.tfevents.<seconds>.<host>.swd` in
+/// the run folder, a new one per start (TensorBoard reads every file of a folder as one run).
+/// Each record is TFRecord's: the length (uint64, little-endian), the masked CRC-32C of those
+/// 8 bytes, the bytes, and their masked CRC-32C (mask: ((crc >> 15) | (crc << 17)) +
+/// 0xa282ead8); each holds a tensorflow.Event protobuf: the first one file_version
+/// "brain.Event:2", the others a Summary of scalars (simple_value, float) at a step.
+class EventFile {
+ public:
+  /// Creates the file in `dir`. Throws std::runtime_error naming it when it cannot be written.
+  explicit EventFile(const std::string& dir);
+  ~EventFile();
+  EventFile(const EventFile&) = delete;
+  EventFile& operator=(const EventFile&) = delete;
+  /// One Event at `step` with the (tag, value) scalars, written through (fflush).
+  void scalars(int64_t step, const std::vector<std::pair<std::string, double>>& values);
+  const std::string& path() const { return path_; }
+
+ private:
+  void record(const std::string& event);
+  std::FILE* file_ = nullptr;
+  std::string path_;
+};
+
+/// The scalars of a --log-every step ("step/loss", "step/lr", ...) and of an epoch
+/// ("epoch/test_error", ...; NaN and absent values left out), for EventFile::scalars.
+std::vector<std::pair<std::string, double>> step_scalars(const StepRecord& r);
+std::vector<std::pair<std::string, double>> epoch_scalars(const EpochMetrics& m);
 
 /// train.log in `dir`, opened to append, its first line saying that a run starts or
 /// resumes, when and with which swd (version_line). nullptr when standard output already

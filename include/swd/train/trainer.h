@@ -33,7 +33,11 @@ class NonFiniteError : public std::runtime_error {
 struct RunSummary {
   std::string out_dir;
   std::vector<EpochMetrics> epochs;  ///< every finished epoch, resumed ones included
+  /// The best epoch: that of the lowest validation error with --val-split (best_on_validation),
+  /// else that of the lowest test error; best_test_error is the test error at that epoch.
+  bool best_on_validation = false;
   double best_test_error = 1;
+  double best_val_error = 1;
   int64_t best_epoch = 0;
   double final_test_error = 1;
   int64_t skipped_steps = 0;  ///< over every epoch: steps skipped for a non-finite loss/gradient
