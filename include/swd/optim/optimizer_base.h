@@ -26,6 +26,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,17 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// undefined tensor when the last step did not need it (SGD family, Adam without Stable
   /// decay) or no step was taken yet. Reading it with .item() synchronises a GPU.
   const torch::Tensor& vbar() const noexcept { return vbar_; }
+
+  /// Sharded training, where each process steps only its shard of the parameters (the Python
+  /// package's `process_group`, docs/PYTHON.md): the global vbar must be the mean over every
+  /// shard. When a reducer is set, each step that needs vbar hands it a float64 tensor
+  /// [sum of vhat, element count] over this process's parameters with a gradient (on the
+  /// parameters' device) and forms vbar = sum / count from what the tensor holds afterwards;
+  /// the reducer sums both over the processes (an all-reduce). It is called at every such
+  /// step, with [0, 0] where no parameter here has a gradient, so that every process takes
+  /// part. An empty function removes it.
+  using VbarReducer = std::function<void(torch::Tensor& sum_and_count)>;
+  void set_vbar_reducer(VbarReducer reducer) { vbar_reducer_ = std::move(reducer); }
 
   /// How many parameters the last step updated on the fused path (the others took the
   /// reference path), to check that the fast path applies.
@@ -183,7 +195,11 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// Throws std::out_of_range unless `index` names a parameter group.
   void check_group_index(std::size_t index) const;
 
+  /// [sum of vhat, element count] after the reducer summed them over the processes.
+  torch::Tensor reduced_totals(const torch::Tensor& vhat_sum, int64_t elements) const;
+
   torch::Tensor vbar_;
+  VbarReducer vbar_reducer_;
   std::size_t resolved_groups_ = 0;
   std::size_t fused_parameters_ = 0;
   std::size_t multi_tensor_parameters_ = 0;
