@@ -93,6 +93,7 @@ class SwdOptimizer(Optimizer):
 
     _family = None
     _options = ()
+    _refused_dtypes = {}  # dtype -> why
     _swd_name = "swd.optim optimizer"
 
     def __init_subclass__(cls, **kwargs):
@@ -140,6 +141,10 @@ class SwdOptimizer(Optimizer):
                     raise TypeError(f"{_name(self)} can only optimize floating-point and "
                                     f"complex tensors, but parameter {i} of parameter group "
                                     f"{index} is {param.dtype}")
+                if param.dtype in self._refused_dtypes:
+                    raise TypeError(f"{_name(self)} cannot optimize {param.dtype} tensors "
+                                    f"(parameter {i} of parameter group {index}): "
+                                    f"{self._refused_dtypes[param.dtype]}")
             if group.get("maximize", False):
                 raise ValueError(f"{_name(self)}: parameter group {index} has "
                                  "maximize=True, which swd.optim does not support")

@@ -25,6 +25,7 @@ Keyword arguments every class takes:
   every process's parameters by an all-reduce of its sum and element count, so that a sharded
   run equals an unsharded one. Without it, each process's vbar covers its own parameters only.
 """
+import torch
 from torch.optim.optimizer import required
 
 from ._base import SwdOptimizer
@@ -151,6 +152,9 @@ class Adai(SwdOptimizer):
 
     _family = "adai"
     _options = ("lr", "betas", "eps", "weight_decay", "decay")
+    _refused_dtypes = {torch.bfloat16: "its state, the product of the inertia factors among "
+                       "it, would be bfloat16, where 1 - eps rounds to 1 and the step divides by "
+                       "zero; keep float32 parameters (a float32 copy for the optimizer)"}
 
     def __init__(self, params, lr=required, betas=(0.1, 0.99), eps=1e-3, weight_decay=0, *,
                  decay="l2", fused=True, process_group=None):

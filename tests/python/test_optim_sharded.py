@@ -8,7 +8,6 @@ import copy
 import functools
 import os
 import pickle
-import socket
 from datetime import timedelta
 
 import pytest
@@ -86,9 +85,10 @@ def relative_difference(a, b):
     return max(((x - y).norm() / y.norm()).item() for x, y in zip(a, b))
 
 
-def worker(rank, port):
-    os.environ["GLOO_SOCKET_IFNAME"] = "lo"  # 127.0.0.1 only
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+def worker(rank, rendezvous):
+    os.environ["GLOO_SOCKET_IFNAME"] = "lo"  # gloo's connections on 127.0.0.1
+    # the ranks meet through a file: no port to pick that another process could take first
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank,
                             world_size=WORLD, timeout=timedelta(seconds=60))
     try:
         for case in CASES:
@@ -112,11 +112,5 @@ def check_copies(optimizer):
     pickle.loads(pickle.dumps(copied))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_sharded_stable_decay_equals_unsharded():
-    mp.spawn(worker, args=(free_port(),), nprocs=WORLD, join=True)
+def test_sharded_stable_decay_equals_unsharded(tmp_path):
+    mp.spawn(worker, args=(str(tmp_path / "rendezvous"),), nprocs=WORLD, join=True)

@@ -12,8 +12,9 @@
 //  - fused (the default where it applies): the family's CPU kernels walk the parameter's
 //    memory once per pass, decay and step included (fused_prepare / fused_update). It applies
 //    when the group's `fused` option is on, every parameter with a gradient in this step is on
-//    the CPU, and the parameter, its gradient and its state are float32/float64 tensors that
-//    fill their memory in one common layout;
+//    the CPU, and the parameter, its gradient and its state are float32/float64/bfloat16
+//    tensors that fill their memory in one common layout (bfloat16 computed in float32,
+//    rounded where stored);
 //  - multi-tensor (the default on CUDA: the group's `fused` option on and a parameter on a
 //    CUDA device): the reference path's operations over all of a group's parameters at once,
 //    with ATen's _foreach_ ops (prepare_many / update_many; src/optim/multi_tensor.cpp), one
