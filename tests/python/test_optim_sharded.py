@@ -2,8 +2,8 @@
 stepping half of the parameters, take the same steps as one process stepping all of them, with
 the shards split by hand and by torch's ZeroRedundancyOptimizer; without process_group each
 shard's vbar covers its own parameters only, and the run differs. Also a step where one
-process's parameters have no gradient (it still takes part in the all-reduce), and copies of
-an optimizer with a process group."""
+process's parameters have no gradient (it still takes part in the all-reduce), ZeRO's
+consolidated state dict resuming bitwise, and copies of an optimizer with a process group."""
 import copy
 import functools
 import os
@@ -70,14 +70,35 @@ def by_hand(case, group):
     return [p.detach() for p in params], optimizer
 
 
-def with_zero(case):
-    net = model()
-    optimizer = ZeroRedundancyOptimizer(
+def zero(net, case):
+    return ZeroRedundancyOptimizer(
         net.parameters(),
         optimizer_class=functools.partial(CASES[case], process_group=dist.group.WORLD))
+
+
+def with_zero(case):
+    """ZeRO for all the steps, with a checkpoint half way: its consolidated state dict loads
+    into a new ZeRO over a copy of the model, which then takes the same steps bitwise."""
+    net = model()
+    optimizer = zero(net, case)
     for t in range(STEPS):
+        if t == STEPS // 2:
+            saved = None
+            for to in range(WORLD):  # every rank gets the whole state dict
+                optimizer.consolidate_state_dict(to=to)
+                if to == dist.get_rank():
+                    saved = copy.deepcopy(optimizer.state_dict())
+            twin = model()
+            twin.load_state_dict(net.state_dict())
+            resumed = zero(twin, case)
+            resumed.load_state_dict(saved)
         gradients(net, t)
         optimizer.step()
+        if t >= STEPS // 2:
+            gradients(twin, t)
+            resumed.step()
+    for a, b in zip(net.parameters(), twin.parameters()):
+        assert torch.equal(a, b), case
     return [p.detach() for p in net.parameters()]
 
 
