@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Step time of swd.optim.AdamS from Python against the authors' AdamS and torch.optim.AdamW.
 
-On the CIFAR ResNet-18 parameter set (11,173,962 float32 parameters in 62 tensors) and swd's
-Fashion-MNIST MLP (269,322 in 6), both from scripts/model_param_counts.py, every optimizer
-steps on its own copy of the same parameters with the same gradients: swd.optim.AdamS and
-AdamW (the fused C++ steps), the authors' AdamS as bench/train_throughput.py writes it (two
-passes, a host read of vbar, as swd_optim.AdamS), and torch.optim.AdamW with foreach=False
-and foreach=True. Cases are interleaved round by round; each figure is the median over the
-rounds of a round's mean step time, and the ratios come from these medians.
+On the CIFAR ResNet-18 parameter set (11,173,962 parameters in 62 tensors) and swd's
+Fashion-MNIST MLP (269,322 in 6), both from scripts/model_param_counts.py, in float32 and in
+bfloat16, every optimizer steps on its own copy of the same parameters with the same
+gradients: swd.optim.AdamS and AdamW with their default fused=True (the fused C++ steps) and
+with fused=False (the op-by-op path: the operations that the multi-tensor path, CUDA's
+default, runs over a group's tensors at once), the authors' AdamS as bench/train_throughput.py
+writes it (two passes, a host read of vbar, as swd_optim.AdamS), and torch.optim.AdamW with
+foreach=False and foreach=True. Cases are interleaved round by round; each figure is the median
+over the rounds of a round's mean step time, and the ratios come from these medians, all from
+the same run.
 
 --clock cpu times with the process's CPU time (every thread's) instead of the wall clock: on
 a machine shared with other work it counts only this process's own, which with one thread is
@@ -38,20 +41,25 @@ LR, WEIGHT_DECAY = 1e-3, 5e-4
 CASES = {
     "swd.optim.AdamS": lambda p: swd.optim.AdamS(p, lr=LR, weight_decay=WEIGHT_DECAY),
     "swd.optim.AdamW": lambda p: swd.optim.AdamW(p, lr=LR, weight_decay=WEIGHT_DECAY),
+    "swd AdamS fused=False": lambda p: swd.optim.AdamS(p, lr=LR, weight_decay=WEIGHT_DECAY,
+                                                       fused=False),
+    "swd AdamW fused=False": lambda p: swd.optim.AdamW(p, lr=LR, weight_decay=WEIGHT_DECAY,
+                                                       fused=False),
     "authors' AdamS": lambda p: AuthorsAdamS(p, lr=LR, weight_decay=WEIGHT_DECAY),
     "torch AdamW for-loop": lambda p: torch.optim.AdamW(p, lr=LR, weight_decay=WEIGHT_DECAY,
                                                         foreach=False),
     "torch AdamW foreach": lambda p: torch.optim.AdamW(p, lr=LR, weight_decay=WEIGHT_DECAY,
                                                        foreach=True),
 }
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-def parameter_set(name):
+def parameter_set(name, dtype=torch.float32):
     """The model's parameters and one gradient per parameter, shared by every case."""
     build = {case[0]: case[3] for case in model_param_counts.CASES}[name]
     shape = {case[0]: (case[1][0], case[2]) for case in model_param_counts.CASES}[name]
     torch.manual_seed(0)
-    params = [p.detach() for p in build(*shape).parameters()]
+    params = [p.detach().to(dtype) for p in build(*shape).parameters()]
     grads = [torch.randn_like(p) * 1e-2 for p in params]
     return params, grads
 
@@ -73,8 +81,8 @@ def time_rounds(runs, steps, rounds):
     return {label: statistics.median(s) for label, s in samples.items()}
 
 
-def step_times(model, steps, rounds):
-    params, grads = parameter_set(model)
+def step_times(model, dtype, steps, rounds):
+    params, grads = parameter_set(model, dtype)
     runs = {}
     for label, make in CASES.items():
         copies = [torch.nn.Parameter(p.clone()) for p in params]
@@ -109,32 +117,46 @@ def main():
           f"{args.rounds} rounds (median of per-round means), {args.clock} clock")
     results = {}
     for model, steps in (("resnet18", 3), ("mlp", 200)):
-        times, tensors, elements = step_times(model, steps, args.rounds)
-        results[model] = times
-        authors = times["authors' AdamS"]
-        best_torch = min(times["torch AdamW for-loop"], times["torch AdamW foreach"])
-        print(f"\n{model}: {tensors} tensors, {elements:,} float32 parameters")
-        print(f"  {'optimizer':<22} {'ms/step':>9} {'/ authors AdamS':>16} "
-              f"{'/ best torch AdamW':>19}")
-        for label, seconds in times.items():
-            print(f"  {label:<22} {seconds * 1e3:>9.3f} {seconds / authors:>15.2f}x "
-                  f"{seconds / best_torch:>18.2f}x")
+        for dtype_name, dtype in DTYPES.items():
+            times, tensors, elements = step_times(model, dtype, steps, args.rounds)
+            results[model, dtype_name] = times
+            authors = times["authors' AdamS"]
+            loop = times["torch AdamW for-loop"]
+            best_torch = min(loop, times["torch AdamW foreach"])
+            print(f"\n{model}, {dtype_name}: {tensors} tensors, {elements:,} parameters")
+            print(f"  {'optimizer':<22} {'ms/step':>9} {'/ authors AdamS':>16} "
+                  f"{'/ best torch AdamW':>19} {'/ torch for-loop':>17}")
+            for label, seconds in times.items():
+                print(f"  {label:<22} {seconds * 1e3:>9.3f} {seconds / authors:>15.2f}x "
+                      f"{seconds / best_torch:>18.2f}x {seconds / loop:>16.2f}x")
     calls = overhead(2000, args.rounds)
     print("\nPython call overhead, a step with no gradient (mlp)")
     for label, seconds in calls.items():
         print(f"  {label:<26} {seconds * 1e6:>7.1f} us")
 
-    times = results["resnet18"]
+    times = results["resnet18", "float32"]
     ours = times["swd.optim.AdamS"]
     best_torch = min(times["torch AdamW for-loop"], times["torch AdamW foreach"])
     per_call = calls["swd.optim.AdamS.step()"] * 1e6
-    print("\ntargets (issue 14)")
-    for text, value, limit, unit in (
-            ("resnet18 AdamS step <= 0.5x the authors' AdamS", ours / times["authors' AdamS"],
-             0.5, "x"),
-            ("resnet18 AdamS step <= 0.6x torch AdamW (faster of foreach/for-loop)",
-             ours / best_torch, 0.6, "x"),
-            ("Python call overhead per step on the mlp < 30 us", per_call, 30, " us")):
+    checks = [
+        ("resnet18 AdamS step <= 0.5x the authors' AdamS (issue 14)",
+         ours / times["authors' AdamS"], 0.5, "x"),
+        ("resnet18 AdamS step <= 0.6x torch AdamW, the faster of foreach/for-loop (issue 14)",
+         ours / best_torch, 0.6, "x"),
+        ("Python call overhead per step on the mlp < 30 us (issue 14)", per_call, 30, " us")]
+    for model in ("resnet18", "mlp"):  # issue 27: at least torch's speed outside float32 fused
+        bf16 = results[model, "bfloat16"]
+        best = min(bf16["torch AdamW for-loop"], bf16["torch AdamW foreach"])
+        for label in ("swd.optim.AdamS", "swd.optim.AdamW"):
+            checks.append((f"{model} bfloat16 {label} <= 1.0x torch AdamW (the faster loop)",
+                           bf16[label] / best, 1.0, "x"))
+        for dtype_name in DTYPES:
+            t = results[model, dtype_name]
+            for label in ("swd AdamS fused=False", "swd AdamW fused=False"):
+                checks.append((f"{model} {dtype_name} {label} <= 1.0x torch AdamW for-loop",
+                               t[label] / t["torch AdamW for-loop"], 1.0, "x"))
+    print("\ntargets")
+    for text, value, limit, unit in checks:
         print(f"  {text}: {value:.2f}{unit} {'met' if value <= limit else 'MISSED'}")
 
 

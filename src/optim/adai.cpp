@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
 
 #include <cmath>
 #include <limits>
@@ -25,6 +26,17 @@ void validate(const AdaiOptions& o, const std::string& where) {
 
 namespace {
 
+/// Refuses bfloat16 parameters before their state changes: the state (prod(beta1) with it)
+/// has the parameter's dtype, and bfloat16's 8 bits round 1 - eps to 1 for the default eps
+/// (1e-3), so that prod stays 1 and theta -= eta * m / (1 - prod) divides by zero.
+void require_inertia_dtype(const torch::Tensor& param) {
+  if (param.scalar_type() != at::kBFloat16) return;
+  throw std::invalid_argument(
+      "swd::optim::Adai cannot step a bfloat16 parameter: its state, the product of the "
+      "inertia factors among it, would be bfloat16, where 1 - eps rounds to 1 and the step "
+      "divides by zero; keep float32 parameters (a float32 copy for the optimizer)");
+}
+
 /// m = 0, v = 0, prod(beta1) = 1, laid out like the parameter.
 void allocate_state(const torch::Tensor& param, AdaiParamState& state) {
   state.exp_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
@@ -36,13 +48,14 @@ void allocate_state(const torch::Tensor& param, AdaiParamState& state) {
 
 torch::Tensor Adai::prepare(const torch::Tensor& param, const torch::Tensor& grad,
                             const AdaiOptions& o, AdaiParamState& state, bool) {
+  require_inertia_dtype(param);
   if (!state.exp_avg().defined()) allocate_state(param, state);
   state.step(state.step() + 1);
   state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());  // v changes; sum not kept
   const double beta2 = std::get<1>(o.betas());
   state.exp_avg_sq().mul_(beta2).addcmul_(grad, grad, 1 - beta2);  // v = b2*v + (1-b2)*g*g
   // sum(vhat), vhat = v / (1 - b2^t)
-  return state.exp_avg_sq().sum(at::kDouble).div_(1 - std::pow(beta2, state.step()));
+  return multi::sum_in_double(state.exp_avg_sq()).div_(1 - std::pow(beta2, state.step()));
 }
 
 void Adai::update(torch::Tensor& param, const torch::Tensor& grad, const AdaiOptions& o,
@@ -69,6 +82,7 @@ void Adai::update(torch::Tensor& param, const torch::Tensor& grad, const AdaiOpt
 void Adai::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
                          const AdaiOptions& o, AdaiParamState& state, const FusedScalars& scalars,
                          fused::Loops& loops) {
+  require_inertia_dtype(param);
   if (!state.exp_avg().defined()) {
     allocate_state(param, state);
     state.exp_avg_sq_sum(0.0);
@@ -87,12 +101,13 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad, const A
   // vbar = 0 (every gradient so far zero): vhat/vbar taken as 0, as in update(); a NaN vbar
   // stays NaN, as there.
   const double safe_vbar = scalars.vbar <= 0 ? 1.0 : scalars.vbar;
-  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adai_fused_update", [&] {
-    using T = scalar_t;
-    const T l2 = scalars.l2, decay = scalars.decay_factor, neg_lr = -o.lr();
-    const T b2 = beta2, one_minus_b2 = 1 - beta2, bc2 = bias_correction2;
-    const T vbar = safe_vbar, neg_beta0 = -beta0, max_beta1 = 1 - o.eps();
-    const T smallest_normal = std::numeric_limits<T>::min();
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, param.scalar_type(), "swd_adai_fused_update", [&] {
+    using T = scalar_t;                // the elements
+    using S = at::opmath_type<T>;      // the arithmetic (fused_loop.h)
+    const S l2 = scalars.l2, decay = scalars.decay_factor, neg_lr = -o.lr();
+    const S b2 = beta2, one_minus_b2 = 1 - beta2, bc2 = bias_correction2;
+    const S vbar = safe_vbar, neg_beta0 = -beta0, max_beta1 = 1 - o.eps();
+    const S smallest_normal = static_cast<S>(std::numeric_limits<T>::min());
     // docs/OPTIMIZERS.md, Adai (the paper, arXiv 2011.11152): g += lambda*theta (L2);
     // theta *= 1 - eta*lambda (AdaiS); v = b2*v + (1-b2)*g*g;
     // beta1 = clamp(1 - beta0 * (v/(1-b2^t)) / vbar, 0, 1-eps);
@@ -104,14 +119,14 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad, const A
     fused::add_pass_keeping_running_sum(
         loops, param.numel(),
         [=](T& p, const T& g, T& m, T& v, T& prod) {
-          const T gl = g + l2 * p;
-          p = p * decay;
-          v = v * b2 + one_minus_b2 * gl * gl;
-          const T beta1 = std::min(std::max(v / bc2 / vbar * neg_beta0 + T(1), T(0)), max_beta1);
-          prod = prod * beta1;
-          prod = prod < smallest_normal ? T(0) : prod;
-          m = m * beta1 + (T(1) - beta1) * gl;
-          p = p + neg_lr * (m / (T(1) - prod));
+          const S gl = S(g) + l2 * S(p);
+          p = S(p) * decay;
+          v = S(v) * b2 + one_minus_b2 * gl * gl;
+          const S beta1 = std::min(std::max(S(v) / bc2 / vbar * neg_beta0 + S(1), S(0)), max_beta1);
+          prod = S(prod) * beta1;
+          prod = S(prod) < smallest_normal ? S(0) : S(prod);
+          m = S(m) * beta1 + (S(1) - beta1) * gl;
+          p = S(p) + neg_lr * (S(m) / (S(1) - S(prod)));
           return static_cast<double>(v);
         },
         state, param.data_ptr<T>(), grad.data_ptr<T>(), state.exp_avg().data_ptr<T>(),
@@ -124,6 +139,7 @@ void Adai::fused_update(torch::Tensor& param, const torch::Tensor& grad, const A
 torch::Tensor Adai::prepare_many(const Tensors& params, const Tensors& grads, const AdaiOptions& o,
                                  const States& states, bool) {
   const double beta2 = std::get<1>(o.betas());
+  for (const auto& p : params) require_inertia_dtype(p);
   std::vector<torch::Tensor> v;
   for (std::size_t i = 0; i < params.size(); ++i) {
     auto& state = *states[i];

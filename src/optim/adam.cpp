@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
 
 #include <cmath>
 #include <limits>
@@ -54,7 +55,7 @@ torch::Tensor Adam::prepare(const torch::Tensor& param, const torch::Tensor& gra
   if (!want_vhat_sum) return {};
   // sum(vhat) with vhat = v / (1 - b2^t), or vmax / (1 - b2^t) with AMSGrad.
   const auto& v = o.amsgrad() ? state.max_exp_avg_sq() : state.exp_avg_sq();
-  return v.sum(at::kDouble).div_(1 - std::pow(beta2, state.step()));
+  return multi::sum_in_double(v).div_(1 - std::pow(beta2, state.step()));
 }
 
 EffectiveScale Adam::effective_scale(const AdamOptions&, const torch::Tensor& vbar) const {
@@ -76,7 +77,7 @@ namespace {
 torch::Tensor denominator(const AdamOptions& o, const AdamParamState& state) {
   const double bias_correction2 = 1 - std::pow(std::get<1>(o.betas()), state.step());
   const auto& v = o.amsgrad() ? state.max_exp_avg_sq() : state.exp_avg_sq();
-  return (v.sqrt() / std::sqrt(bias_correction2)).add_(o.eps());
+  return v.sqrt().div_(std::sqrt(bias_correction2)).add_(o.eps());  // in place after the sqrt
 }
 }  // namespace
 
@@ -111,17 +112,18 @@ void Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
     return;
   }
   const double bias_correction2 = 1 - std::pow(beta2, state.step());
-  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adam_fused_prepare", [&] {
-    using T = scalar_t;
-    const T l2 = scalars.l2;
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, param.scalar_type(), "swd_adam_fused_prepare", [&] {
+    using T = scalar_t;                // the elements
+    using S = at::opmath_type<T>;      // the arithmetic (fused_loop.h)
+    const S l2 = scalars.l2;
     const T* g = grad.data_ptr<T>();
     const T* p = param.data_ptr<T>();
     // docs/OPTIMIZERS.md, AMSGrad: v = b2*v + (1-b2)*g*g; vmax = max(vmax, v); sums vmax
     state.exp_avg_sq_sum(std::numeric_limits<double>::quiet_NaN());
-    const T b2 = beta2, one_minus_b2 = 1 - beta2;
-    auto moments = [=](const T& gl, T& v, T& vmax) {
-      v = v * b2 + one_minus_b2 * gl * gl;
-      vmax = std::max(vmax, v);
+    const S b2 = beta2, one_minus_b2 = 1 - beta2;
+    auto moments = [=](const S& gl, T& v, T& vmax) {
+      v = S(v) * b2 + one_minus_b2 * gl * gl;
+      vmax = std::max(S(vmax), S(v));
       return static_cast<double>(vmax);
     };
     auto vhat_sum = [bias_correction2](double sum) { return sum / bias_correction2; };
@@ -130,11 +132,11 @@ void Adam::fused_prepare(const torch::Tensor& param, const torch::Tensor& grad,
     if (l2 != T(0)) {
       loops.add_sum(
           param.numel(),
-          [=](const T& g, const T& p, T& v, T& vmax) { return moments(g + l2 * p, v, vmax); },
+          [=](const T& g, const T& p, T& v, T& vmax) { return moments(S(g) + l2 * S(p), v, vmax); },
           vhat_sum, g, p, v, vmax);
     } else {  // theta is not read
       loops.add_sum(
-          param.numel(), [=](const T& g, T& v, T& vmax) { return moments(g, v, vmax); },
+          param.numel(), [=](const T& g, T& v, T& vmax) { return moments(S(g), v, vmax); },
           vhat_sum, g, v, vmax);
     }
   });
@@ -148,27 +150,28 @@ void Adam::fused_update(torch::Tensor& param, const torch::Tensor& grad, const A
   const double bias_correction1 = 1 - std::pow(beta1, state.step());
   const double bias_correction2 = 1 - std::pow(beta2, state.step());
   const bool moments_done = o.amsgrad() && scalars.with_vbar;  // by fused_prepare
-  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_adam_fused_update", [&] {
-    using T = scalar_t;
-    const T l2 = scalars.l2, decay = scalars.decay_factor;
-    const T b1 = beta1, one_minus_b1 = 1 - beta1, b2 = beta2, one_minus_b2 = 1 - beta2;
-    const T sqrt_bc2 = std::sqrt(bias_correction2), eps = o.eps();
-    const T neg_step = -o.lr() / bias_correction1;
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, param.scalar_type(), "swd_adam_fused_update", [&] {
+    using T = scalar_t;                // the elements
+    using S = at::opmath_type<T>;      // the arithmetic (fused_loop.h)
+    const S l2 = scalars.l2, decay = scalars.decay_factor;
+    const S b1 = beta1, one_minus_b1 = 1 - beta1, b2 = beta2, one_minus_b2 = 1 - beta2;
+    const S sqrt_bc2 = std::sqrt(bias_correction2), eps = o.eps();
+    const S neg_step = -o.lr() / bias_correction1;
     // docs/OPTIMIZERS.md, Adam (the paper, arXiv 2011.11152): g += lambda*theta (L2);
     // theta *= decay factor (Decoupled, Stable); m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;
     // vmax = max(vmax, v) (AMSGrad);
     // theta -= eta/(1-b1^t) * m / (sqrt(v or vmax)/sqrt(1-b2^t) + eps), in torch's order.
     auto moments_and_step = [=](T& p, const T& g, T& m, T& v, T& vmax, auto amsgrad,
                                 auto update_v) {
-      const T gl = g + l2 * p;
-      p = p * decay;
-      m = m * b1 + one_minus_b1 * gl;
+      const S gl = S(g) + l2 * S(p);
+      p = S(p) * decay;
+      m = S(m) * b1 + one_minus_b1 * gl;
       if constexpr (decltype(update_v)::value) {
-        v = v * b2 + one_minus_b2 * gl * gl;
-        if constexpr (decltype(amsgrad)::value) vmax = std::max(vmax, v);
+        v = S(v) * b2 + one_minus_b2 * gl * gl;
+        if constexpr (decltype(amsgrad)::value) vmax = std::max(S(vmax), S(v));
       }
-      const T denom = std::sqrt(decltype(amsgrad)::value ? vmax : v) / sqrt_bc2 + eps;
-      p = p + neg_step * m / denom;
+      const S denom = std::sqrt(S(decltype(amsgrad)::value ? vmax : v)) / sqrt_bc2 + eps;
+      p = S(p) + neg_step * S(m) / denom;
       return static_cast<double>(v);
     };
     using Yes = std::true_type;

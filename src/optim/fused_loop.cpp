@@ -45,7 +45,7 @@ bool use_avx2() { return avx2_selected().load(std::memory_order_relaxed); }
 bool is_flat_cpu_float(const at::Tensor& t) {
   const auto type = t.scalar_type();
   return t.defined() && t.device().is_cpu() && t.layout() == at::kStrided &&
-         (type == at::kFloat || type == at::kDouble) && !t.is_neg() &&
+         (type == at::kFloat || type == at::kDouble || type == at::kBFloat16) && !t.is_neg() &&
          t.is_non_overlapping_and_dense();
 }
 
@@ -99,7 +99,7 @@ double Loops::run() {
 
 double sum_elements(const at::Tensor& t) {
   double sum = 0;
-  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "swd_fused_sum", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, t.scalar_type(), "swd_fused_sum", [&] {
     Loops loops;
     loops.add_sum(
         t.numel(), [](const scalar_t& x) { return static_cast<double>(x); },

@@ -3,12 +3,15 @@
 //
 // A fused kernel is a per-element lambda over one element of the parameter, its gradient and
 // its state tensors, run once over each parameter's memory (plain loops the compiler
-// vectorises; see docs/PERFORMANCE.md for why plain loops and not at::vec::Vectorized). A step
-// queues every parameter's kernel in a Loops and runs them all in one parallel region, split
-// between the threads by element count. Callers hand raw pointers into tensors that
+// vectorises; see docs/PERFORMANCE.md for why plain loops and not at::vec::Vectorized). It
+// computes in at::opmath_type of the element type (float for bfloat16, the type itself for
+// float32 and float64) and rounds to the element type where it stores a weight or a moment.
+// A step queues every parameter's kernel in a Loops and runs them all in one parallel region,
+// split between the threads by element count. Callers hand raw pointers into tensors that
 // is_flat_cpu_float / same_layout accepted.
 
 #include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <ATen/Tensor.h>
 
@@ -29,7 +32,7 @@ constexpr int64_t kGrain = 1 << 15;
 /// so a sum does not depend on the number of threads.
 constexpr int64_t kSumBlock = 1 << 16;
 
-/// Whether `t` is a float32/float64 CPU tensor whose elements fill its memory (contiguous in
+/// Whether `t` is a float32/float64/bfloat16 CPU tensor whose elements fill its memory (contiguous in
 /// some dimension order, no gaps, no overlap) and that an elementwise pass can treat as a flat
 /// array.
 bool is_flat_cpu_float(const at::Tensor& t);
@@ -161,16 +164,19 @@ class Loops {
   std::vector<Job> jobs_;
 };
 
-/// Queues sum((g + l2 * theta)^2) in float64 over one parameter, g + l2*theta rounded to T as
-/// the kernels round it, then finish(sum). Reads theta only when l2 != 0.
+/// Queues sum((g + l2 * theta)^2) in float64 over one parameter, g + l2*theta computed in
+/// the kernels' type (at::opmath_type<T>) as they compute it, then finish(sum). Reads theta
+/// only when l2 != 0.
 template <typename T, typename Finish>
-void add_sum_of_squares(Loops& loops, int64_t n, const T* grad, const T* param, T l2,
+void add_sum_of_squares(Loops& loops, int64_t n, const T* grad, const T* param, double l2,
                         Finish finish) {
-  if (l2 != T(0)) {
+  using S = at::opmath_type<T>;
+  const S l2s = l2;
+  if (l2s != S(0)) {
     loops.add_sum(
         n,
         [=](const T& g, const T& p) {
-          const double gl = static_cast<double>(T(g + l2 * p));
+          const double gl = static_cast<double>(S(S(g) + l2s * S(p)));
           return gl * gl;
         },
         std::move(finish), grad, param);
@@ -193,7 +199,7 @@ double sum_elements(const at::Tensor& t);
 /// ("The global vbar") and the paper (arXiv 2011.11152):
 ///   sum(v_t) = b2 * sum(v_(t-1)) + (1 - b2) * sum(g_t^2),  g with the L2 term l2 * theta;
 ///   sum(vhat_t) = sum(v_t) / (1 - b2^t).
-/// b2 and 1 - b2 are taken as the parameter's dtype rounds them, as the kernels update v with
+/// b2 and 1 - b2 are taken as the kernels' type rounds them, as the kernels update v with
 /// them. The running sum is the exact float64 sum of v as stored, written back by pass 2
 /// (add_pass_keeping_running_sum), so the prediction differs from the sum of the v the kernels
 /// store only by one step's rounding of each element, and the difference never accumulates.
@@ -205,9 +211,9 @@ void add_vhat_sum_from_running_sum(Loops& loops, const at::Tensor& param,
                                    State& state) {
   if (std::isnan(state.exp_avg_sq_sum())) state.exp_avg_sq_sum(sum_elements(state.exp_avg_sq()));
   const double bias_correction2 = 1 - std::pow(beta2, state.step());
-  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_fused_vhat_sum", [&] {
-    const double b2 = static_cast<scalar_t>(beta2);
-    const double one_minus_b2 = static_cast<scalar_t>(1 - beta2);
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, param.scalar_type(), "swd_fused_vhat_sum", [&] {
+    const double b2 = static_cast<at::opmath_type<scalar_t>>(beta2);
+    const double one_minus_b2 = static_cast<at::opmath_type<scalar_t>>(1 - beta2);
     add_sum_of_squares<scalar_t>(
         loops, param.numel(), grad.data_ptr<scalar_t>(), param.data_ptr<scalar_t>(), l2,
         [&state, b2, one_minus_b2, bias_correction2](double squares) {

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "fused_loop.h"
+
 namespace swd {
 namespace optim {
 namespace multi {
@@ -35,10 +37,15 @@ void div_(const Tensors& self, const at::Tensor& divisor) {
   at::_foreach_div_(self, expanded(self, divisor));
 }
 
+at::Tensor sum_in_double(const at::Tensor& t) {
+  if (fused::is_flat_cpu_float(t)) return at::scalar_tensor(fused::sum_elements(t), at::kDouble);
+  return t.sum(at::kDouble);
+}
+
 at::Tensor vhat_sum(const Tensors& v, double beta2, const std::vector<int64_t>& steps) {
   at::Tensor sum;
   for (std::size_t i = 0; i < v.size(); ++i) {
-    auto s = v[i].sum(at::kDouble).div_(1 - std::pow(beta2, steps[i]));
+    auto s = sum_in_double(v[i]).div_(1 - std::pow(beta2, steps[i]));
     sum = sum.defined() ? sum.add(s) : s;
   }
   return sum;

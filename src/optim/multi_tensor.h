@@ -25,6 +25,12 @@ std::vector<at::Scalar> scalars(const std::vector<double>& values);
 void mul_(const Tensors& self, const at::Tensor& factor);
 void div_(const Tensors& self, const at::Tensor& divisor);
 
+/// The float64 sum of a tensor's elements as a 0-dim float64 tensor on its device, for the
+/// reference and multi-tensor paths alike. A CPU tensor that the fused loops can walk is
+/// summed in float64 as read (fused::sum_elements); at::sum with dtype=kDouble would first
+/// copy it whole to float64, which costs more than the rest of a step's passes over it.
+at::Tensor sum_in_double(const at::Tensor& t);
+
 /// sum(vhat) over the tensors, vhat = v / (1 - b2^t) with each tensor's own step t
 /// (docs/OPTIMIZERS.md, the global vbar): one float64 reduction per tensor (no _foreach_ op
 /// sums in float64), added in order; a 0-dim float64 tensor on their device.

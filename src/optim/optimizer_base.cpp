@@ -83,6 +83,15 @@ void OptimizerBase::resolve_new_groups() {
   }
 }
 
+torch::Tensor OptimizerBase::reduced_totals(const torch::Tensor& vhat_sum,
+                                            int64_t elements) const {
+  auto totals = at::stack({vhat_sum.to(at::kDouble),
+                           at::scalar_tensor(static_cast<double>(elements),
+                                             vhat_sum.options().dtype(at::kDouble))});
+  vbar_reducer_(totals);
+  return totals;
+}
+
 torch::optim::OptimizerParamState& OptimizerBase::state_for(const torch::Tensor& param) {
   auto& slot = state_[compat::state_key(param)];
   if (!slot) slot = make_state();
@@ -147,6 +156,16 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
   multi_tensor_parameters_ = 0;
   if (entries.empty()) {  // no parameter has a gradient: nothing to do
     vbar_ = torch::Tensor();
+    if (want_vbar && vbar_reducer_) {  // but the other shards' step needs this one's [0, 0]
+      auto device = at::Device(at::kCPU);  // the parameters' device, as for the others
+      for (const auto& group : param_groups_) {
+        if (group.params().empty()) continue;
+        device = group.params().front().device();
+        break;
+      }
+      const auto totals = reduced_totals(at::zeros({}, at::dtype(at::kDouble).device(device)), 0);
+      if (totals[1].item<double>() > 0) vbar_ = totals[0].div(totals[1]);  // else none has
+    }
     return loss;
   }
   for (auto& e : entries) {
@@ -198,7 +217,13 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
   // vbar = mean of vhat over every element of every parameter with a gradient (docs/OPTIMIZERS.md).
   vbar_ = torch::Tensor();
   double vbar_host = 0.0;  // read by the fused kernels (all parameters on the CPU then)
-  if (want_vbar && elements > 0) {
+  if (want_vbar && vbar_reducer_) {  // sharded: the mean over every process's parameters
+    auto sum = vhat_sum.defined() ? vhat_sum : at::zeros({}, at::kDouble);
+    if (any_fused) sum = sum.add(fused_vhat_sum);  // all on the CPU then
+    const auto totals = reduced_totals(sum, elements);
+    vbar_ = totals[0].div(totals[1]);  // vbar = the mean of vhat over every shard's elements
+    if (any_fused) vbar_host = vbar_.item<double>();
+  } else if (want_vbar && elements > 0) {
     if (!vhat_sum.defined()) {
       vbar_host = fused_vhat_sum / static_cast<double>(elements);
       vbar_ = at::scalar_tensor(vbar_host, at::kDouble);

@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
 
 #include "fused_loop.h"
 #include "multi_tensor.h"
@@ -57,9 +58,10 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad, const SG
                        SGDParamState& state, const FusedScalars& scalars, fused::Loops& loops) {
   const bool first = o.momentum() != 0 && !state.momentum_buffer().defined();
   if (first) state.momentum_buffer(torch::zeros_like(param, at::MemoryFormat::Preserve));
-  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "swd_sgd_fused", [&] {
-    using T = scalar_t;
-    const T l2 = scalars.l2, decay = scalars.decay_factor, neg_lr = -o.lr();
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, param.scalar_type(), "swd_sgd_fused", [&] {
+    using T = scalar_t;                // the elements
+    using S = at::opmath_type<T>;      // the arithmetic (fused_loop.h)
+    const S l2 = scalars.l2, decay = scalars.decay_factor, neg_lr = -o.lr();
     T* p = param.data_ptr<T>();
     const T* g = grad.data_ptr<T>();
     if (o.momentum() == 0) {
@@ -68,9 +70,9 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad, const SG
       loops.add(
           param.numel(),
           [=](T& p, const T& g) {
-            const T gl = g + l2 * p;
-            p = p * decay;
-            p = p + neg_lr * gl;
+            const S gl = S(g) + l2 * S(p);
+            p = S(p) * decay;
+            p = S(p) + neg_lr * gl;
           },
           p, g);
       return;
@@ -78,20 +80,20 @@ void SGD::fused_update(torch::Tensor& param, const torch::Tensor& grad, const SG
     // docs/OPTIMIZERS.md, SGD with momentum: buf = mu*buf + (1-d)*g, or buf = g on the first step
     // (written as 0*buf + 1*g over a zeroed buffer); u = g + mu*buf (Nesterov) or buf;
     // theta *= decay factor; theta -= eta*u.
-    const T mu = first ? 0.0 : o.momentum();
-    const T damp = first ? 1.0 : 1 - o.dampening();
-    const T nesterov_mu = o.momentum();
+    const S mu = first ? 0.0 : o.momentum();
+    const S damp = first ? 1.0 : 1 - o.dampening();
+    const S nesterov_mu = o.momentum();
     auto step = [&](auto nesterov) {
       loops.add(
           param.numel(),
           [=](T& p, const T& g, T& buf) {
-            const T gl = g + l2 * p;
-            p = p * decay;
-            buf = buf * mu + damp * gl;
+            const S gl = S(g) + l2 * S(p);
+            p = S(p) * decay;
+            buf = S(buf) * mu + damp * gl;
             if constexpr (decltype(nesterov)::value) {
-              p = p + neg_lr * (gl + nesterov_mu * buf);
+              p = S(p) + neg_lr * (gl + nesterov_mu * S(buf));
             } else {
-              p = p + neg_lr * buf;
+              p = S(p) + neg_lr * S(buf);
             }
           },
           p, g, state.momentum_buffer().data_ptr<T>());

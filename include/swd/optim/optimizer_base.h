@@ -12,8 +12,9 @@
 //  - fused (the default where it applies): the family's CPU kernels walk the parameter's
 //    memory once per pass, decay and step included (fused_prepare / fused_update). It applies
 //    when the group's `fused` option is on, every parameter with a gradient in this step is on
-//    the CPU, and the parameter, its gradient and its state are float32/float64 tensors that
-//    fill their memory in one common layout;
+//    the CPU, and the parameter, its gradient and its state are float32/float64/bfloat16
+//    tensors that fill their memory in one common layout (bfloat16 computed in float32,
+//    rounded where stored);
 //  - multi-tensor (the default on CUDA: the group's `fused` option on and a parameter on a
 //    CUDA device): the reference path's operations over all of a group's parameters at once,
 //    with ATen's _foreach_ ops (prepare_many / update_many; src/optim/multi_tensor.cpp), one
@@ -26,6 +27,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +86,17 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// undefined tensor when the last step did not need it (SGD family, Adam without Stable
   /// decay) or no step was taken yet. Reading it with .item() synchronises a GPU.
   const torch::Tensor& vbar() const noexcept { return vbar_; }
+
+  /// Sharded training, where each process steps only its shard of the parameters (the Python
+  /// package's `process_group`, docs/PYTHON.md): the global vbar must be the mean over every
+  /// shard. When a reducer is set, each step that needs vbar hands it a float64 tensor
+  /// [sum of vhat, element count] over this process's parameters with a gradient (on the
+  /// parameters' device) and forms vbar = sum / count from what the tensor holds afterwards;
+  /// the reducer sums both over the processes (an all-reduce). It is called at every such
+  /// step, with [0, 0] where no parameter here has a gradient, so that every process takes
+  /// part. An empty function removes it.
+  using VbarReducer = std::function<void(torch::Tensor& sum_and_count)>;
+  void set_vbar_reducer(VbarReducer reducer) { vbar_reducer_ = std::move(reducer); }
 
   /// How many parameters the last step updated on the fused path (the others took the
   /// reference path), to check that the fast path applies.
@@ -215,7 +228,11 @@ class OptimizerBase : public torch::optim::Optimizer {
   /// Throws std::out_of_range unless `index` names a parameter group.
   void check_group_index(std::size_t index) const;
 
+  /// [sum of vhat, element count] after the reducer summed them over the processes.
+  torch::Tensor reduced_totals(const torch::Tensor& vhat_sum, int64_t elements) const;
+
   torch::Tensor vbar_;
+  VbarReducer vbar_reducer_;
   std::size_t resolved_groups_ = 0;
   std::size_t fused_parameters_ = 0;
   std::size_t multi_tensor_parameters_ = 0;
