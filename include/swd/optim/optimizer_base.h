@@ -206,6 +206,25 @@ class OptimizerBase : public torch::optim::Optimizer {
   void mark_groups_resolved() { resolved_groups_ = param_groups_.size(); }
 
  private:
+  // The parts of step(), in the order it calls them (optimizer_base.cpp).
+  struct StepEntry;  ///< one parameter with a gradient and its path
+  struct GroupStep;  ///< one group's entries and numbers
+  struct VhatTotal;  ///< pass 1's sum(vhat) and element count
+  /// gather: the parameters with a gradient, in group order, each with its path.
+  std::vector<StepEntry> gather_entries();
+  /// The groups of `entries`, each with its hyper-parameters.
+  std::vector<GroupStep> group_steps(const std::vector<StepEntry>& entries) const;
+  /// moments (pass 1): g' (L2), state, step counts and moments; sum(vhat) when `want_vbar`.
+  VhatTotal update_moments(std::vector<StepEntry>& entries, const std::vector<GroupStep>& groups,
+                           bool want_vbar, fused::Loops& loops);
+  /// vbar: sets vbar_; returns it as a host number where fused kernels read it, else 0.
+  double reduce_vbar(const VhatTotal& total, bool want_vbar, bool any_fused);
+  /// decay factor: each group's eta_eff/eta, the Stable check, the fused kernels' scalars.
+  void decay_factors(std::vector<GroupStep>& groups, bool want_vbar, double vbar_host) const;
+  /// update (pass 2): the decay on theta_{t-1}, then the family's step.
+  void apply_updates(std::vector<StepEntry>& entries, const std::vector<GroupStep>& groups,
+                     fused::Loops& loops);
+
   torch::optim::OptimizerParamState& state_for(const torch::Tensor& param);
   /// Throws std::out_of_range unless `index` names a parameter group.
   void check_group_index(std::size_t index) const;
