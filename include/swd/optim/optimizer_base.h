@@ -8,7 +8,9 @@
 //   pass 2  the decay mode shrinks theta_{t-1} (decay.h), then the family takes its step.
 // Parameters without a gradient are skipped entirely: not counted in vbar, not decayed.
 //
-// Each parameter takes one of two paths through these passes:
+// Each parameter takes one of three paths through these passes. The group's `fused` option
+// (on by default) switches both fast paths, the fused kernels on the CPU and the multi-tensor
+// path on CUDA; off, the group's parameters take the reference path on every device:
 //  - fused (the default where it applies): the family's CPU kernels walk the parameter's
 //    memory once per pass, decay and step included (fused_prepare / fused_update). It applies
 //    when the group's `fused` option is on, every parameter with a gradient in this step is on
