@@ -98,18 +98,44 @@ torch::optim::OptimizerParamState& OptimizerBase::state_for(const torch::Tensor&
   return *slot;
 }
 
-namespace {
+// ---- The step, in the order it runs (optimizer_base.h; docs/OPTIMIZERS.md, "The step"):
+//   gather   the parameters with a gradient and the path each takes
+//   moments  pass 1: state, step counts, moments, and sum(vhat) where vbar is needed
+//   vbar     the mean of vhat over every element with a gradient, all groups
+//   decay    each group's eta_eff/eta and decay factor, checked before any parameter changes
+//   update   pass 2: the decay on theta_{t-1}, then the family's step
+// Each part walks the parameters in group order; the fused parameters' loops are queued and
+// run together once per pass, the multi-tensor parameters go a group at a time.
+
 /// One parameter that takes part in a step.
-struct Entry {
+struct OptimizerBase::StepEntry {
   std::size_t group;
   torch::Tensor* param;
-  torch::Tensor grad;  ///< reference path: after pass 1, the gradient with the L2 term
+  torch::Tensor grad;  ///< reference and multi-tensor paths: after pass 1, with the L2 term
   torch::optim::OptimizerParamState* state;
-  bool fused;
-  bool multi = false;  ///< the multi-tensor path
+  bool fused = false;  ///< the fused CPU path
+  bool multi = false;  ///< the multi-tensor path (else the reference path)
 };
 
+/// What pass 1 leaves for vbar: sum(vhat) and the number of elements it is over.
+struct OptimizerBase::VhatTotal {
+  torch::Tensor sum;       ///< reference and multi-tensor parameters (0-dim float64 tensor)
+  double fused_sum = 0.0;  ///< fused parameters (host)
+  int64_t elements = 0;
+};
+
+/// One group's part of a step: its entries [first, last) and its numbers for pass 2.
+struct OptimizerBase::GroupStep {
+  std::size_t group, first, last;
+  DecayHyper hyper;
+  EffectiveScale scale;  ///< eta_eff / eta, Stable mode with lambda != 0 only
+  FusedScalars scalars;  ///< its decay factor is set only where the group has fused entries
+  bool any_fused = false;
+};
+
+namespace {
 /// One group's multi-tensor entries as lists, in entry order.
+template <typename Entry>
 struct MultiRun {
   std::vector<Entry*> entries;
   std::vector<torch::Tensor> params, grads;
@@ -121,21 +147,16 @@ struct MultiRun {
     states.push_back(e.state);
   }
 };
+
+void accumulate(torch::Tensor& total, const torch::Tensor& sum) {
+  total = total.defined() ? total.add(sum.to(total.device())) : sum;
+}
 }  // namespace
 
-torch::Tensor OptimizerBase::step(LossClosure closure) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
-  resolve_new_groups();
-  const bool want_vbar = do_needs_vbar();
-
-  // The parameters with a gradient, in group order, and the path each takes. Host numbers are
-  // read (fused path, decay_factor) only when every one of them is on the CPU.
-  std::vector<Entry> entries;
+std::vector<OptimizerBase::StepEntry> OptimizerBase::gather_entries() {
+  // The parameters with a gradient, in group order. Host numbers are read (fused path, its
+  // decay factor) only when every one of them is on the CPU.
+  std::vector<StepEntry> entries;
   bool all_cpu = true;
   for (std::size_t g = 0; g < param_groups_.size(); ++g) {
     auto& group = param_groups_[g];
@@ -149,11 +170,153 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
                                     std::to_string(g) + ")");
       }
       all_cpu = all_cpu && param.device().is_cpu() && grad.device().is_cpu();
-      entries.push_back({g, &param, grad, &state_for(param), false});
+      entries.push_back({g, &param, grad, &state_for(param)});
     }
   }
+  // The path of each: fused where its kernels apply, multi-tensor where asked (or on CUDA
+  // with the group's `fused` option on), else reference.
   fused_parameters_ = 0;
   multi_tensor_parameters_ = 0;
+  for (auto& e : entries) {
+    const bool fast = fused_enabled(param_groups_[e.group].options());
+    e.fused = all_cpu && fast && fused::is_flat_cpu_float(*e.param) &&
+              fused::same_layout(e.grad, *e.param) && can_fuse(*e.state, *e.param);
+    e.multi = !e.fused && (unfused_path_ == UnfusedPath::MultiTensor ||
+                           (e.param->device().is_cuda() && fast));
+    fused_parameters_ += e.fused;
+    multi_tensor_parameters_ += e.multi;
+  }
+  return entries;
+}
+
+std::vector<OptimizerBase::GroupStep> OptimizerBase::group_steps(
+    const std::vector<StepEntry>& entries) const {
+  std::vector<GroupStep> groups;
+  for (std::size_t first = 0; first < entries.size();) {
+    GroupStep gs;
+    gs.group = entries[first].group;
+    gs.first = first;
+    for (; first < entries.size() && entries[first].group == gs.group; ++first) {
+      gs.any_fused = gs.any_fused || entries[first].fused;
+    }
+    gs.last = first;
+    gs.hyper = hyper_of(param_groups_[gs.group].options());
+    groups.push_back(gs);
+  }
+  return groups;
+}
+
+OptimizerBase::VhatTotal OptimizerBase::update_moments(std::vector<StepEntry>& entries,
+                                                       const std::vector<GroupStep>& groups,
+                                                       bool want_vbar, fused::Loops& loops) {
+  VhatTotal total;
+  // Fused (queued) and reference parameters, in entry order.
+  for (const auto& gs : groups) {
+    const auto& options = param_groups_[gs.group].options();
+    for (std::size_t i = gs.first; i < gs.last; ++i) {
+      auto& e = entries[i];
+      if (e.fused) {
+        const FusedScalars scalars{l2_coefficient(gs.hyper), 1.0, want_vbar, 0.0};
+        do_fused_prepare(*e.param, e.grad, options, *e.state, scalars, loops);
+      } else if (!e.multi) {
+        e.grad = gradient_with_l2(e.grad, *e.param, gs.hyper);  // g' = g + lambda*theta (L2)
+        auto sum = do_prepare(*e.param, e.grad, options, *e.state, want_vbar);
+        if (want_vbar) accumulate(total.sum, sum);
+      }
+      if (want_vbar) total.elements += e.param->numel();
+    }
+  }
+  // The multi-tensor parameters, a group at a time: the same pass with _foreach_ ops.
+  for (const auto& gs : groups) {
+    MultiRun<StepEntry> run;
+    for (std::size_t i = gs.first; i < gs.last; ++i) {
+      if (entries[i].multi) run.add(entries[i]);
+    }
+    if (run.entries.empty()) continue;
+    const auto& options = param_groups_[gs.group].options();
+    run.grads = multi::gradients_with_l2(run.grads, run.params, gs.hyper);
+    for (std::size_t i = 0; i < run.entries.size(); ++i) run.entries[i]->grad = run.grads[i];
+    auto sum = do_prepare_many(run.params, run.grads, options, run.states, want_vbar);
+    if (want_vbar) accumulate(total.sum, sum);
+  }
+  total.fused_sum = loops.run();  // the fused parameters' pass 1, in entry order (host)
+  return total;
+}
+
+double OptimizerBase::reduce_vbar(const VhatTotal& total, bool want_vbar, bool any_fused) {
+  // vbar = mean of vhat over every element of every parameter with a gradient
+  // (docs/OPTIMIZERS.md, "The step"). Returns it as a host number where the fused kernels
+  // read it (every parameter is on the CPU then), else 0.
+  vbar_ = torch::Tensor();
+  if (want_vbar && vbar_reducer_) {  // sharded: the mean over every process's parameters
+    auto sum = total.sum.defined() ? total.sum : at::zeros({}, at::kDouble);
+    if (any_fused) sum = sum.add(total.fused_sum);  // all on the CPU then
+    const auto totals = reduced_totals(sum, total.elements);
+    vbar_ = totals[0].div(totals[1]);  // vbar = the mean of vhat over every shard's elements
+    return any_fused ? vbar_.item<double>() : 0.0;
+  }
+  if (!want_vbar || total.elements == 0) return 0.0;
+  const auto elements = static_cast<double>(total.elements);
+  if (!total.sum.defined()) {  // every parameter fused
+    const double vbar = total.fused_sum / elements;
+    vbar_ = at::scalar_tensor(vbar, at::kDouble);
+    return vbar;
+  }
+  torch::Tensor sum = total.sum;
+  if (any_fused) sum = sum.add(total.fused_sum);  // all on the CPU here
+  vbar_ = sum.div(elements);
+  return any_fused ? vbar_.item<double>() : 0.0;
+}
+
+void OptimizerBase::decay_factors(std::vector<GroupStep>& groups, bool want_vbar,
+                                  double vbar_host) const {
+  // Every Stable group's factor is checked before pass 2 changes any parameter
+  // (docs/OPTIMIZERS.md, "The stable decay factor").
+  for (auto& gs : groups) {
+    if (gs.hyper.decay == Decay::Stable && gs.hyper.weight_decay != 0) {
+      gs.scale = do_effective_scale(param_groups_[gs.group].options(), vbar_);
+      check_stable_factor(gs.group, gs.hyper, gs.scale);
+    }
+    gs.scalars = FusedScalars{l2_coefficient(gs.hyper), 1.0, want_vbar, vbar_host};
+    if (gs.any_fused) gs.scalars.decay_factor = decay_factor(gs.hyper, gs.scale);
+  }
+}
+
+void OptimizerBase::apply_updates(std::vector<StepEntry>& entries,
+                                  const std::vector<GroupStep>& groups, fused::Loops& loops) {
+  for (const auto& gs : groups) {
+    const auto& options = param_groups_[gs.group].options();
+    MultiRun<StepEntry> run;  // this group's multi-tensor parameters
+    for (std::size_t i = gs.first; i < gs.last; ++i) {
+      auto& e = entries[i];
+      if (e.fused) {  // decay and step in one queued loop
+        do_fused_update(*e.param, e.grad, options, *e.state, gs.scalars, loops);
+      } else if (e.multi) {
+        run.add(e);
+      } else {
+        apply_weight_decay(*e.param, gs.hyper, gs.scale);  // theta_{t-1} *= factor
+        do_update(*e.param, e.grad, options, *e.state, vbar_);
+      }
+    }
+    if (!run.entries.empty()) {
+      multi::apply_weight_decay(run.params, gs.hyper, gs.scale);
+      do_update_many(run.params, run.grads, options, run.states, vbar_);
+    }
+  }
+  loops.run();  // the fused parameters' pass 2
+}
+
+torch::Tensor OptimizerBase::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure != nullptr) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  resolve_new_groups();
+  const bool want_vbar = do_needs_vbar();
+
+  std::vector<StepEntry> entries = gather_entries();
   if (entries.empty()) {  // no parameter has a gradient: nothing to do
     vbar_ = torch::Tensor();
     if (want_vbar && vbar_reducer_) {  // but the other shards' step needs this one's [0, 0]
@@ -168,114 +331,12 @@ torch::Tensor OptimizerBase::step(LossClosure closure) {
     }
     return loss;
   }
-  for (auto& e : entries) {
-    e.fused = all_cpu && fused_enabled(param_groups_[e.group].options()) &&
-              fused::is_flat_cpu_float(*e.param) && fused::same_layout(e.grad, *e.param) &&
-              can_fuse(*e.state, *e.param);
-    if (e.fused) ++fused_parameters_;
-    e.multi = !e.fused && (unfused_path_ == UnfusedPath::MultiTensor ||
-                           (e.param->device().is_cuda() &&
-                            fused_enabled(param_groups_[e.group].options())));
-    if (e.multi) ++multi_tensor_parameters_;
-  }
-  const bool any_fused = fused_parameters_ > 0;
-
-  // Pass 1: state, step counts and moments; sum of vhat over every element with a gradient.
-  // The fused parameters' loops are queued and run together, once per pass.
+  std::vector<GroupStep> groups = group_steps(entries);
   fused::Loops loops;
-  torch::Tensor vhat_sum;  // reference parameters (device scalar)
-  int64_t elements = 0;
-  for (auto& e : entries) {
-    const auto& options = param_groups_[e.group].options();
-    const auto hyper = hyper_of(options);
-    if (e.fused) {
-      const FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, 0.0};
-      do_fused_prepare(*e.param, e.grad, options, *e.state, scalars, loops);
-    } else if (e.multi) {  // below, a group at a time
-    } else {
-      e.grad = gradient_with_l2(e.grad, *e.param, hyper);
-      auto sum = do_prepare(*e.param, e.grad, options, *e.state, want_vbar);
-      if (want_vbar) vhat_sum = vhat_sum.defined() ? vhat_sum.add(sum.to(vhat_sum.device())) : sum;
-    }
-    if (want_vbar) elements += e.param->numel();
-  }
-  // The multi-tensor parameters, a group at a time: the same pass with _foreach_ ops.
-  for (std::size_t first = 0; first < entries.size();) {
-    MultiRun run;
-    const std::size_t g = entries[first].group;
-    for (; first < entries.size() && entries[first].group == g; ++first) {
-      if (entries[first].multi) run.add(entries[first]);
-    }
-    if (run.entries.empty()) continue;
-    const auto& options = param_groups_[g].options();
-    run.grads = multi::gradients_with_l2(run.grads, run.params, hyper_of(options));
-    for (std::size_t i = 0; i < run.entries.size(); ++i) run.entries[i]->grad = run.grads[i];
-    auto sum = do_prepare_many(run.params, run.grads, options, run.states, want_vbar);
-    if (want_vbar) vhat_sum = vhat_sum.defined() ? vhat_sum.add(sum.to(vhat_sum.device())) : sum;
-  }
-  const double fused_vhat_sum = loops.run();  // fused parameters, in entry order (host)
-  // vbar = mean of vhat over every element of every parameter with a gradient (docs/OPTIMIZERS.md).
-  vbar_ = torch::Tensor();
-  double vbar_host = 0.0;  // read by the fused kernels (all parameters on the CPU then)
-  if (want_vbar && vbar_reducer_) {  // sharded: the mean over every process's parameters
-    auto sum = vhat_sum.defined() ? vhat_sum : at::zeros({}, at::kDouble);
-    if (any_fused) sum = sum.add(fused_vhat_sum);  // all on the CPU then
-    const auto totals = reduced_totals(sum, elements);
-    vbar_ = totals[0].div(totals[1]);  // vbar = the mean of vhat over every shard's elements
-    if (any_fused) vbar_host = vbar_.item<double>();
-  } else if (want_vbar && elements > 0) {
-    if (!vhat_sum.defined()) {
-      vbar_host = fused_vhat_sum / static_cast<double>(elements);
-      vbar_ = at::scalar_tensor(vbar_host, at::kDouble);
-    } else {
-      if (any_fused) vhat_sum = vhat_sum.add(fused_vhat_sum);  // all on the CPU here
-      vbar_ = vhat_sum.div(static_cast<double>(elements));
-      if (any_fused) vbar_host = vbar_.item<double>();
-    }
-  }
-
-  // Every Stable group's decay factor is checked before pass 2 changes any parameter.
-  std::vector<EffectiveScale> scales(param_groups_.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
-    if (i > 0 && entries[i - 1].group == e.group) continue;  // once per group
-    const auto hyper = hyper_of(param_groups_[e.group].options());
-    if (hyper.decay != Decay::Stable || hyper.weight_decay == 0) continue;
-    scales[e.group] = do_effective_scale(param_groups_[e.group].options(), vbar_);
-    check_stable_factor(e.group, hyper, scales[e.group]);
-  }
-
-  // Pass 2: weight decay on theta_{t-1}, then the family's step.
-  for (std::size_t first = 0; first < entries.size();) {
-    const std::size_t g = entries[first].group;
-    std::size_t last = first;
-    bool group_fused = false;
-    for (; last < entries.size() && entries[last].group == g; ++last) {
-      group_fused = group_fused || entries[last].fused;
-    }
-    const auto& options = param_groups_[g].options();
-    const auto hyper = hyper_of(options);
-    const EffectiveScale& scale = scales[g];
-    FusedScalars scalars{l2_coefficient(hyper), 1.0, want_vbar, vbar_host};
-    if (group_fused) scalars.decay_factor = decay_factor(hyper, scale);
-    MultiRun run;  // this group's multi-tensor parameters
-    for (; first < last; ++first) {
-      auto& e = entries[first];
-      if (e.fused) {
-        do_fused_update(*e.param, e.grad, options, *e.state, scalars, loops);
-      } else if (e.multi) {
-        run.add(e);
-      } else {
-        apply_weight_decay(*e.param, hyper, scale);
-        do_update(*e.param, e.grad, options, *e.state, vbar_);
-      }
-    }
-    if (!run.entries.empty()) {
-      multi::apply_weight_decay(run.params, hyper, scale);
-      do_update_many(run.params, run.grads, options, run.states, vbar_);
-    }
-  }
-  loops.run();  // the fused parameters' pass 2
+  const VhatTotal vhat = update_moments(entries, groups, want_vbar, loops);
+  const double vbar_host = reduce_vbar(vhat, want_vbar, fused_parameters_ > 0);
+  decay_factors(groups, want_vbar, vbar_host);
+  apply_updates(entries, groups, loops);
   return loss;
 }
 

@@ -8,7 +8,9 @@
 //   pass 2  the decay mode shrinks theta_{t-1} (decay.h), then the family takes its step.
 // Parameters without a gradient are skipped entirely: not counted in vbar, not decayed.
 //
-// Each parameter takes one of two paths through these passes:
+// Each parameter takes one of three paths through these passes. The group's `fused` option
+// (on by default) switches both fast paths, the fused kernels on the CPU and the multi-tensor
+// path on CUDA; off, the group's parameters take the reference path on every device:
 //  - fused (the default where it applies): the family's CPU kernels walk the parameter's
 //    memory once per pass, decay and step included (fused_prepare / fused_update). It applies
 //    when the group's `fused` option is on, every parameter with a gradient in this step is on
@@ -224,6 +226,25 @@ class OptimizerBase : public torch::optim::Optimizer {
   void mark_groups_resolved() { resolved_groups_ = param_groups_.size(); }
 
  private:
+  // The parts of step(), in the order it calls them (optimizer_base.cpp).
+  struct StepEntry;  ///< one parameter with a gradient and its path
+  struct GroupStep;  ///< one group's entries and numbers
+  struct VhatTotal;  ///< pass 1's sum(vhat) and element count
+  /// gather: the parameters with a gradient, in group order, each with its path.
+  std::vector<StepEntry> gather_entries();
+  /// The groups of `entries`, each with its hyper-parameters.
+  std::vector<GroupStep> group_steps(const std::vector<StepEntry>& entries) const;
+  /// moments (pass 1): g' (L2), state, step counts and moments; sum(vhat) when `want_vbar`.
+  VhatTotal update_moments(std::vector<StepEntry>& entries, const std::vector<GroupStep>& groups,
+                           bool want_vbar, fused::Loops& loops);
+  /// vbar: sets vbar_; returns it as a host number where fused kernels read it, else 0.
+  double reduce_vbar(const VhatTotal& total, bool want_vbar, bool any_fused);
+  /// decay factor: each group's eta_eff/eta, the Stable check, the fused kernels' scalars.
+  void decay_factors(std::vector<GroupStep>& groups, bool want_vbar, double vbar_host) const;
+  /// update (pass 2): the decay on theta_{t-1}, then the family's step.
+  void apply_updates(std::vector<StepEntry>& entries, const std::vector<GroupStep>& groups,
+                     fused::Loops& loops);
+
   torch::optim::OptimizerParamState& state_for(const torch::Tensor& param);
   /// Throws std::out_of_range unless `index` names a parameter group.
   void check_group_index(std::size_t index) const;

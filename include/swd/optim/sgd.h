@@ -28,8 +28,9 @@ struct SGDOptions : public detail::OptionsBase<SGDOptions> {
   SWD_OPTION(double, weight_decay) = 0.0;
   SWD_OPTION(bool, nesterov) = false;
   SWD_OPTION(Decay, decay) = Decay::L2;
-  /// Take the fused CPU kernels where they apply (optimizer_base.h); false: the op-by-op
-  /// reference path for this group's parameters.
+  /// The fast paths for this group's parameters (optimizer_base.h): the fused CPU kernels
+  /// where they apply and, for parameters on a CUDA device, the multi-tensor (_foreach_)
+  /// path. false: the op-by-op reference path on every device. The update is the same.
   SWD_OPTION(bool, fused) = true;
 
  public:
