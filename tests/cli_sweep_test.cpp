@@ -373,6 +373,8 @@ TEST(CliSweep, CtrlCToTheSweepsProcessGroupKeepsTheRunsPartialEpoch) {
   }
 }
 
+namespace {
+
 TEST(CliSweep, ShardsRunDisjointSlicesIntoOneFolder) {
   const auto dir = fresh_dir("sweep-shards");
   const auto config = write_sweep(dir, kTinyBase + "epochs = 1\n[grid]\noptimizer = [\"sgd\", \"adams\"]\n"
