@@ -322,6 +322,14 @@ TEST(CliSweep, PlantedLinksInSweepAndReportFoldersAreNeverWrittenThrough) {
   const auto log = run_swd("sweep " + config + " --out " + out);
   EXPECT_EQ(log.status, 2) << log.output;
   EXPECT_NE(log.output.find(run + "/train.log: it is a symbolic link"), std::string::npos) << log.output;
+  // The run's folder itself, or runs/, as a link: refused too.
+  fs::remove_all(run);
+  fs::create_directories(dir + "/elsewhere");
+  fs::create_directory_symlink(dir + "/elsewhere", run);
+  const auto folder = run_swd("sweep " + config + " --out " + out);
+  EXPECT_EQ(folder.status, 2) << folder.output;
+  EXPECT_NE(folder.output.find(run + ": it is a symbolic link"), std::string::npos) << folder.output;
+  EXPECT_TRUE(fs::is_empty(dir + "/elsewhere"));
   for (const auto& v : victims) EXPECT_EQ(slurp(v), "precious\n") << "written through " << v;
 }
 
@@ -330,9 +338,11 @@ TEST(CliSweep, PlantedLinksInSweepAndReportFoldersAreNeverWrittenThrough) {
 TEST(CliSweep, CtrlCToTheSweepsProcessGroupKeepsTheRunsPartialEpoch) {
   const auto dir = fresh_dir("sweep-ctrl-c");
   const auto config = write_sweep(
-      dir, "[base]\ndataset = \"synthetic\"\nsynthetic-train = 8192\nsynthetic-test = 64\n"
-           "synthetic-size = 8\nmodel = \"mlp\"\nworkers = 1\nbatch-size = 32\nepochs = 2\n"
-           "threads = 1\nlog-every = 1\n[grid]\nseed = [0, 1]\n");
+      // Steps of about 0.2 s (a cnn on 3 x 32 x 32, batch 128): the sweep's own stop request
+      // reaches the run while its step is under way, as with any real model.
+      dir, "[base]\ndataset = \"synthetic\"\nsynthetic-train = 2560\nsynthetic-test = 64\n"
+           "synthetic-size = 32\nsynthetic-channels = 3\nmodel = \"cnn\"\nworkers = 1\n"
+           "batch-size = 128\nepochs = 2\nthreads = 1\nlog-every = 1\n[grid]\nseed = [0, 1]\n");
   for (const std::vector<int>& presses : {std::vector<int>{SIGINT}, {SIGINT, SIGINT}}) {
     const auto out = dir + "/out" + std::to_string(presses.size());
     const pid_t pid = ::fork();
@@ -346,11 +356,11 @@ TEST(CliSweep, CtrlCToTheSweepsProcessGroupKeepsTheRunsPartialEpoch) {
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    std::string run;  // the folder of the run under way, once it has taken 5 steps
+    std::string run;  // the folder of the run under way, once it has taken 3 steps
     ASSERT_TRUE(swd_test::wait_until([&] {
       std::error_code ignored;
       for (const auto& entry : fs::directory_iterator(out + "/runs", ignored)) {
-        if (count(slurp((entry.path() / "steps.jsonl").string()), "\n") >= 5) run = entry.path().string();
+        if (count(slurp((entry.path() / "steps.jsonl").string()), "\n") >= 3) run = entry.path().string();
       }
       return !run.empty();
     }, 120, pid));
@@ -365,7 +375,7 @@ TEST(CliSweep, CtrlCToTheSweepsProcessGroupKeepsTheRunsPartialEpoch) {
     EXPECT_EQ(count(log, "stopped by signal"), 1u) << log;
     const auto checkpoint = run + "/checkpoint.pt";
     ASSERT_TRUE(fs::exists(checkpoint)) << log;
-    EXPECT_GE(swd::train::read_checkpoint_info(checkpoint).position.batches_done, 5)
+    EXPECT_GE(swd::train::read_checkpoint_info(checkpoint).position.batches_done, 3)
         << "the partial epoch was lost";
     // The rerun resumes it from there.
     const auto info = run_swd("sweep " + config + " --jobs 1 --dry-run --out " + out);

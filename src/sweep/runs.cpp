@@ -109,6 +109,14 @@ std::string status_name(const RunFolderState& state) {
 void prepare_attempt(const std::string& sweep_dir, const RunPlan& run, RunAction action) {
   const fs::path dir = fs::path(sweep_dir) / run.folder;
   std::error_code error;
+  // The sweep makes runs/ and the run folders: a link planted there would lead its writes
+  // elsewhere (swd/util/io.h).
+  for (const fs::path& folder : {dir.parent_path(), dir}) {
+    if (fs::is_symlink(folder, error)) {
+      throw std::runtime_error("refusing to write into " + folder.string() + ": it is a symbolic "
+                               "link (swd never writes through a link; remove it)");
+    }
+  }
   fs::create_directories(dir, error);
   if (error) throw std::runtime_error("cannot create " + dir.string() + ": " + error.message());
   fs::remove(dir / "exit.json", error);
