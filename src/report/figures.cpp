@@ -296,7 +296,7 @@ void add_forest(const SweepResults& results, std::vector<Figure>& figures, std::
   Figure f;
   f.name = "paired-differences";
   f.forest = true;
-  f.title = "Paired differences A - B over seeds, final test error (mean and 95% CI)";
+  f.title = "Paired A - B, final test error (95% CI)";
   f.xlabel = "A - B, final test error (percentage points; below 0: A better)";
   f.ylabel = "";
   Series detected{"95% CI excludes 0", {}, {}, {}, {}, {}};
