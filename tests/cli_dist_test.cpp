@@ -299,8 +299,11 @@ TEST(CliDist, TorchrunLaunchesSwdAsItLaunchesPyTorch) {
   // (--standalone: rank 0 serves it).
   for (const std::string mode : {"--master_port " + std::to_string(swd_test::free_port()), std::string("--standalone")}) {
     const std::string out = dir + (mode == "--standalone" ? "/standalone" : "/static");
-    const std::string command = std::string(torchrun) + " --nproc_per_node 2 " + mode + " --no_python " +
-                                SWD_BINARY + args + out + " 2>&1";
+    // --redirects 2 --tee 2: Debian's torchrun (PyTorch 1.13 on Python 3.11) cannot read its own
+    // default "0" (Python 3.11 no longer lists a Flag's zero member); 2 sends the workers'
+    // standard error to a log and to the console, as without the flags.
+    const std::string command = std::string(torchrun) + " --nproc_per_node 2 " + mode +
+                                " --redirects 2 --tee 2 --no_python " + SWD_BINARY + args + out + " 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     ASSERT_NE(pipe, nullptr);
     std::string output;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cli_support.h"
+#include "swd/report/results.h"
 #include "swd/schedule/scaling.h"
 #include "swd/train/checkpoint.h"
 #include "swd/train/metrics.h"
@@ -415,6 +416,8 @@ TEST(CliSweep, ShardsRunDisjointSlicesIntoOneFolder) {
     EXPECT_EQ(count(log, "== swd sweep: start"), 1u) << cell(table, i, "run");
   }
   EXPECT_EQ(count(slurp(out + "/sweep.json"), "\"start_time\""), 3u);  // each start recorded
+  // swd report on the shared folder sees every shard's runs.
+  EXPECT_EQ(swd::report::load_results(out).runs.size(), 6u);
   // Every shard is now done; a shard's dry run lists its own runs only.
   const auto dry = run_swd("sweep " + config + " --shard 2/3 --dry-run --out " + out);
   EXPECT_EQ(count(dry.output, "  done    runs/"), 2u) << dry.output;
