@@ -295,7 +295,7 @@ TEST(CliSweep, PlantedLinksInSweepAndReportFoldersAreNeverWrittenThrough) {
   const auto dry = run_swd("sweep " + config + " --dry-run --out " + out);
   const auto at = dry.output.find("start   ");
   ASSERT_NE(at, std::string::npos) << dry.output;
-  const auto run = out + "/" + dry.output.substr(at + 8, dry.output.find('\n', at) - at - 8);
+  const auto run = out + "/" + dry.output.substr(at + 8, dry.output.find_first_of(" \n", at + 8) - at - 8);
   std::vector<std::string> victims;
   for (const std::string name : {"runs.csv", "sweep.json", "runs.csv.tmp", "sweep.json.tmp"}) {
     victims.push_back(plant_link(out, name, dir + "/v"));

@@ -223,7 +223,11 @@ TEST(Report, DrawsPngAndSvgWithGnuplot) {
   if (!swd::util::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
   const auto dir = make_sweep("report-draw", kRuns);
   const auto out = rp::write_report(dir, {});
-  ASSERT_EQ(out.figures.size(), 9u);
+  std::string names;
+  for (const auto& name : out.figures) names += name + " ";
+  // The forest plot of the paired differences, 4 curves x 2 weight decays, error vs weight decay.
+  ASSERT_EQ(out.figures.size(), 10u) << names;
+  EXPECT_TRUE(contains(names, "paired-differences ")) << names;
   for (const auto& name : out.figures) {
     const auto png = slurp(dir + "/figures/" + name + ".png");
     ASSERT_GT(png.size(), 8u) << name;

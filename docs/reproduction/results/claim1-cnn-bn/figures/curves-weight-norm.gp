@@ -1,14 +1,15 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,750 font 'Sans,12'
 set output 'curves-weight-norm.png'
-set title 'Weight norm per epoch (mean over seeds, band: lowest to highest)'
+set title 'Weight norm per epoch (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'weight norm ||theta|| (end of epoch)'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 2 samplen 2
+set bmargin 9
 set datafile missing 'NaN'
 set xtics 2
 set xrange [0.29999999999999993:15.7]
-set yrange [11.474022544594922:18.582140541735896]
+set yrange [11.464018266810317:18.59019908342442]
 plot 'curves-weight-norm.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-weight-norm.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'sgd', \
      'curves-weight-norm.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
@@ -19,7 +20,7 @@ plot 'curves-weight-norm.dat' index 0 using 1:3:4 with filledcurves fillstyle tr
      'curves-weight-norm.dat' index 3 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#d62728' dashtype 1 title 'adamw (weight decay applied: 5.0)', \
      'curves-weight-norm.dat' index 4 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#9467bd' notitle, \
      'curves-weight-norm.dat' index 4 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#9467bd' dashtype 1 title 'adams'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,750 dynamic font 'Sans,12'
 set output 'curves-weight-norm.svg'
 replot
 unset output

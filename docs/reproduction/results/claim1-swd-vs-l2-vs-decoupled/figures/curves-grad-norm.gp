@@ -1,16 +1,17 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,830 font 'Sans,12'
 set output 'curves-grad-norm.png'
-set title 'Gradient norm per epoch (mean over seeds, band: lowest to highest)'
+set title 'Gradient norm per epoch (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'gradient norm ||grad L|| (mean over the epoch), log scale'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 2 samplen 2
+set bmargin 12
 set datafile missing 'NaN'
 set logscale y 10
 set ytics ('0.2' 0.2, '0.5' 0.5, '1' 1, '2' 2)
 set xtics 3
 set xrange [-0.4500000000000002:31.45]
-set yrange [0.19649914112938865:2.4323228648944526]
+set yrange [0.19551941299892242:2.451565576876359]
 plot 'curves-grad-norm.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-grad-norm.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'sgd', \
      'curves-grad-norm.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
@@ -29,7 +30,7 @@ plot 'curves-grad-norm.dat' index 0 using 1:3:4 with filledcurves fillstyle tran
      'curves-grad-norm.dat' index 7 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#7f7f7f' dashtype 1 title 'adai', \
      'curves-grad-norm.dat' index 8 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#bcbd22' notitle, \
      'curves-grad-norm.dat' index 8 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#bcbd22' dashtype 1 title 'adais'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,830 dynamic font 'Sans,12'
 set output 'curves-grad-norm.svg'
 replot
 unset output

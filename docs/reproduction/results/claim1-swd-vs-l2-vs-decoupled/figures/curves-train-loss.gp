@@ -1,16 +1,17 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,830 font 'Sans,12'
 set output 'curves-train-loss.png'
-set title 'Training loss per epoch (mean over seeds, band: lowest to highest)'
+set title 'Training loss per epoch (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'training loss (cross-entropy), log scale'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 2 samplen 2
+set bmargin 12
 set datafile missing 'NaN'
 set logscale y 10
 set ytics ('0.02' 0.02, '0.05' 0.05, '0.1' 0.1, '0.2' 0.2, '0.5' 0.5, '1' 1)
 set xtics 3
 set xrange [-0.4500000000000002:31.45]
-set yrange [0.014360897007683443:1.693103413587846]
+set yrange [0.013788113709931164:1.71443237272816]
 plot 'curves-train-loss.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-train-loss.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'sgd', \
      'curves-train-loss.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
@@ -29,7 +30,7 @@ plot 'curves-train-loss.dat' index 0 using 1:3:4 with filledcurves fillstyle tra
      'curves-train-loss.dat' index 7 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#7f7f7f' dashtype 1 title 'adai', \
      'curves-train-loss.dat' index 8 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#bcbd22' notitle, \
      'curves-train-loss.dat' index 8 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#bcbd22' dashtype 1 title 'adais'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,830 dynamic font 'Sans,12'
 set output 'curves-train-loss.svg'
 replot
 unset output

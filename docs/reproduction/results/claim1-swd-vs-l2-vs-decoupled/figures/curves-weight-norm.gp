@@ -1,14 +1,15 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,830 font 'Sans,12'
 set output 'curves-weight-norm.png'
-set title 'Weight norm per epoch (mean over seeds, band: lowest to highest)'
+set title 'Weight norm per epoch (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'weight norm ||theta|| (end of epoch)'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 2 samplen 2
+set bmargin 12
 set datafile missing 'NaN'
 set xtics 3
 set xrange [-0.4500000000000002:31.45]
-set yrange [25.10588058014731:28.725351474882547]
+set yrange [25.10802086054914:28.627346523048768]
 plot 'curves-weight-norm.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-weight-norm.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'sgd', \
      'curves-weight-norm.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
@@ -27,7 +28,7 @@ plot 'curves-weight-norm.dat' index 0 using 1:3:4 with filledcurves fillstyle tr
      'curves-weight-norm.dat' index 7 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#7f7f7f' dashtype 1 title 'adai', \
      'curves-weight-norm.dat' index 8 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#bcbd22' notitle, \
      'curves-weight-norm.dat' index 8 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#bcbd22' dashtype 1 title 'adais'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,830 dynamic font 'Sans,12'
 set output 'curves-weight-norm.svg'
 replot
 unset output

@@ -1,23 +1,24 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,710 font 'Sans,12'
 set output 'curves-grad-norm-batch-size=4096.png'
-set title 'Gradient norm per epoch -- batch 4096 (mean over seeds, band: lowest to highest)'
+set title 'Gradient norm per epoch -- batch 4096 (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'gradient norm ||grad L|| (mean over the epoch), log scale'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
 set logscale y 10
 set ytics ('0.05' 0.05, '0.1' 0.1, '0.2' 0.2, '0.5' 0.5, '1' 1, '2' 2)
 set xtics 1
 set xrange [0.75:6.25]
-set yrange [0.04040751149476053:3.1017642818327693]
+set yrange [0.03949354935351493:3.1109636152100677]
 plot 'curves-grad-norm-batch-size=4096.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-grad-norm-batch-size=4096.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'no scaling', \
      'curves-grad-norm-batch-size=4096.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
      'curves-grad-norm-batch-size=4096.dat' index 1 using 1:2 with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#ff7f0e' dashtype 1 title 'lr x k (learning-rate scaling)', \
      'curves-grad-norm-batch-size=4096.dat' index 2 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#2ca02c' notitle, \
      'curves-grad-norm-batch-size=4096.dat' index 2 using 1:2 with linespoints linewidth 2 pointtype 9 pointsize 0.8 linecolor rgb '#2ca02c' dashtype 1 title 'wd x k (weight-decay scaling)'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,710 dynamic font 'Sans,12'
 set output 'curves-grad-norm-batch-size=4096.svg'
 replot
 unset output

@@ -1,19 +1,20 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,690 font 'Sans,12'
 set output 'curves-train-loss.png'
-set title 'Training loss per epoch (mean over seeds, band: lowest to highest)'
+set title 'Training loss per epoch (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'training loss (cross-entropy)'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
 set xtics 1
 set xrange [0.75:6.25]
-set yrange [0.24499244086503982:0.8941599192086855]
+set yrange [0.24809464187705782:0.8863238701741628]
 plot 'curves-train-loss.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-train-loss.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'no scaling', \
      'curves-train-loss.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
      'curves-train-loss.dat' index 1 using 1:2 with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#ff7f0e' dashtype 1 title 'wd x k (weight-decay scaling)'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,690 dynamic font 'Sans,12'
 set output 'curves-train-loss.svg'
 replot
 unset output

@@ -1,17 +1,18 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,670 font 'Sans,12'
 set output 'curves-test-error-batch-size=1024.png'
-set title 'Test error per epoch -- batch 1024 (mean over seeds, band: lowest to highest)'
+set title 'Test error per epoch -- batch 1024 (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'test error (%)'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
 set xtics 1
 set xrange [0.75:6.25]
-set yrange [11.808:16.912]
+set yrange [11.800280793787383:17.176324943630455]
 plot 'curves-test-error-batch-size=1024.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-test-error-batch-size=1024.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'batch 1024'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,670 dynamic font 'Sans,12'
 set output 'curves-test-error-batch-size=1024.svg'
 replot
 unset output

@@ -1,17 +1,18 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,670 font 'Sans,12'
 set output 'curves-train-loss-batch-size=1024.png'
-set title 'Training loss per epoch -- batch 1024 (mean over seeds, band: lowest to highest)'
+set title 'Training loss per epoch -- batch 1024 (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'training loss (cross-entropy)'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
 set xtics 1
 set xrange [0.75:6.25]
-set yrange [0.2605000023166339:0.7340683627327284]
+set yrange [0.2604664091506433:0.7367894796920796]
 plot 'curves-train-loss-batch-size=1024.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-train-loss-batch-size=1024.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'batch 1024'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,670 dynamic font 'Sans,12'
 set output 'curves-train-loss-batch-size=1024.svg'
 replot
 unset output

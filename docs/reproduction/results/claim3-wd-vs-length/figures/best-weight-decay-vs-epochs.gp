@@ -1,10 +1,11 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,670 font 'Sans,12'
 set output 'best-weight-decay-vs-epochs.png'
 set title 'weight decay with the lowest mean final test error, per training length'
 set xlabel 'training length (epochs), log scale (base 2)'
 set ylabel 'best weight decay, log scale'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
 set logscale x 2
 set logscale y 10
@@ -13,7 +14,7 @@ set ytics ('0' 0, '0.0001' 0.0001, '0.0003' 0.0003, '0.001' 0.001, '0.003' 0.003
 set xrange [1.6934906247250545:37.79176516574497]
 set yrange [7.101870105563697e-05:0.04224239468488393]
 plot 'best-weight-decay-vs-epochs.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'all runs'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,670 dynamic font 'Sans,12'
 set output 'best-weight-decay-vs-epochs.svg'
 replot
 unset output

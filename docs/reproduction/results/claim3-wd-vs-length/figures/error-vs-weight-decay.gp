@@ -1,20 +1,22 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,750 font 'Sans,12'
 set output 'error-vs-weight-decay.png'
 set title 'final test error against weight decay (mean and 95% CI over seeds)'
-set xlabel 'weight decay'
+set xlabel 'weight decay, log scale'
 set ylabel 'final test error (%)'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 8
 set datafile missing 'NaN'
-set xtics ('0' 0, '0.0001' 0.0001, '0.0003' 0.0003, '0.001' 0.001, '0.003' 0.003, '0.01' 0.01, '0.03' 0.03)
-set xrange [-0.0015:0.0315]
+set logscale x 10
+set xtics ('0' 2.5e-05, '0.0001' 0.0001, '0.0003' 0.0003, '0.001' 0.001, '0.003' 0.003, '0.01' 0.01, '0.03' 0.03)
+set xrange [1.633763291870423e-05:0.04590628298064883]
 set yrange [17.152453605338465:23.99038532205122]
-plot 'error-vs-weight-decay.dat' index 0 using 1:2:3 with yerrorlines linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title '2 epochs', \
-     'error-vs-weight-decay.dat' index 1 using 1:2:3 with yerrorlines linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#ff7f0e' dashtype 1 title '4 epochs', \
-     'error-vs-weight-decay.dat' index 2 using 1:2:3 with yerrorlines linewidth 2 pointtype 9 pointsize 0.8 linecolor rgb '#2ca02c' dashtype 1 title '8 epochs', \
-     'error-vs-weight-decay.dat' index 3 using 1:2:3 with yerrorlines linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#d62728' dashtype 1 title '16 epochs', \
-     'error-vs-weight-decay.dat' index 4 using 1:2:3 with yerrorlines linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#9467bd' dashtype 1 title '32 epochs'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+plot 'error-vs-weight-decay.dat' index 0 using ($1*0.826478590931553):2:3 with yerrorlines linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title '2 epochs', \
+     'error-vs-weight-decay.dat' index 1 using ($1*0.9091086793841279):2:3 with yerrorlines linewidth 2 pointtype 7 pointsize 0.8 linecolor rgb '#ff7f0e' dashtype 1 title '4 epochs', \
+     'error-vs-weight-decay.dat' index 2 using ($1*1):2:3 with yerrorlines linewidth 2 pointtype 9 pointsize 0.8 linecolor rgb '#2ca02c' dashtype 1 title '8 epochs', \
+     'error-vs-weight-decay.dat' index 3 using ($1*1.0999784983655048):2:3 with yerrorlines linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#d62728' dashtype 1 title '16 epochs', \
+     'error-vs-weight-decay.dat' index 4 using ($1*1.2099526968664307):2:3 with yerrorlines linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#9467bd' dashtype 1 title '32 epochs'
+set terminal svg noenhanced size 1100,750 dynamic font 'Sans,12'
 set output 'error-vs-weight-decay.svg'
 replot
 unset output

@@ -1,16 +1,17 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,750 font 'Sans,12'
 set output 'curves-train-loss.png'
-set title 'Training loss per epoch (mean over seeds, band: lowest to highest)'
+set title 'Training loss per epoch (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'training loss (cross-entropy), log scale'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 2 samplen 2
+set bmargin 9
 set datafile missing 'NaN'
 set logscale y 10
 set ytics ('0.05' 0.05, '0.1' 0.1, '0.2' 0.2, '0.5' 0.5, '1' 1)
 set xtics 3
 set xrange [-0.4500000000000002:31.45]
-set yrange [0.02167134973927649:1.3887804860917945]
+set yrange [0.021180149010161787:1.3978127404908867]
 plot 'curves-train-loss.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-train-loss.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'sgd', \
      'curves-train-loss.dat' index 1 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#ff7f0e' notitle, \
@@ -21,7 +22,7 @@ plot 'curves-train-loss.dat' index 0 using 1:3:4 with filledcurves fillstyle tra
      'curves-train-loss.dat' index 3 using 1:2 with linespoints linewidth 2 pointtype 11 pointsize 0.8 linecolor rgb '#d62728' dashtype 1 title 'adamw (weight decay applied: 5.0)', \
      'curves-train-loss.dat' index 4 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#9467bd' notitle, \
      'curves-train-loss.dat' index 4 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#9467bd' dashtype 1 title 'adams'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,750 dynamic font 'Sans,12'
 set output 'curves-train-loss.svg'
 replot
 unset output

@@ -1,17 +1,18 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,670 font 'Sans,12'
 set output 'curves-grad-norm-weight-decay=0.005.png'
-set title 'Gradient norm per epoch -- wd 0.005 (mean over seeds, band: lowest to highest)'
+set title 'Gradient norm per epoch -- wd 0.005 (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'gradient norm ||grad L|| (mean over the epoch)'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
 set xtics 2
 set xrange [0.29999999999999993:15.7]
-set yrange [0.4960112897481074:1.7298601510184612]
+set yrange [0.4984653723789856:1.719645492840024]
 plot 'curves-grad-norm-weight-decay=0.005.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-grad-norm-weight-decay=0.005.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'wd 0.005'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,670 dynamic font 'Sans,12'
 set output 'curves-grad-norm-weight-decay=0.005.svg'
 replot
 unset output

@@ -1,16 +1,18 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,670 font 'Sans,12'
 set output 'error-vs-weight-decay.png'
 set title 'final test error against weight decay (mean and 95% CI over seeds)'
-set xlabel 'weight decay'
+set xlabel 'weight decay, log scale'
 set ylabel 'final test error (%)'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
-set xtics ('0' 0, '0.005' 0.005, '0.05' 0.05)
-set xrange [-0.0025000000000000005:0.052500000000000005]
+set logscale x 10
+set xtics ('0' 0.00125, '0.005' 0.005, '0.05' 0.05)
+set xrange [0.0010018124245268663:0.06238692840081053]
 set yrange [13.512992264889867:14.587044104351438]
 plot 'error-vs-weight-decay.dat' index 0 using 1:2:3 with yerrorlines linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'all runs'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,670 dynamic font 'Sans,12'
 set output 'error-vs-weight-decay.svg'
 replot
 unset output

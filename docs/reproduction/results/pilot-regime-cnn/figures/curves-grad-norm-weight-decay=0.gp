@@ -1,19 +1,20 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,670 font 'Sans,12'
 set output 'curves-grad-norm-weight-decay=0.png'
-set title 'Gradient norm per epoch -- wd 0 (mean over seeds, band: lowest to highest)'
+set title 'Gradient norm per epoch -- wd 0 (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'gradient norm ||grad L|| (mean over the epoch), log scale'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
 set logscale y 10
 set ytics ('0.3' 0.3, '0.4' 0.4, '0.5' 0.5, '0.6' 0.6, '0.7' 0.7, '0.8' 0.8, '0.9' 0.9, '1' 1)
 set xtics 2
 set xrange [0.29999999999999993:15.7]
-set yrange [0.2313326876373659:1.9328372999279038]
+set yrange [0.23685186361012248:1.9136139367139418]
 plot 'curves-grad-norm-weight-decay=0.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-grad-norm-weight-decay=0.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'wd 0'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,670 dynamic font 'Sans,12'
 set output 'curves-grad-norm-weight-decay=0.svg'
 replot
 unset output

@@ -1,19 +1,20 @@
-set terminal pngcairo noenhanced size 1100,650 font 'Sans,12'
+set terminal pngcairo noenhanced size 1100,670 font 'Sans,12'
 set output 'curves-train-loss-weight-decay=0.005.png'
-set title 'Training loss per epoch -- wd 0.005 (mean over seeds, band: lowest to highest)'
+set title 'Training loss per epoch -- wd 0.005 (mean over seeds, band: 95% CI of the mean)'
 set xlabel 'epoch'
 set ylabel 'training loss (cross-entropy), log scale'
 set grid
-set key outside right top box
+set key at screen 0.5, screen 0.01 center bottom horizontal Left reverse box maxcols 3 samplen 2
+set bmargin 7
 set datafile missing 'NaN'
 set logscale y 10
 set ytics ('0.05' 0.05, '0.1' 0.1, '0.2' 0.2, '0.5' 0.5, '1' 1)
 set xtics 2
 set xrange [0.29999999999999993:15.7]
-set yrange [0.04063823023224431:1.1455973607825223]
+set yrange [0.04222853910145478:1.1326950834046434]
 plot 'curves-train-loss-weight-decay=0.005.dat' index 0 using 1:3:4 with filledcurves fillstyle transparent solid 0.15 noborder linecolor rgb '#1f77b4' notitle, \
      'curves-train-loss-weight-decay=0.005.dat' index 0 using 1:2 with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor rgb '#1f77b4' dashtype 1 title 'wd 0.005'
-set terminal svg noenhanced size 1100,650 dynamic font 'Sans,12'
+set terminal svg noenhanced size 1100,670 dynamic font 'Sans,12'
 set output 'curves-train-loss-weight-decay=0.005.svg'
 replot
 unset output

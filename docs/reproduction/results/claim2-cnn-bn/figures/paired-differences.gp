@@ -1,0 +1,16 @@
+set terminal pngcairo noenhanced size 1100,300 font 'Sans,12'
+set output 'paired-differences.png'
+set title 'Paired A - B, final test error (95% CI)'
+set xlabel 'A - B, final test error (percentage points; below 0: A better)'
+set grid xtics
+set key below center horizontal
+set datafile missing 'NaN'
+set xrange [-0.21349809015162044:0.010166575721505736]
+set yrange [0.5:-0.5]
+set ytics ('wd - none' 0)
+set arrow 1 from 0, graph 0 to 0, graph 1 nohead dashtype 2 linecolor rgb '#555555'
+plot 'paired-differences.dat' index 0 using 1:2:3 with xerrorbars linewidth 2 pointtype 7 pointsize 1.1 linecolor rgb '#d62728' title '95% CI excludes 0'
+set terminal svg noenhanced size 1100,300 dynamic font 'Sans,12'
+set output 'paired-differences.svg'
+replot
+unset output
