@@ -181,16 +181,17 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
   };
   auto add = [&](const std::string& key, const Json& value) {
     if (detail::is_record_key(key)) return;
-    const std::string name = detail::canonical_key(key);
-    if (const auto [it, fresh] = spelling.emplace(name, key); !fresh) {
-      throw ConfigError("config file " + path + " sets " + name + " twice (as '" + it->second +
-                        "' and as '" + detail::cut(key) + "'); keep one");
-    }
-    const std::string text = detail::json_to_text(key, value, detail::config_key_takes_list(key));
-    try {
+    std::string name, text;
+    try {  // an unknown key, a bad value: named with the file and line
+      name = detail::canonical_key(key);
+      text = detail::json_to_text(key, value, detail::config_key_takes_list(key));
       set_config_value(scratch, key, text);
     } catch (const ConfigError& e) {
       throw ConfigError("config file " + path + line_of(key) + ": " + e.what());
+    }
+    if (const auto [it, fresh] = spelling.emplace(name, key); !fresh) {
+      throw ConfigError("config file " + path + " sets " + name + " twice (as '" + it->second +
+                        "' and as '" + detail::cut(key) + "'); keep one");
     }
     entries.emplace_back(key, text);
   };
