@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev zlib1g-dev
   dataset-fashion-mnist python3-torch gnuplot-nox
   pybind11-dev python3-dev python3-pytest
+  python3-pip python3-setuptools python3-wheel python3-venv
 )
 
 # scripts/install-deps.sh sanitizers: also what scripts/sanitize.sh and scripts/fuzz.sh need.
