@@ -2,24 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 
 #include "swd/schedule/scaling.h"
+#include "swd/util/number.h"
 
 namespace swd {
 namespace schedule {
 
 namespace {
+using util::shortest_number;  // every number a message or describe() shows, exactly
 std::string join(const std::vector<double>& values) {
-  std::ostringstream out;
-  for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
-  return out.str();
-}
-std::string number(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + shortest_number(values[i]);
+  return out;
 }
 }  // namespace
 
@@ -37,7 +33,7 @@ double Step::factor(double epoch) const {
   return f;
 }
 std::string Step::describe() const {
-  return "step(milestones=" + join(milestones_) + "; gamma=" + number(gamma_) + ")";
+  return "step(milestones=" + join(milestones_) + "; gamma=" + shortest_number(gamma_) + ")";
 }
 
 Cosine::Cosine(double total_epochs, double floor) : total_epochs_(total_epochs), floor_(floor) {}
@@ -48,7 +44,7 @@ double Cosine::factor(double epoch) const {
   return floor_ + (1 - floor_) * 0.5 * (1 + std::cos(M_PI * progress));
 }
 std::string Cosine::describe() const {
-  return "cosine(epochs=" + number(total_epochs_) + "; floor=" + number(floor_) + ")";
+  return "cosine(epochs=" + shortest_number(total_epochs_) + "; floor=" + shortest_number(floor_) + ")";
 }
 
 Warmup::Warmup(double warmup_epochs, std::shared_ptr<const Schedule> after)
@@ -59,12 +55,12 @@ double Warmup::factor(double epoch) const {
   return ramp * after_->factor(epoch);
 }
 std::string Warmup::describe() const {
-  return "warmup(" + number(warmup_epochs_) + " epochs) then " + after_->describe();
+  return "warmup(" + shortest_number(warmup_epochs_) + " epochs) then " + after_->describe();
 }
 
 std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs) {
   if (!(spec.warmup_epochs >= 0)) {
-    throw std::invalid_argument("invalid warmup epochs " + number(spec.warmup_epochs) +
+    throw std::invalid_argument("invalid warmup epochs " + shortest_number(spec.warmup_epochs) +
                                 " (expected >= 0)");
   }
   std::shared_ptr<const Schedule> base;
@@ -72,7 +68,7 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
     base = std::make_shared<Constant>();
   } else if (spec.kind == "step") {
     if (!(spec.gamma > 0)) {
-      throw std::invalid_argument("invalid gamma " + number(spec.gamma) + " (expected > 0)");
+      throw std::invalid_argument("invalid gamma " + shortest_number(spec.gamma) + " (expected > 0)");
     }
     std::vector<double> milestones = spec.milestones;
     if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of the steps
@@ -88,7 +84,7 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
   } else if (spec.kind == "cosine") {
     if (!(total_epochs > 0)) {
       throw std::invalid_argument("cosine schedule needs a positive number of epochs, got " +
-                                  number(total_epochs));
+                                  shortest_number(total_epochs));
     }
     base = std::make_shared<Cosine>(total_epochs, spec.floor);
   } else {

@@ -13,6 +13,7 @@
 #include "swd/models/models.h"
 #include "swd/train/device.h"
 #include "swd/train/optimizer_factory.h"
+#include "swd/util/number.h"
 #include "swd/util/process.h"
 #include "config_text.h"
 
@@ -247,19 +248,7 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
 }
 
 /// `v` as the help shows a default, the shorter of its plain and exponent forms: 0.1, 1e-3.
-std::string number(double v) {
-  char plain[32], exponent[32];
-  std::snprintf(plain, sizeof plain, "%g", v);
-  for (int digits = 0; digits < 17; ++digits) {
-    std::snprintf(exponent, sizeof exponent, "%.*e", digits, v);
-    if (std::strtod(exponent, nullptr) == v) break;
-  }
-  std::string e = exponent;  // 1e-03 -> 1e-3
-  const auto sign = e.find_first_of("+-", e.find('e'));
-  while (sign != std::string::npos && sign + 2 < e.size() && e[sign + 1] == '0') e.erase(sign + 1, 1);
-  if (e[sign] == '+') e.erase(sign, 1);
-  return e.size() < std::strlen(plain) ? e : plain;
-}
+std::string number(double v) { return util::compact_number(v); }
 std::string pair(const std::tuple<double, double>& v) {
   return number(std::get<0>(v)) + "," + number(std::get<1>(v));
 }
