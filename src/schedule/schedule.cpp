@@ -6,6 +6,7 @@
 
 #include "swd/schedule/scaling.h"
 #include "swd/util/number.h"
+#include "swd/util/words.h"
 
 namespace swd {
 namespace schedule {
@@ -58,15 +59,32 @@ std::string Warmup::describe() const {
   return "warmup(" + shortest_number(warmup_epochs_) + " epochs) then " + after_->describe();
 }
 
+namespace {
+constexpr util::Word<ScheduleKind> kKinds[] = {
+    {"constant", ScheduleKind::Constant}, {"step", ScheduleKind::Step}, {"cosine", ScheduleKind::Cosine}};
+constexpr util::Word<ScaleRule> kScaleRules[] = {
+    {"none", ScaleRule::None}, {"lr", ScaleRule::LearningRate}, {"wd", ScaleRule::WeightDecay}};
+}  // namespace
+
+const std::vector<std::string>& schedule_kinds() {
+  static const std::vector<std::string> names = util::word_names(kKinds);
+  return names;
+}
+
+ScheduleKind schedule_kind_from_string(const std::string& name) {
+  return util::parse_word(kKinds, name, "schedule");
+}
+
 std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs) {
   if (!(spec.warmup_epochs >= 0)) {
     throw std::invalid_argument("invalid warmup epochs " + shortest_number(spec.warmup_epochs) +
                                 " (expected >= 0)");
   }
   std::shared_ptr<const Schedule> base;
-  if (spec.kind == "constant") {
+  const ScheduleKind kind = schedule_kind_from_string(spec.kind);
+  if (kind == ScheduleKind::Constant) {
     base = std::make_shared<Constant>();
-  } else if (spec.kind == "step") {
+  } else if (kind == ScheduleKind::Step) {
     if (!(spec.gamma > 0)) {
       throw std::invalid_argument("invalid gamma " + shortest_number(spec.gamma) + " (expected > 0)");
     }
@@ -81,34 +99,26 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
       }
     }
     base = std::make_shared<Step>(std::move(milestones), spec.gamma);
-  } else if (spec.kind == "cosine") {
+  } else {  // ScheduleKind::Cosine
     if (!(total_epochs > 0)) {
       throw std::invalid_argument("cosine schedule needs a positive number of epochs, got " +
                                   shortest_number(total_epochs));
     }
     base = std::make_shared<Cosine>(total_epochs, spec.floor);
-  } else {
-    throw std::invalid_argument("unknown schedule '" + spec.kind +
-                                "' (expected constant, step or cosine)");
   }
   if (spec.warmup_epochs > 0) return std::make_shared<Warmup>(spec.warmup_epochs, base);
   return base;
 }
 
-std::string to_string(ScaleRule rule) {
-  switch (rule) {
-    case ScaleRule::None: return "none";
-    case ScaleRule::LearningRate: return "lr";
-    case ScaleRule::WeightDecay: return "wd";
-  }
-  return "unknown";
-}
+std::string to_string(ScaleRule rule) { return util::word_of(kScaleRules, rule); }
 
 ScaleRule scale_rule_from_string(const std::string& name) {
-  if (name == "none") return ScaleRule::None;
-  if (name == "lr") return ScaleRule::LearningRate;
-  if (name == "wd") return ScaleRule::WeightDecay;
-  throw std::invalid_argument("unknown scale rule '" + name + "' (expected none, lr or wd)");
+  return util::parse_word(kScaleRules, name, "scale rule");
+}
+
+const std::vector<std::string>& scale_rule_names() {
+  static const std::vector<std::string> names = util::word_names(kScaleRules);
+  return names;
 }
 
 ScaledHyper scale_hyperparameters(ScaleRule rule, double base_lr, double base_weight_decay,
