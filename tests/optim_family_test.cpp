@@ -10,11 +10,14 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
+#include "swd/optim/families.h"
 #include "swd/optim/family.h"
 #include "swd/optim/options.h"
 #include "swd/optim/sgd.h"
+#include "swd/train/optimizer_factory.h"
 
 namespace so = swd::optim;
 
@@ -129,6 +132,63 @@ TEST(OptimFamily, AFamilyGetsGroupOptionsAndStateRecordsFromTheBase) {
   const auto record = opt.export_state();
   ASSERT_EQ(record.groups.size(), 1u);
   EXPECT_EQ(record.groups[0].at("weight_decay"), 0.02);
+}
+
+// ---- The families by name (swd/optim/families.h) and the CLI's factory over them ------------
+
+TEST(OptimFamilies, EachNameVisitsItsClassAndAnUnknownOneIsRefused) {
+  EXPECT_EQ(so::family_names(), (std::vector<std::string>{"sgd", "adam", "adai"}));
+  for (const auto& name : so::family_names()) {
+    const std::string visited = so::visit_family(name, [](auto tag) -> std::string {
+      using Optimizer = typename decltype(tag)::type;
+      if (std::is_same_v<Optimizer, so::SGD>) return "sgd";
+      if (std::is_same_v<Optimizer, so::Adam>) return "adam";
+      if (std::is_same_v<Optimizer, so::Adai>) return "adai";
+      return "?";
+    });
+    EXPECT_EQ(visited, name);
+  }
+  try {
+    so::visit_family("adamw", [](auto) { return 0; });  // an optimizer name, not a family
+    ADD_FAILURE() << "visited an unknown family";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "unknown optimizer family 'adamw' (expected one of sgd, adam, adai)");
+  }
+}
+
+TEST(OptimFamilies, TheFactoryGivesEveryNameItsFamilyDecayAndHyperParameters) {
+  namespace st = swd::train;
+  st::OptimizerHyper h;
+  h.lr = 0.25;
+  h.weight_decay = 0.003;
+  h.momentum = 0.7;
+  h.dampening = 0.1;
+  h.nesterov = false;
+  h.betas = {0.8, 0.95};
+  h.eps = 1e-6;
+  for (const auto& name : st::optimizer_names()) {
+    const auto choice = st::parse_optimizer_name(name);
+    auto opt = st::make_optimizer(name, h, {torch::optim::OptimizerParamGroup(fresh_params())});
+    const auto& options = opt->param_groups()[0].options();
+    const auto hyper = opt->group_hyper(0);
+    EXPECT_EQ(hyper.lr, 0.25) << name;
+    EXPECT_EQ(hyper.weight_decay, 0.003) << name;
+    EXPECT_EQ(hyper.decay, choice.decay) << name;
+    if (choice.family == "sgd") {
+      const auto& o = dynamic_cast<const so::SGDOptions&>(options);
+      EXPECT_EQ(std::make_tuple(o.momentum(), o.dampening(), o.nesterov()), std::make_tuple(0.7, 0.1, false)) << name;
+    } else if (choice.family == "adam") {
+      const auto& o = dynamic_cast<const so::AdamOptions&>(options);
+      EXPECT_EQ(o.betas(), h.betas) << name;
+      EXPECT_EQ(o.eps(), 1e-6) << name;
+      EXPECT_EQ(o.amsgrad(), choice.amsgrad) << name;
+    } else {
+      ASSERT_EQ(choice.family, "adai") << name;
+      const auto& o = dynamic_cast<const so::AdaiOptions&>(options);
+      EXPECT_EQ(o.betas(), h.betas) << name;
+      EXPECT_EQ(o.eps(), 1e-6) << name;
+    }
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "cli_support.h"
 #include "swd/report/report.h"
@@ -238,6 +239,65 @@ TEST(Report, DrawsPngAndSvgWithGnuplot) {
   EXPECT_FALSE(fs::exists(dir + "/.figures.tmp"));
 }
 
+TEST(Report, WritesOnlyTheFigureFormatsAsked) {
+  if (!swd::util::find_program("gnuplot")) GTEST_SKIP() << "gnuplot is not installed";
+  const auto extensions = [](const std::string& folder) {
+    std::set<std::string> out;
+    for (const auto& entry : fs::directory_iterator(folder)) out.insert(entry.path().extension().string());
+    return out;
+  };
+  // The default: the PNG report.md shows and the SVG; gnuplot's input is not kept.
+  const auto both = make_sweep("report-formats-default", kRuns);
+  const auto drawn = rp::write_report(both, {});
+  ASSERT_FALSE(drawn.figures.empty());
+  const std::string name = drawn.figures[0];
+  EXPECT_EQ(extensions(both + "/figures"), (std::set<std::string>{".png", ".svg"}));
+  const auto md = slurp(both + "/report.md");
+  EXPECT_TRUE(contains(md, "](figures/" + name + ".png)\n\n")) << md;
+  EXPECT_TRUE(contains(md, " ([SVG](figures/" + name + ".svg))\n")) << md;
+  EXPECT_FALSE(contains(md, ".dat)")) << md;
+  // The SVG alone: shown in report.md instead, and the script draws nothing else.
+  const auto svg = make_sweep("report-formats-svg", kRuns);
+  rp::ReportOptions options;
+  options.formats = rp::parse_figure_formats("svg");
+  rp::write_report(svg, options);
+  EXPECT_EQ(extensions(svg + "/figures"), (std::set<std::string>{".svg"}));
+  const auto svg_md = slurp(svg + "/report.md");
+  EXPECT_TRUE(contains(svg_md, "](figures/" + name + ".svg)\n\n")) << svg_md;
+  EXPECT_FALSE(contains(svg_md, ".png")) << svg_md;
+  // gnuplot's input alone: gnuplot need not exist; the script still draws both when run.
+  const auto gp = make_sweep("report-formats-gp", kRuns);
+  options.formats = rp::parse_figure_formats("gp");
+  options.gnuplot = "gnuplot-that-is-not-installed";
+  const auto out = rp::write_report(gp, options);
+  ASSERT_FALSE(out.figures.empty());
+  EXPECT_EQ(extensions(gp + "/figures"), (std::set<std::string>{".dat", ".gp"}));
+  const auto script = slurp(gp + "/figures/" + out.figures[0] + ".gp");
+  EXPECT_TRUE(contains(script, "set output '" + out.figures[0] + ".png'")) << script;
+  EXPECT_TRUE(contains(script, "set output '" + out.figures[0] + ".svg'")) << script;
+  EXPECT_TRUE(contains(slurp(gp + "/report.md"), "[gnuplot script](figures/" + out.figures[0] + ".gp)"));
+}
+
+TEST(Report, FigureFormatsAreAListOfKnownWords) {
+  const auto all = rp::parse_figure_formats("gp,svg,png");
+  EXPECT_TRUE(all.png && all.svg && all.gnuplot);
+  const auto png = rp::parse_figure_formats("png");
+  EXPECT_TRUE(png.png && !png.svg && !png.gnuplot);
+  for (const std::string bad : {"jpeg", "png,png", "", "png,", "PNG", "png svg"}) {
+    try {
+      rp::parse_figure_formats(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_TRUE(contains(e.what(), "expected a comma-separated list of png, svg and gp")) << e.what();
+    }
+  }
+  const auto dir = make_sweep("report-formats-cli", kRuns);
+  const auto r = swd_test::run_swd("report --formats png,jpeg " + dir);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "swd: error: invalid figure format 'jpeg' in 'png,jpeg'")) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/report.md"));
+}
+
 TEST(Report, MissingGnuplotIsAClearErrorAndWritesNothing) {
   const auto dir = make_sweep("report-no-gnuplot", kRuns);
   rp::ReportOptions options;
@@ -318,7 +378,9 @@ TEST(ReportHostile, NoGridValueCanRunACommandThroughGnuplot) {
   }
   std::ofstream(dir + "/runs.csv") << index;
   std::ofstream(dir + "/sweep.json") << R"({"title": "t\nsystem \"touch )" + marker + R"(\""})";
-  const auto out = rp::write_report(dir, {});
+  rp::ReportOptions options;
+  options.formats.gnuplot = true;  // keep the scripts, to read them below
+  const auto out = rp::write_report(dir, options);
   ASSERT_FALSE(out.figures.empty());
   EXPECT_FALSE(fs::exists(marker)) << "gnuplot ran a command from a grid value";
   for (const auto& entry : fs::directory_iterator(dir + "/figures")) {

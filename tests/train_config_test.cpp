@@ -7,9 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "swd/models/models.h"
+#include "swd/schedule/schedule.h"
 #include "swd/train/config.h"
 #include "swd/train/metrics.h"
 #include "swd/train/optimizer_factory.h"
+#include "swd/train/progress.h"
 #include "test_util.h"
 
 namespace st = swd::train;
@@ -283,3 +286,27 @@ TEST(ResolveHyper, AScheduledLrIsCheckedLikeAWeightDecay) {
 }
 
 }  // namespace
+
+TEST(TrainConfig, SettingsThatAreWordsListTheirChoicesFromOneTable) {
+  // Help, the check and the parse take a setting's words from the table of the code that
+  // parses them, so the three cannot drift.
+  auto joined = [](const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) out += (out.empty() ? "" : " | ") + w;
+    return out;
+  };
+  EXPECT_EQ(st::config_help("model"), joined(swd::models::model_names()));
+  EXPECT_EQ(st::config_help("optimizer"), joined(st::optimizer_names()));
+  EXPECT_EQ(st::config_help("lr-schedule"), "constant | step | cosine");
+  EXPECT_EQ(st::config_help("progress"), "auto | bar | line | none");
+  EXPECT_EQ(st::config_help("precision").rfind("fp32 | bf16 (", 0), 0u) << st::config_help("precision");
+  EXPECT_EQ(st::config_help("scale-rule").rfind("none | lr | wd: ", 0), 0u) << st::config_help("scale-rule");
+  for (const auto& kind : swd::schedule::schedule_kinds()) {
+    EXPECT_EQ(swd::schedule::make_schedule({kind, {}, 0.1}, 10)->describe().rfind(kind, 0), 0u) << kind;
+  }
+  st::TrainConfig c;
+  const auto message = error_of([&] { st::set_config_value(c, "lr-schedule", "linear"); });
+  EXPECT_NE(message.find("one of constant, step, cosine"), std::string::npos) << message;
+  EXPECT_THROW(st::Progress::mode_from("verbose", stdout), std::invalid_argument);
+  EXPECT_EQ(st::Progress::mode_from("line", stdout), st::Progress::Mode::Line);
+}

@@ -8,14 +8,18 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include "cli_support.h"
 #include "swd/runtime.h"
+#include "swd/train/metrics.h"
 #include "swd/util/csv.h"
 #include "swd/util/io.h"
+#include "swd/util/number.h"
 #include "swd/util/process.h"
 #include "swd/util/signals.h"
 
@@ -142,6 +146,31 @@ TEST(UtilCsv, QuotesOnlyWhatMustBeQuotedAndReadsItBack) {
   EXPECT_EQ(util::shortest_number(1e-5), "1e-05");
   const auto message = error_of([] { util::parse_csv("a,b\n1,2,3\n", "bad.csv"); });
   EXPECT_TRUE(contains(message, "bad.csv")) << message;
+}
+
+TEST(UtilNumber, OneFormForEveryNumberWritten) {
+  // The fewest digits that read back, in %g's form: 100 -> "1e+02" (3 digits do not beat 1),
+  // 2^-24 -> 17 digits (its 16-digit neighbours read back too, but %.16g rounds outside).
+  EXPECT_EQ(util::shortest_number(100), "1e+02");
+  EXPECT_EQ(util::shortest_number(1048576), "1048576");
+  EXPECT_EQ(util::shortest_number(std::ldexp(1.0, -24)), "5.9604644775390625e-08");
+  EXPECT_EQ(util::shortest_number(-0.0), "-0");
+  EXPECT_EQ(util::shortest_number(-std::numeric_limits<double>::infinity()), "-inf");
+  EXPECT_EQ(util::shortest_number(-std::numeric_limits<double>::quiet_NaN()), "nan");
+  // metrics.csv writes its cells with it, as the reports and messages do.
+  swd::train::EpochMetrics m;
+  m.epoch = 1;
+  m.lr = std::ldexp(1.0, -24);
+  m.seconds = 1048576;
+  const auto row = swd::train::metrics_csv_row(m);
+  EXPECT_EQ(row.substr(0, row.find(",", 2)), "1,5.9604644775390625e-08") << row;
+  EXPECT_NE(row.find(",1048576,"), std::string::npos) << row;
+  // Help's form: the same value, exactly, the shorter of plain and unpadded exponent.
+  for (const auto& [v, text] : std::vector<std::pair<double, std::string>>{
+           {0.1, "0.1"}, {1e-3, "1e-3"}, {5e-4, "5e-4"}, {0.999, "0.999"}, {100, "100"},
+           {1e20, "1e20"}, {1e-8, "1e-8"}, {0.5, "0.5"}, {86400, "86400"}, {0.123456789, "0.123456789"}}) {
+    EXPECT_EQ(util::compact_number(v), text) << v;
+  }
 }
 
 TEST(UtilProcess, SpawnSetsEnvironmentFolderAndLog) {

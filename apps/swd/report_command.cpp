@@ -17,6 +17,7 @@ struct ReportFlags {
   std::vector<std::string> dirs;
   std::string out;
   bool no_figures = false;
+  std::string formats = "png,svg";
   std::string gnuplot = "gnuplot";
   std::vector<std::string> pairs;
   double gnuplot_timeout = report::kGnuplotTimeoutSeconds;
@@ -43,6 +44,9 @@ void add_report_command(CLI::App& app) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   report_app->add_flag("--no-figures", f.no_figures, "tables only (gnuplot not needed)");
+  report_app->add_option("--formats", f.formats, "the files each figure is kept as, comma-separated: png (shown in "
+                                                 "report.md), svg, gp (gnuplot's script and data, to redraw; "
+                                                 "alone, gnuplot is not needed); default: png,svg");
   report_app->add_option("--gnuplot", f.gnuplot, "the gnuplot program (default: gnuplot on PATH)");
   report_app->add_option("--gnuplot-timeout", f.gnuplot_timeout,
                          "seconds gnuplot may take for one figure before it is stopped")
@@ -54,6 +58,7 @@ int run_report() {
   const auto& f = report_flags();
   report::ReportOptions options;
   options.figures = !f.no_figures;
+  options.formats = report::parse_figure_formats(f.formats);  // before reading anything
   options.gnuplot = f.gnuplot;
   options.gnuplot_timeout = f.gnuplot_timeout;
   const bool sweep = f.dirs.size() == 1 && std::filesystem::exists(f.dirs[0] + "/runs.csv");

@@ -7,6 +7,7 @@
 #include "swd/optim/adai.h"
 #include "swd/optim/adam.h"
 #include "swd/optim/decay.h"
+#include "swd/optim/families.h"
 #include "swd/optim/optimizer_base.h"
 #include "swd/optim/paper_names.h"
 #include "swd/optim/param_groups.h"

@@ -7,24 +7,20 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "swd/util/words.h"
+
 namespace swd {
 namespace optim {
 
-std::string to_string(Decay decay) {
-  switch (decay) {
-    case Decay::L2: return "l2";
-    case Decay::Decoupled: return "decoupled";
-    case Decay::Stable: return "stable";
-  }
-  return "unknown";
-}
+namespace {
+constexpr util::Word<Decay> kDecays[] = {
+    {"l2", Decay::L2}, {"decoupled", Decay::Decoupled}, {"stable", Decay::Stable}};
+}  // namespace
+
+std::string to_string(Decay decay) { return util::word_of(kDecays, decay); }
 
 Decay decay_from_string(const std::string& name) {
-  if (name == "l2") return Decay::L2;
-  if (name == "decoupled") return Decay::Decoupled;
-  if (name == "stable") return Decay::Stable;
-  throw std::invalid_argument("unknown weight-decay mode '" + name +
-                              "' (expected l2, decoupled or stable)");
+  return util::parse_word(kDecays, name, "weight-decay mode");
 }
 
 at::Tensor gradient_with_l2(const at::Tensor& grad, const at::Tensor& param,

@@ -1,11 +1,12 @@
 #pragma once
 // Construction-time checks shared by the optimizer families.
 
-#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+
+#include "swd/util/number.h"
 
 namespace swd {
 namespace optim {
@@ -19,15 +20,8 @@ void require(bool ok, const char* optimizer, const char* name, const T& value,
   if (ok) return;
   std::ostringstream message;
   message << optimizer << ": invalid " << name << " ";
-  if constexpr (std::is_floating_point_v<T>) {  // %g with the fewest digits that read back
-    std::ostringstream text;
-    for (int digits = 1; digits <= 17; ++digits) {
-      text.str("");
-      text.precision(digits);
-      text << value;
-      if (static_cast<T>(std::strtod(text.str().c_str(), nullptr)) == value) break;
-    }
-    message << text.str();
+  if constexpr (std::is_floating_point_v<T>) {
+    message << util::shortest_number(static_cast<double>(value));  // exactly the value given
   } else {
     message << value;
   }

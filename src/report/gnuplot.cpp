@@ -292,8 +292,26 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
   return s;
 }
 
+FigureFormats parse_figure_formats(const std::string& list) {
+  FigureFormats formats{false, false, false};
+  size_t start = 0;
+  while (true) {
+    const size_t comma = list.find(',', start);
+    const std::string word = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    bool* slot = word == "png" ? &formats.png : word == "svg" ? &formats.svg : word == "gp" ? &formats.gnuplot : nullptr;
+    if (slot == nullptr || *slot) {
+      throw std::invalid_argument("invalid figure format '" + one_line(word) + "' in '" + one_line(list) +
+                                  "' (expected a comma-separated list of png, svg and gp, each once)");
+    }
+    *slot = true;
+    if (comma == std::string::npos) return formats;
+    start = comma + 1;
+  }
+}
+
 void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
-                  const std::string& gnuplot, double timeout_seconds) {
+                  const std::string& gnuplot, const FigureFormats& formats,
+                  double timeout_seconds) {
   const fs::path dir(folder);
   for (const auto& f : figures) {
     if (!is_safe_file_stem(f.name)) {
@@ -304,6 +322,7 @@ void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
     const std::string stem = (dir / f.name).string();
     util::write_file_atomically(stem + ".dat", gnuplot_data(f));
     util::write_file_atomically(stem + ".gp", gnuplot_script(f, f.name + ".dat", f.name));
+    if (!formats.drawn()) continue;
     const std::string log = stem + ".log";
     // Run in the folder so that the script's relative paths hold.
     int status = 0;
@@ -322,6 +341,13 @@ void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
                                (last == std::string::npos ? message : message.substr(last + 1)));
     }
     fs::remove(log);
+    // The script draws both; what was not asked for goes before the folder is swapped in.
+    if (!formats.png) fs::remove(stem + ".png");
+    if (!formats.svg) fs::remove(stem + ".svg");
+    if (!formats.gnuplot) {
+      fs::remove(stem + ".gp");
+      fs::remove(stem + ".dat");
+    }
   }
 }
 

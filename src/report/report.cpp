@@ -268,7 +268,7 @@ std::vector<std::string> primary_lines(const std::vector<PrimaryResult>& primary
 }
 
 std::string report_markdown(const SweepResults& r, const std::vector<Figure>& figures,
-                            const std::vector<std::string>& notes) {
+                            const std::vector<std::string>& notes, const FigureFormats& formats) {
   std::string text = "# " + (r.title.empty() ? std::string("Sweep report") : one_line(r.title)) + "\n\n";
   text += "Written by `swd report` from runs.csv, sweep.json and each finished run's "
           "metrics.csv and config.json. " +
@@ -295,10 +295,16 @@ std::string report_markdown(const SweepResults& r, const std::vector<Figure>& fi
   text += groups_table(r);
   if (!figures.empty() || !notes.empty()) text += "## Figures\n\n";
   for (const auto& f : figures) {
-    const std::string title = one_line(f.title);
-    text += "### " + title + "\n\n![" + title + "](figures/" + f.name + ".png)\n\n" +
-            one_line(f.caption) + " ([SVG](figures/" + f.name + ".svg), [data](figures/" + f.name +
-            ".dat))\n\n";
+    const std::string title = one_line(f.title), file = "figures/" + f.name;
+    text += "### " + title + "\n\n";
+    if (formats.drawn()) text += "![" + title + "](" + file + (formats.png ? ".png" : ".svg") + ")\n\n";
+    std::vector<std::string> links;  // the other files kept
+    if (formats.png && formats.svg) links.push_back("[SVG](" + file + ".svg)");
+    if (formats.gnuplot) links.push_back("[data](" + file + ".dat)");
+    if (formats.gnuplot) links.push_back("[gnuplot script](" + file + ".gp)");
+    text += one_line(f.caption);
+    for (size_t i = 0; i < links.size(); ++i) text += (i ? ", " : " (") + links[i];
+    text += links.empty() ? "\n\n" : ")\n\n";
   }
   for (const auto& n : notes) text += "- " + one_line(n) + "\n";
   if (!notes.empty()) text += "\n";
@@ -323,7 +329,7 @@ ReportOutput write_report(const SweepResults& results, const std::string& dir,
   const fs::path staging = root / ".figures.tmp";
   std::error_code error;
   std::optional<std::string> program;
-  if (!figures.empty()) {
+  if (!figures.empty() && options.formats.drawn()) {
     program = util::find_program(options.gnuplot);
     if (!program) {
       throw ToolMissing(options.gnuplot + " not found on PATH: the report's figures are drawn "
@@ -338,7 +344,8 @@ ReportOutput write_report(const SweepResults& results, const std::string& dir,
     fs::create_directories(staging, error);
     if (error) throw std::runtime_error("cannot create " + staging.string() + ": " + error.message());
     try {
-      draw_figures(figures, staging.string(), *program, options.gnuplot_timeout);
+      draw_figures(figures, staging.string(), program.value_or(options.gnuplot), options.formats,
+                   options.gnuplot_timeout);
     } catch (...) {
       fs::remove_all(staging, error);
       throw;
@@ -355,7 +362,7 @@ ReportOutput write_report(const SweepResults& results, const std::string& dir,
   if (!primary.empty()) util::write_file_atomically((root / "primary.csv").string(), primary_csv(primary));
   out.primary = primary_lines(primary);
   out.report_path = (root / "report.md").string();
-  util::write_file_atomically(out.report_path, report_markdown(results, figures, notes));
+  util::write_file_atomically(out.report_path, report_markdown(results, figures, notes, options.formats));
   out.runs_finished = results.runs.size();
   out.runs_total = results.total_runs;
   out.groups = results.groups.size();

@@ -2,24 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 
 #include "swd/schedule/scaling.h"
+#include "swd/util/number.h"
+#include "swd/util/words.h"
 
 namespace swd {
 namespace schedule {
 
 namespace {
+using util::shortest_number;  // every number a message or describe() shows, exactly
 std::string join(const std::vector<double>& values) {
-  std::ostringstream out;
-  for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
-  return out.str();
-}
-std::string number(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + shortest_number(values[i]);
+  return out;
 }
 }  // namespace
 
@@ -40,7 +37,7 @@ double Step::factor(double epoch) const {
   return f;
 }
 std::string Step::describe() const {
-  return "step(milestones=" + join(milestones_) + "; gamma=" + number(gamma_) + ")";
+  return "step(milestones=" + join(milestones_) + "; gamma=" + shortest_number(gamma_) + ")";
 }
 
 Cosine::Cosine(double total_epochs, double floor) : total_epochs_(total_epochs), floor_(floor) {}
@@ -51,7 +48,7 @@ double Cosine::factor(double epoch) const {
   return floor_ + (1 - floor_) * 0.5 * (1 + std::cos(M_PI * progress));
 }
 std::string Cosine::describe() const {
-  return "cosine(epochs=" + number(total_epochs_) + "; floor=" + number(floor_) + ")";
+  return "cosine(epochs=" + shortest_number(total_epochs_) + "; floor=" + shortest_number(floor_) + ")";
 }
 
 Warmup::Warmup(double warmup_epochs, std::shared_ptr<const Schedule> after)
@@ -62,7 +59,23 @@ double Warmup::factor(double epoch) const {
   return ramp * after_->factor(epoch);
 }
 std::string Warmup::describe() const {
-  return "warmup(" + number(warmup_epochs_) + " epochs) then " + after_->describe();
+  return "warmup(" + shortest_number(warmup_epochs_) + " epochs) then " + after_->describe();
+}
+
+namespace {
+constexpr util::Word<ScheduleKind> kKinds[] = {
+    {"constant", ScheduleKind::Constant}, {"step", ScheduleKind::Step}, {"cosine", ScheduleKind::Cosine}};
+constexpr util::Word<ScaleRule> kScaleRules[] = {
+    {"none", ScaleRule::None}, {"lr", ScaleRule::LearningRate}, {"wd", ScaleRule::WeightDecay}};
+}  // namespace
+
+const std::vector<std::string>& schedule_kinds() {
+  static const std::vector<std::string> names = util::word_names(kKinds);
+  return names;
+}
+
+ScheduleKind schedule_kind_from_string(const std::string& name) {
+  return util::parse_word(kKinds, name, "schedule");
 }
 
 void check_milestones(const std::vector<double>& milestones, double total_epochs) {
@@ -73,7 +86,7 @@ void check_milestones(const std::vector<double>& milestones, double total_epochs
         (i > 0 && !(milestones[i] > milestones[i - 1]))) {
       throw std::invalid_argument(
           "invalid milestones " + join(milestones) + " (expected increasing epochs within the "
-          "run of " + number(total_epochs) + " epochs, each > 0 and < " + number(total_epochs) +
+          "run of " + shortest_number(total_epochs) + " epochs, each > 0 and < " + shortest_number(total_epochs) +
           ": a milestone m multiplies the lr by gamma from the step at which m epochs are done)");
     }
   }
@@ -81,15 +94,16 @@ void check_milestones(const std::vector<double>& milestones, double total_epochs
 
 std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs) {
   if (!(spec.warmup_epochs >= 0)) {
-    throw std::invalid_argument("invalid warmup epochs " + number(spec.warmup_epochs) +
+    throw std::invalid_argument("invalid warmup epochs " + shortest_number(spec.warmup_epochs) +
                                 " (expected >= 0)");
   }
   std::shared_ptr<const Schedule> base;
-  if (spec.kind == "constant") {
+  const ScheduleKind kind = schedule_kind_from_string(spec.kind);
+  if (kind == ScheduleKind::Constant) {
     base = std::make_shared<Constant>();
-  } else if (spec.kind == "step") {
+  } else if (kind == ScheduleKind::Step) {
     if (!(spec.gamma > 0)) {
-      throw std::invalid_argument("invalid gamma " + number(spec.gamma) + " (expected > 0)");
+      throw std::invalid_argument("invalid gamma " + shortest_number(spec.gamma) + " (expected > 0)");
     }
     std::vector<double> milestones = spec.milestones;
     if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of the steps
@@ -98,34 +112,26 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
       check_milestones(milestones, total_epochs);
     }
     base = std::make_shared<Step>(std::move(milestones), spec.gamma);
-  } else if (spec.kind == "cosine") {
+  } else {  // ScheduleKind::Cosine
     if (!(total_epochs > 0)) {
       throw std::invalid_argument("cosine schedule needs a positive number of epochs, got " +
-                                  number(total_epochs));
+                                  shortest_number(total_epochs));
     }
     base = std::make_shared<Cosine>(total_epochs, spec.floor);
-  } else {
-    throw std::invalid_argument("unknown schedule '" + spec.kind +
-                                "' (expected constant, step or cosine)");
   }
   if (spec.warmup_epochs > 0) return std::make_shared<Warmup>(spec.warmup_epochs, base);
   return base;
 }
 
-std::string to_string(ScaleRule rule) {
-  switch (rule) {
-    case ScaleRule::None: return "none";
-    case ScaleRule::LearningRate: return "lr";
-    case ScaleRule::WeightDecay: return "wd";
-  }
-  return "unknown";
-}
+std::string to_string(ScaleRule rule) { return util::word_of(kScaleRules, rule); }
 
 ScaleRule scale_rule_from_string(const std::string& name) {
-  if (name == "none") return ScaleRule::None;
-  if (name == "lr") return ScaleRule::LearningRate;
-  if (name == "wd") return ScaleRule::WeightDecay;
-  throw std::invalid_argument("unknown scale rule '" + name + "' (expected none, lr or wd)");
+  return util::parse_word(kScaleRules, name, "scale rule");
+}
+
+const std::vector<std::string>& scale_rule_names() {
+  static const std::vector<std::string> names = util::word_names(kScaleRules);
+  return names;
 }
 
 ScaledHyper scale_hyperparameters(ScaleRule rule, double base_lr, double base_weight_decay,

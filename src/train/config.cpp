@@ -13,9 +13,14 @@
 #include "swd/data/dataset.h"
 #include "swd/util/suggest.h"
 #include "swd/models/models.h"
+#include "swd/schedule/scaling.h"
+#include "swd/schedule/schedule.h"
 #include "swd/train/device.h"
 #include "swd/train/optimizer_factory.h"
+#include "swd/train/progress.h"
+#include "swd/util/number.h"
 #include "swd/util/process.h"
+#include "swd/util/words.h"
 #include "config_text.h"
 
 namespace swd {
@@ -198,9 +203,7 @@ void require_choice(const std::string& key, const std::string& value,
   for (const auto& c : choices) {
     if (c == value) return;
   }
-  std::string list;
-  for (size_t i = 0; i < choices.size(); ++i) list += (i ? ", " : "") + choices[i];
-  bad_value(key, value, "one of " + list);
+  bad_value(key, value, "one of " + util::join_words(choices));
 }
 
 /// At most 4 x the cores: more threads than that only slow a run down (issue: 1000 threads
@@ -225,14 +228,14 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "dataset") require_choice(key, c.dataset, data::dataset_names());
   if (key == "model") require_choice(key, c.model, models::model_names());
   if (key == "optimizer") require_choice(key, c.optimizer, optimizer_names());
-  if (key == "lr-schedule") require_choice(key, c.lr_schedule, {"constant", "step", "cosine"});
-  if (key == "wd-schedule") require_choice(key, c.wd_schedule, {"constant", "step", "cosine"});
-  if (key == "progress") require_choice(key, c.progress, {"auto", "bar", "line", "none"});
+  if (key == "lr-schedule") require_choice(key, c.lr_schedule, schedule::schedule_kinds());
+  if (key == "wd-schedule") require_choice(key, c.wd_schedule, schedule::schedule_kinds());
+  if (key == "progress") require_choice(key, c.progress, Progress::mode_names());
   if (key == "device") check_device_spec(c.device);
-  if (key == "precision") require_choice(key, c.precision, {"fp32", "bf16"});
+  if (key == "precision") require_choice(key, c.precision, precision_names());
   if (key == "on-nonfinite") require_choice(key, c.on_nonfinite, {"stop", "skip"});
   if (key == "checkpoint-every" && c.checkpoint_every < 0) fail("0 (epoch ends only) or more");
-  if (key == "scale-rule") require_choice(key, c.scale_rule, {"none", "lr", "wd"});
+  if (key == "scale-rule") require_choice(key, c.scale_rule, schedule::scale_rule_names());
   if (key == "base-batch-size") positive(c.base_batch_size);
   if (key == "epochs") positive(c.epochs);
   if (key == "batch-size") positive(c.batch_size);
@@ -270,19 +273,9 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
 }
 
 /// `v` as the help shows a default, the shorter of its plain and exponent forms: 0.1, 1e-3.
-std::string number(double v) {
-  char plain[32], exponent[32];
-  std::snprintf(plain, sizeof plain, "%g", v);
-  for (int digits = 0; digits < 17; ++digits) {
-    std::snprintf(exponent, sizeof exponent, "%.*e", digits, v);
-    if (std::strtod(exponent, nullptr) == v) break;
-  }
-  std::string e = exponent;  // 1e-03 -> 1e-3
-  const auto sign = e.find_first_of("+-", e.find('e'));
-  while (sign != std::string::npos && sign + 2 < e.size() && e[sign + 1] == '0') e.erase(sign + 1, 1);
-  if (e[sign] == '+') e.erase(sign, 1);
-  return e.size() < std::strlen(plain) ? e : plain;
-}
+std::string number(double v) { return util::compact_number(v); }
+/// "a | b | c": the choices of a setting that is a word, as help lists them.
+std::string choices(const std::vector<std::string>& words) { return util::join_words(words, " | "); }
 std::string pair(const std::tuple<double, double>& v) {
   return number(std::get<0>(v)) + "," + number(std::get<1>(v));
 }
@@ -324,8 +317,8 @@ const std::vector<Entry>& table() {
       entry("val-seed", "which samples --val-split holds out (independent of --seed)", &TrainConfig::val_seed),
       entry("augment", "random crop (padding 4) and flip (default: on for CIFAR; --no-augment: off)", &TrainConfig::augment),
       entry("workers", "threads preparing batches", &TrainConfig::workers),
-      entry("model", "mlp | cnn | mlp-bn | cnn-bn | resnet8 | resnet14 | resnet20 | resnet32 | resnet44 | resnet56 | resnet18 | resnet34 | vgg16 | densenet121 | googlenet", &TrainConfig::model),
-      entry("optimizer", "sgd | sgdw | sgds | adam | adamw | adams | amsgrad | amsgrads | adai | adais", &TrainConfig::optimizer),
+      entry("model", choices(models::model_names()), &TrainConfig::model),
+      entry("optimizer", choices(optimizer_names()), &TrainConfig::optimizer),
       entry("lr", lr_help(), &TrainConfig::lr),
       entry("weight-decay", weight_decay_help(), &TrainConfig::weight_decay),
       applied_entry("weight-decay-over-lr", "weight decay := weight-decay (default " + number(kDefaultWeightDecay) + ") / lr: the paper's convention that gives AdamW the per-step decay lr x lambda of the others (adamw's default; config.json records the result)", &TrainConfig::weight_decay_over_lr),
@@ -337,13 +330,13 @@ const std::vector<Entry>& table() {
       entry("no-decay-bias-norm", "no weight decay for biases and normalisation layers", &TrainConfig::no_decay_bias_norm),
       entry("epochs", "training epochs", &TrainConfig::epochs),
       entry("batch-size", "batch size", &TrainConfig::batch_size),
-      entry("scale-rule", "none | lr | wd: scale lr or weight decay by batch-size / base-batch-size", &TrainConfig::scale_rule),
+      entry("scale-rule", choices(schedule::scale_rule_names()) + ": scale lr or weight decay by batch-size / base-batch-size", &TrainConfig::scale_rule),
       entry("base-batch-size", "the batch size the lr and weight decay were tuned for", &TrainConfig::base_batch_size),
-      entry("lr-schedule", "constant | step | cosine", &TrainConfig::lr_schedule),
+      entry("lr-schedule", choices(schedule::schedule_kinds()), &TrainConfig::lr_schedule),
       entry("milestones", "step schedule: epochs E1,E2,... (fractional allowed; default 40% and 80% of the steps)", &TrainConfig::milestones),
       entry("gamma", "step schedule: factor at each milestone", &TrainConfig::gamma),
       entry("warmup-epochs", "linear learning-rate warm-up epochs", &TrainConfig::warmup_epochs),
-      entry("wd-schedule", "weight-decay multiplier schedule: constant | step | cosine", &TrainConfig::wd_schedule),
+      entry("wd-schedule", "weight-decay multiplier schedule: " + choices(schedule::schedule_kinds()), &TrainConfig::wd_schedule),
       entry("seed", "seed of the model, data order and augmentation", &TrainConfig::seed),
       entry("threads", "LibTorch threads (0: every core)", &TrainConfig::threads),
       entry("out", "output folder (default runs/<timestamp>-<optimizer>)", &TrainConfig::out),
@@ -354,10 +347,10 @@ const std::vector<Entry>& table() {
       entry("tensorboard", "also write TensorBoard event files into the run folder: scalars per --log-every step and per epoch (tensorboard --logdir DIR; a sweep's folder shows every run)", &TrainConfig::tensorboard),
       entry("eval-every", "evaluate on the test set every N epochs and after the last (other epochs leave the test columns empty)", &TrainConfig::eval_every),
       entry("dynamics-every", "measure the learning dynamics (angular update, effective lr; docs/DYNAMICS.md) every N steps; the decay budget counts every step", &TrainConfig::dynamics_every),
-      entry("progress", "auto | bar | line | none", &TrainConfig::progress),
+      entry("progress", choices(Progress::mode_names()), &TrainConfig::progress),
       entry("checkpoint-every", "also checkpoint every N training batches (0: at epoch ends only)", &TrainConfig::checkpoint_every),
       entry("device", "auto | cpu | cuda | cuda:N (auto: the first CUDA device if any, else the CPU)", &TrainConfig::device),
-      entry("precision", "fp32 | bf16 (bf16 autocast for the forward pass; weights and optimizer state stay fp32)", &TrainConfig::precision),
+      entry("precision", choices(precision_names()) + " (bf16 autocast for the forward pass; weights and optimizer state stay fp32)", &TrainConfig::precision),
       entry("channels-last", "conv weights and image batches in channels-last (NHWC) layout: oneDNN's faster convolutions on the CPU; the same numbers up to rounding", &TrainConfig::channels_last),
       entry("on-nonfinite", "stop | skip: what a non-finite loss or gradient does", &TrainConfig::on_nonfinite),
       // data parallelism and accumulation (docs/DISTRIBUTED.md)

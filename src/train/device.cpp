@@ -15,6 +15,7 @@
 
 #include "swd/models/models.h"
 #include "swd/train/config.h"
+#include "swd/util/words.h"
 
 namespace swd {
 namespace train {
@@ -132,18 +133,33 @@ std::string device_name(const c10::Device& device) {
   return name.empty() ? device.str() : name;
 }
 
-void check_precision(const std::string& precision, const c10::Device& device) {
-  if (precision == "fp32") return;
-  if (precision != "bf16") {
-    throw ConfigError("invalid value '" + precision + "' for precision (expected fp32 or bf16)");
+namespace {
+/// --precision's words: whether each autocasts the forward pass to bfloat16.
+constexpr util::Word<bool> kPrecisions[] = {{"fp32", false}, {"bf16", true}};
+bool autocasts_bf16(const std::string& precision) {
+  try {
+    return util::parse_word(kPrecisions, precision, "precision");
+  } catch (const std::invalid_argument&) {
+    throw ConfigError("invalid value '" + precision + "' for precision (expected one of " +
+                      util::join_words(precision_names()) + ")");
   }
+}
+}  // namespace
+
+const std::vector<std::string>& precision_names() {
+  static const std::vector<std::string> names = util::word_names(kPrecisions);
+  return names;
+}
+
+void check_precision(const std::string& precision, const c10::Device& device) {
+  if (!autocasts_bf16(precision)) return;
   if (!device.is_cpu() && !device.is_cuda()) {
     throw ConfigError("--precision bf16: no bfloat16 autocast on device " + device.str());
   }
 }
 
 AutocastGuard::AutocastGuard(const c10::Device& device, const std::string& precision) {
-  if (precision != "bf16") return;
+  if (!autocasts_bf16(precision)) return;
   active_ = true;
   cuda_ = device.is_cuda();
   was_enabled_ = autocast_enabled(cuda_);

@@ -1,27 +1,22 @@
 #include "swd/train/metrics.h"
 
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
 
 #include "swd/util/io.h"
+#include "swd/util/number.h"
 
 namespace swd {
 namespace train {
 
 namespace {
-/// The shortest text that reads back as exactly `v` (0.0005, not 0.00050000000000000001).
-std::string number(double v) {
-  char text[40];
-  const auto end = std::to_chars(text, text + sizeof text, v, std::chars_format::general).ptr;
-  return std::string(text, end);
-}
-std::string optional_number(const std::optional<double>& v) { return v ? number(*v) : ""; }
+using util::shortest_number;  // 0.0005, not 0.00050000000000000001
+std::string optional_number(const std::optional<double>& v) { return v ? shortest_number(*v) : ""; }
 /// A mean over no samples or steps is undefined (NaN here): an empty cell, as is a value a
 /// blown-up model made NaN (a test loss of infinite logits).
-std::string mean_number(double v) { return std::isnan(v) ? "" : number(v); }
+std::string mean_number(double v) { return std::isnan(v) ? "" : shortest_number(v); }
 double mean_from(const std::string& cell) {
   return cell.empty() ? std::numeric_limits<double>::quiet_NaN() : std::stod(cell);
 }
@@ -66,7 +61,7 @@ std::string metrics_csv_row(const EpochMetrics& m) {
          mean_number(m.grad_norm) + "," + mean_number(m.grad_norm_sq) + "," +
          mean_number(m.weight_norm) + "," +
          optional_number(m.sqrt_vbar) + "," + optional_number(m.decay_per_step) + "," +
-         number(m.seconds) + "," + std::to_string(m.skipped_steps) + "," +
+         shortest_number(m.seconds) + "," + std::to_string(m.skipped_steps) + "," +
          mean_number(m.tracked_norm) + "," + mean_number(m.angular_update) + "," +
          mean_number(m.relative_update) + "," + mean_number(m.effective_lr) + "," +
          mean_number(m.decay_rate) + "," + mean_number(m.decay_budget) + "," +

@@ -1,9 +1,9 @@
 #include "swd/train/optimizer_factory.h"
 
 #include <stdexcept>
+#include <type_traits>
 
-#include "swd/optim/adai.h"
-#include "swd/optim/adam.h"
+#include "swd/optim/families.h"
 #include "swd/optim/param_groups.h"
 #include "swd/optim/sgd.h"
 #include "swd/schedule/scaling.h"
@@ -146,21 +146,19 @@ std::unique_ptr<optim::OptimizerBase> make_optimizer(
     const std::string& name, const OptimizerHyper& h,
     std::vector<torch::optim::OptimizerParamGroup> groups) {
   const auto choice = parse_optimizer_name(name);
-  if (choice.family == "sgd") {
-    return std::make_unique<optim::SGD>(
-        std::move(groups), optim::SGDOptions(h.lr).momentum(h.momentum).dampening(h.dampening)
-                               .nesterov(h.nesterov).weight_decay(h.weight_decay)
-                               .decay(choice.decay));
-  }
-  if (choice.family == "adam") {
-    return std::make_unique<optim::Adam>(
-        std::move(groups), optim::AdamOptions(h.lr).betas(h.betas).eps(h.eps)
-                               .weight_decay(h.weight_decay).amsgrad(choice.amsgrad)
-                               .decay(choice.decay));
-  }
-  return std::make_unique<optim::Adai>(
-      std::move(groups), optim::AdaiOptions(h.lr).betas(h.betas).eps(h.eps)
-                             .weight_decay(h.weight_decay).decay(choice.decay));
+  return optim::visit_family(choice.family, [&](auto tag) -> std::unique_ptr<optim::OptimizerBase> {
+    using Optimizer = typename decltype(tag)::type;
+    auto options = typename decltype(tag)::options_type(h.lr);
+    options.weight_decay(h.weight_decay).decay(choice.decay);
+    // The family's own hyper-parameters (defaults_table says which each family uses).
+    if constexpr (std::is_same_v<Optimizer, optim::SGD>) {
+      options.momentum(h.momentum).dampening(h.dampening).nesterov(h.nesterov);
+    } else {
+      options.betas(h.betas).eps(h.eps);
+    }
+    if constexpr (std::is_same_v<Optimizer, optim::Adam>) options.amsgrad(choice.amsgrad);
+    return std::make_unique<Optimizer>(std::move(groups), options);
+  });
 }
 
 std::unique_ptr<optim::OptimizerBase> make_optimizer_for(const std::string& name,

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "swd/util/words.h"
+
 namespace swd {
 namespace train {
 
@@ -17,11 +19,24 @@ std::string format_duration(double seconds) {
   return text;
 }
 
+namespace {
+constexpr const char* kAuto = "auto";  // Bar on a terminal, else Line
+constexpr util::Word<Progress::Mode> kModes[] = {
+    {"bar", Progress::Mode::Bar}, {"line", Progress::Mode::Line}, {"none", Progress::Mode::None}};
+}  // namespace
+
+const std::vector<std::string>& Progress::mode_names() {
+  static const std::vector<std::string> names = [] {
+    auto words = util::word_names(kModes);
+    words.insert(words.begin(), kAuto);
+    return words;
+  }();
+  return names;
+}
+
 Progress::Mode Progress::mode_from(const std::string& name, std::FILE* stream) {
-  if (name == "bar") return Mode::Bar;
-  if (name == "line") return Mode::Line;
-  if (name == "none") return Mode::None;
-  return ::isatty(::fileno(stream)) ? Mode::Bar : Mode::Line;
+  if (name == kAuto) return ::isatty(::fileno(stream)) ? Mode::Bar : Mode::Line;
+  return util::parse_word(kModes, name, "progress mode");
 }
 
 Progress::Progress(Mode mode, int64_t epochs, std::FILE* stream, std::FILE* log)

@@ -1,6 +1,6 @@
 #pragma once
 // The report's figures: first as data (which lines, which points), then drawn with gnuplot
-// into PNG and SVG files.
+// into PNG and SVG files (FigureFormats).
 //
 // Made only where the sweep has the axes they need:
 //   curves-*            per epoch, one line per optimizer (or scaling rule), mean over seeds
@@ -81,6 +81,20 @@ struct BestWeightDecay {
 };
 std::vector<BestWeightDecay> best_weight_decay_per_length(const SweepResults& results);
 
+/// The files each figure is kept as (swd report --formats): NAME.png, the raster report.md
+/// shows; NAME.svg, the vector drawing; NAME.gp with its data NAME.dat, gnuplot's input, to
+/// redraw or restyle a figure. The default is the PNG and the SVG.
+struct FigureFormats {
+  bool png = true;
+  bool svg = true;
+  bool gnuplot = false;
+  /// Whether gnuplot runs: a PNG or an SVG is asked for.
+  bool drawn() const { return png || svg; }
+};
+/// A comma-separated list of png, svg and gp, each at most once ("png,svg"). Throws
+/// std::invalid_argument naming the bad word and the choices.
+FigureFormats parse_figure_formats(const std::string& list);
+
 /// gnuplot's input for `figure`: the data block and the script writing <stem>.png and
 /// <stem>.svg, where `stem` is a path without extension.
 std::string gnuplot_data(const Figure& figure);
@@ -92,13 +106,16 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
 bool is_safe_file_stem(const std::string& name);
 std::string safe_file_stem(const std::string& name);
 
-/// Draws every figure into `folder` (NAME.png, NAME.svg, and the NAME.dat / NAME.gp it used)
-/// with the gnuplot program `gnuplot`. Every string reaches gnuplot through one_line inside
-/// single quotes, so no title, label or key can end its string and run a command. Throws std::runtime_error with gnuplot's message if it
-/// fails or takes more than `timeout_seconds` for one figure (naming gnuplot and the script),
-/// std::invalid_argument for a figure name that is not a plain file name.
+/// Draws every figure into `folder` with the gnuplot program `gnuplot` and keeps the files
+/// `formats` asks for (NAME.png, NAME.svg, and the NAME.gp / NAME.dat it used); where it asks
+/// for neither a PNG nor an SVG, gnuplot does not run. Every string reaches gnuplot through
+/// one_line inside single quotes, so no title, label or key can end its string and run a
+/// command. Throws std::runtime_error with gnuplot's message if it fails or takes more than
+/// `timeout_seconds` for one figure (naming gnuplot and the script), std::invalid_argument for
+/// a figure name that is not a plain file name.
 void draw_figures(const std::vector<Figure>& figures, const std::string& folder,
-                  const std::string& gnuplot, double timeout_seconds = kGnuplotTimeoutSeconds);
+                  const std::string& gnuplot, const FigureFormats& formats = {},
+                  double timeout_seconds = kGnuplotTimeoutSeconds);
 
 }  // namespace report
 }  // namespace swd

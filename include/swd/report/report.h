@@ -1,6 +1,6 @@
 #pragma once
 // `swd report DIR` as a library call: report.md (tables), summary.csv (one row per group),
-// paired.csv (paired comparisons over seeds) and figures/ (PNG and SVG, drawn with gnuplot)
+// paired.csv (paired comparisons over seeds) and figures/ (PNG and SVG by default, drawn with gnuplot)
 // in a sweep's folder, or in another folder for a list of runs.
 
 #include <stdexcept>
@@ -18,6 +18,7 @@ struct ReportOptions {
   bool figures = true;             ///< false: tables only, gnuplot not needed
   std::string gnuplot = "gnuplot"; ///< the plotting program, looked up on PATH
   double gnuplot_timeout = kGnuplotTimeoutSeconds;  ///< seconds per figure, then it is stopped
+  FigureFormats formats;           ///< the files each figure is kept as (PNG and SVG)
 };
 
 struct ReportOutput {
@@ -45,9 +46,11 @@ ReportOutput write_report(const SweepResults& results, const std::string& dir,
 /// One line per primary result: the test, A - B [95% CI], n, SE, p and both verdicts.
 std::vector<std::string> primary_lines(const std::vector<PrimaryResult>& primary);
 
-/// report.md's text for `results` with `figures` (links into figures/) and `notes`.
+/// report.md's text for `results` with `figures` (links into figures/, to the files
+/// `formats` keeps) and `notes`.
 std::string report_markdown(const SweepResults& results, const std::vector<Figure>& figures,
-                            const std::vector<std::string>& notes);
+                            const std::vector<std::string>& notes,
+                            const FigureFormats& formats = {});
 
 }  // namespace report
 }  // namespace swd

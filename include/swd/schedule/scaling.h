@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace swd {
 namespace schedule {
@@ -20,6 +21,8 @@ enum class ScaleRule {
 /// "none", "lr", "wd" and back. from-string throws std::invalid_argument naming the value.
 std::string to_string(ScaleRule rule);
 ScaleRule scale_rule_from_string(const std::string& name);
+/// Every rule's word, in order (the choices help lists).
+const std::vector<std::string>& scale_rule_names();
 
 struct ScaledHyper {
   double lr = 0;

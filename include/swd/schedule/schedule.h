@@ -66,9 +66,16 @@ class Warmup : public Schedule {
   std::shared_ptr<const Schedule> after_;
 };
 
+/// The kinds of schedule, and their names as the CLI and config files spell them
+/// (schedule_kinds(): constant, step, cosine).
+enum class ScheduleKind { Constant, Step, Cosine };
+const std::vector<std::string>& schedule_kinds();
+/// Throws std::invalid_argument naming `name` and the kinds.
+ScheduleKind schedule_kind_from_string(const std::string& name);
+
 /// What a schedule is made from, as the CLI and config files spell it.
 struct ScheduleSpec {
-  std::string kind = "constant";  ///< constant | step | cosine
+  std::string kind = "constant";  ///< one of schedule_kinds()
   std::vector<double> milestones; ///< step: epochs (fractional allowed); empty = 40% and 80% of
                                   ///< the run's steps
   double gamma = 0.1;             ///< step

@@ -35,6 +35,8 @@ c10::Device resolve_device(const std::string& spec, int64_t local_rank = 0);
 /// What the device is: the GPU's name ("NVIDIA H200"), or the CPU's model name.
 std::string device_name(const c10::Device& device);
 
+/// The words of --precision: fp32, bf16.
+const std::vector<std::string>& precision_names();
 /// Whether `precision` (fp32 | bf16) can run on `device`: throws ConfigError naming both
 /// when bf16 autocast is not available there.
 void check_precision(const std::string& precision, const c10::Device& device);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "swd/train/metrics.h"
 
@@ -18,8 +19,11 @@ namespace train {
 class Progress {
  public:
   enum class Mode { Bar, Line, None };
-  /// "auto" picks Bar when `stream` is a terminal, else Line.
+  /// "bar", "line", "none"; "auto" picks Bar when `stream` is a terminal, else Line. Throws
+  /// std::invalid_argument naming another word and the choices.
   static Mode mode_from(const std::string& name, std::FILE* stream);
+  /// The words mode_from takes: auto, bar, line, none.
+  static const std::vector<std::string>& mode_names();
 
   /// `log`: where lines are copied (nullptr: nowhere); not owned.
   Progress(Mode mode, int64_t epochs, std::FILE* stream = stdout, std::FILE* log = nullptr);

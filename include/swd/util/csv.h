@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "swd/util/number.h"  // shortest_number, the form of the numbers in every cell
+
 namespace swd {
 namespace util {
 
 /// `text` as one CSV field, quoted only when it has to be.
 std::string csv_field(const std::string& text);
-/// The shortest text that reads back as exactly `value` ("0.1", "1e-05"); "nan", "inf".
-std::string shortest_number(double value);
 
 /// The fields joined into one line (no newline).
 std::string csv_line(const std::vector<std::string>& fields);
