@@ -7,7 +7,6 @@ by torch's own extension builder (torch.utils.cpp_extension) against the torch t
 with the system's C++ compiler: nothing is downloaded and CMake is not needed. The package
 works with that torch only (the extension links its LibTorch). `pip uninstall swd` removes it.
 """
-import glob
 import os
 import re
 
@@ -23,10 +22,20 @@ def version():
         return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
 
 
-sources = [os.path.join(HERE, "swd_ext.cpp")]
-sources += sorted(glob.glob(os.path.join(ROOT, "src", "optim", "*.cpp")))
+def optimizer_sources():
+    """The sources of the swd_optim library, as src/CMakeLists.txt lists them (one list)."""
+    try:
+        with open(os.path.join(ROOT, "src", "CMakeLists.txt")) as f:
+            block = re.search(r"add_library\(swd_optim OBJECT\n(.*?)\)", f.read(), re.S)
+    except OSError:
+        return []
+    return [os.path.join(ROOT, "src", line.strip()) for line in block.group(1).splitlines()
+            if line.strip().endswith(".cpp")] if block else []
+
+
+sources = [os.path.join(HERE, "swd_ext.cpp")] + optimizer_sources()
 if len(sources) == 1:
-    raise SystemExit(f"swd: no optimizer sources in {ROOT}/src/optim: build from a checkout of "
+    raise SystemExit(f"swd: no swd_optim sources listed in {ROOT}/src/CMakeLists.txt: build from a checkout of "
                      "the repository (python/ needs ../src and ../include)")
 
 setup(

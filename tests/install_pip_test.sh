@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python package installed by pip, as README.md says (docs/PYTHON.md): in a virtual
 # environment that sees Debian's torch (--system-site-packages), from a copy of the files the
-# build needs (python/, include/, src/optim/), `pip install --no-build-isolation ./python`
+# build needs (python/, include/, src/), `pip install --no-build-isolation ./python`
 # builds the extension against that torch without downloading anything (--no-index); the
 # installed package imports from the environment and steps; `pip uninstall swd` removes it.
 #   tests/install_pip_test.sh SOURCE_DIR PYTHON
@@ -10,9 +10,8 @@ source_dir=$1
 python=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/src/src"
-cp -r "$source_dir/include" "$work/src/"
-cp -r "$source_dir/src/optim" "$work/src/src/"
+mkdir -p "$work/src"
+cp -r "$source_dir/include" "$source_dir/src" "$work/src/"
 (cd "$source_dir" && tar cf - --exclude=build --exclude='*.egg-info' --exclude=__pycache__ python) |
   (cd "$work/src" && tar xf -)
 "$python" -m venv --system-site-packages "$work/venv"

@@ -149,9 +149,13 @@ TEST(UtilCsv, QuotesOnlyWhatMustBeQuotedAndReadsItBack) {
 }
 
 TEST(UtilNumber, OneFormForEveryNumberWritten) {
-  // The fewest digits that read back, in %g's form: 100 -> "1e+02" (3 digits do not beat 1),
-  // 2^-24 -> 17 digits (its 16-digit neighbours read back too, but %.16g rounds outside).
-  EXPECT_EQ(util::shortest_number(100), "1e+02");
+  // The fewest digits that read back, in %g's form, whole numbers written out (100, not
+  // %.1g's "1e+02"; 1e20 keeps its exponent); 2^-24 -> 17 digits (its 16-digit neighbours
+  // read back too, but %.16g rounds outside).
+  EXPECT_EQ(util::shortest_number(100), "100");
+  EXPECT_EQ(util::shortest_number(-20), "-20");
+  EXPECT_EQ(util::shortest_number(1e20), "1e+20");
+  EXPECT_EQ(util::shortest_number(2.5e6), "2500000");
   EXPECT_EQ(util::shortest_number(1048576), "1048576");
   EXPECT_EQ(util::shortest_number(std::ldexp(1.0, -24)), "5.9604644775390625e-08");
   EXPECT_EQ(util::shortest_number(-0.0), "-0");

@@ -22,8 +22,15 @@ int shortest_digits(double value) {
 std::string shortest_number(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  // A whole number below 1e15 is written out ("100", "20", not %g's "1e+02", "2e+01"): its
+  // digits before the point are exact, and a message reads "10 epochs".
+  int digits = shortest_digits(value);
+  if (value == std::floor(value) && std::fabs(value) >= 1 && std::fabs(value) < 1e15) {
+    const int integer_digits = static_cast<int>(std::floor(std::log10(std::fabs(value)))) + 1;
+    if (integer_digits > digits) digits = integer_digits;
+  }
   char text[32];
-  std::snprintf(text, sizeof text, "%.*g", shortest_digits(value), value);
+  std::snprintf(text, sizeof text, "%.*g", digits, value);
   return text;
 }
 

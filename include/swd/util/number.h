@@ -9,7 +9,8 @@ namespace util {
 
 /// The shortest text that reads back as exactly `value`, in printf's %g form: the fewest
 /// significant digits (1 to 17) whose %g text strtod turns back into `value` ("0.1", "1e-05",
-/// "0.0005", "123456789"); "nan", "inf", "-inf".
+/// "0.0005", "123456789"), with a whole number below 1e15 written out ("100", not "1e+02");
+/// "nan", "inf", "-inf".
 std::string shortest_number(double value);
 
 /// The same value, exactly, in the shorter of the plain form (%g, "100", "0.001") and the
