@@ -71,11 +71,12 @@ TEST(Schedule, BadSpecsNameTheProblem) {
   EXPECT_NE(message({"step", {5, 3}}).find("5,3"), std::string::npos);
   EXPECT_NE(message({"step", {}, -0.1}).find("-0.1"), std::string::npos);
   EXPECT_NE(message({"constant", {}, 0.1, 0.0, -1}).find("-1"), std::string::npos);
-  // Given milestones act within the 10-epoch run, once: after epochs 1..9.
-  for (const std::vector<double>& bad : {std::vector<double>{0}, {10}, {12, 15}, {9.5}, {2, 2}, {3, 2.5}}) {
-    EXPECT_NE(message({"step", bad}).find("within the run of 10 epochs, each > 0 and at most 9"),
+  // Given milestones act within the 10-epoch run, once: 0 < m < 10, increasing.
+  for (const std::vector<double>& bad : {std::vector<double>{0}, {10}, {12, 15}, {10.5}, {2, 2}, {3, 2.5}}) {
+    EXPECT_NE(message({"step", bad}).find("within the run of 10 epochs, each > 0 and < 10"),
               std::string::npos);
   }
+  EXPECT_EQ(message({"step", {9.5}}), "");  // from the step at which 9.5 epochs are done
   for (const std::vector<double>& good : {std::vector<double>{1}, {9}, {0.5, 8.5}, {2, 3, 4}}) {
     EXPECT_EQ(message({"step", good}), "");
   }
