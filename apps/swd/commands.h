@@ -1,6 +1,6 @@
 #pragma once
-// The subcommands of the swd tool. Each add_* registers its options; run_selected runs the
-// one the user chose.
+// The subcommands of the swd tool. Each add_* registers its options and each run_* runs its
+// command once parsed; main.cpp dispatches between them.
 
 #include <CLI/CLI.hpp>
 
@@ -31,14 +31,12 @@ void add_config_flags(CLI::App& command, ConfigFlags& flags);
 std::vector<std::pair<std::string, std::string>> given_settings(const CLI::App& command,
                                                                 const ConfigFlags& flags);
 
-/// The sweep and report subcommands, once parsed; each returns the exit status.
+/// The subcommands, once parsed; each returns the exit status.
+int run_train();
 int run_sweep();
 int run_report();
 int run_export();
 int run_plan();
-
-/// Runs the parsed subcommand; returns the process exit status.
-int run_selected(CLI::App& app);
 
 }  // namespace cli
 }  // namespace swd

@@ -71,7 +71,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return swd::cli::run_selected(app);
+    namespace cli = swd::cli;
+    if (app.got_subcommand("train")) return cli::run_train();
+    if (app.got_subcommand("sweep")) return cli::run_sweep();
+    if (app.got_subcommand("report")) return cli::run_report();
+    if (app.got_subcommand("export")) return cli::run_export();
+    if (app.got_subcommand("plan")) return cli::run_plan();
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "swd: error: %s\n", swd::message_of(e).c_str());
     return 2;

@@ -68,7 +68,6 @@ void add_train_command(CLI::App& app) {
   add_config_flags(*train_app, train_flags());
 }
 
-namespace {
 int run_train() {
   const auto given = given_settings(*train_app, train_flags());
   train::TrainConfig config;
@@ -120,16 +119,5 @@ int run_train() {
               100 * summary.final_test_error, skipped.c_str(), summary.out_dir.c_str());
   return 0;
 }
-}  // namespace
-
-int run_selected(CLI::App& app) {
-  if (app.got_subcommand("train")) return run_train();
-  if (app.got_subcommand("sweep")) return run_sweep();
-  if (app.got_subcommand("report")) return run_report();
-  if (app.got_subcommand("export")) return run_export();
-  if (app.got_subcommand("plan")) return run_plan();
-  return 2;
-}
-
 }  // namespace cli
 }  // namespace swd
