@@ -47,10 +47,13 @@ OptimizerBase::ParamDynamics OptimizerBase::param_dynamics(std::size_t group,
   if (hyper.decay == Decay::L2 && hyper.weight_decay != 0) {
     // eta * lambda * gain * <theta^2, P> / |theta|^2: the component of the step's L2 part
     // eta * gain * P * lambda * theta along theta, relative to |theta| (docs/DYNAMICS.md).
-    const auto w = param.detach().to(at::kDouble);
-    const double norm_sq = w.square().sum().item<double>();
-    const double weighted = denominator.defined() ? w.square().div(denominator).sum().item<double>() : norm_sq;
-    const double ratio = norm_sq > 0 ? weighted / norm_sq : out.step_scale;
+    // Without a preconditioner (P = 1) the ratio is 1 and needs no pass over theta.
+    double ratio = out.step_scale;
+    if (denominator.defined()) {
+      const auto w_sq = param.detach().to(at::kDouble).square();
+      const double norm_sq = w_sq.sum().item<double>();
+      if (norm_sq > 0) ratio = w_sq.div_(denominator).sum().item<double>() / norm_sq;
+    }
     out.l2_rate = hyper.lr * hyper.weight_decay * do_l2_gain(options) * ratio;
   }
   return out;

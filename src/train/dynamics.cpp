@@ -3,8 +3,10 @@
 #include "swd/train/dynamics.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -19,14 +21,53 @@ namespace train {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// The angle between a and b (float64), 2 atan2(|a/|a| - b/|b||, |a/|a| + b/|b||): accurate
-/// for the small angles of a training step, where acos of the cosine loses half the digits.
-double angle_between(const at::Tensor& a, const at::Tensor& b, double norm_a, double norm_b) {
-  if (!(norm_a > 0) || !(norm_b > 0)) return kNaN;
-  const auto ua = a / norm_a, ub = b / norm_b;
-  const double diff = at::linalg_vector_norm(ua - ub).item<double>();
-  const double sum = at::linalg_vector_norm(ua + ub).item<double>();
-  return 2 * std::atan2(diff, sum);
+/// The sums one step's measurement needs, over the elements of w0 (before the step) and w1
+/// (after), in float64: |w0|^2, |w1|^2, |w1 - w0|^2 and (w1 - w0).(w1 + w0) = |w1|^2 - |w0|^2
+/// (the last two summed directly, so that they keep their digits when the step is small).
+struct StepSums {
+  double before_sq = 0, after_sq = 0, diff_sq = 0, diff_dot_sum = 0;
+};
+
+/// One pass over the memory where both tensors are plain CPU tensors of one floating dtype (the
+/// usual case: a training step on the CPU), else ATen operations (any device and layout).
+StepSums step_sums(const at::Tensor& before, const at::Tensor& after) {
+  StepSums s;
+  if (before.device().is_cpu() && after.device().is_cpu() && before.scalar_type() == after.scalar_type() &&
+      before.is_contiguous() && after.is_contiguous() && at::isFloatingType(before.scalar_type())) {
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, before.scalar_type(), "swd_step_sums", [&] {
+      const scalar_t* b = before.data_ptr<scalar_t>();
+      const scalar_t* a = after.data_ptr<scalar_t>();
+      for (int64_t i = 0, n = before.numel(); i < n; ++i) {
+        const double x0 = static_cast<double>(b[i]), x1 = static_cast<double>(a[i]);
+        const double d = x1 - x0;
+        s.before_sq += x0 * x0;
+        s.after_sq += x1 * x1;
+        s.diff_sq += d * d;
+        s.diff_dot_sum += d * (x1 + x0);
+      }
+    });
+    return s;
+  }
+  const auto b = before.to(at::kDouble), a = after.to(at::kDouble);
+  const auto d = a - b;
+  s.before_sq = b.square().sum().item<double>();
+  s.after_sq = a.square().sum().item<double>();
+  s.diff_sq = d.square().sum().item<double>();
+  s.diff_dot_sum = (d * (a + b)).sum().item<double>();
+  return s;
+}
+
+/// The angle between w0 and w1, 2 atan2(|u0 - u1|, |u0 + u1|) with u = w / |w|: accurate for
+/// the small angles of a training step, where acos of the cosine loses half the digits. From
+/// |w1 - w0|^2 = |w0|^2 + |w1|^2 - 2 w0.w1:
+///   |u0 - u1|^2 = (|w1 - w0|^2 - (|w1| - |w0|)^2) / (|w0| |w1|),  |u0 + u1|^2 = 4 - |u0 - u1|^2,
+/// with |w1| - |w0| = (w1 - w0).(w1 + w0) / (|w0| + |w1|).
+double angle_from(const StepSums& s) {
+  const double n0 = std::sqrt(s.before_sq), n1 = std::sqrt(s.after_sq);
+  if (!(n0 > 0) || !(n1 > 0)) return kNaN;
+  const double dn = s.diff_dot_sum / (n0 + n1);
+  const double chord_sq = std::min(4.0, std::max(0.0, s.diff_sq - dn * dn) / (n0 * n1));
+  return 2 * std::atan2(std::sqrt(chord_sq), std::sqrt(4 - chord_sq));
 }
 
 double norm_of(const at::Tensor& t) {
@@ -84,7 +125,7 @@ void DynamicsMeter::before_step(int64_t step, bool force) {
   before_.clear();
   if (!measuring_) return;
   torch::NoGradGuard no_grad;
-  for (const auto& p : params_) before_.push_back(p.detach().to(at::kDouble, false, true));
+  for (const auto& p : params_) before_.push_back(p.detach().clone(at::MemoryFormat::Contiguous));
 }
 
 void DynamicsMeter::after_step() {
@@ -115,12 +156,10 @@ void DynamicsMeter::after_step() {
   }
   if (!measuring_) return;
   for (std::size_t i = 0; i < n; ++i) {
-    const auto after = params_[i].detach().to(at::kDouble);
-    const auto& before = before_[i];
-    const double n0 = at::linalg_vector_norm(before).item<double>();
-    const double n1 = at::linalg_vector_norm(after).item<double>();
-    const double angle = angle_between(before, after, n0, n1);
-    const double relative = n0 > 0 ? at::linalg_vector_norm(after - before).item<double>() / n0 : kNaN;
+    const StepSums sums = step_sums(before_[i], params_[i].detach().contiguous());
+    const double n0 = std::sqrt(sums.before_sq);
+    const double angle = angle_from(sums);
+    const double relative = n0 > 0 ? std::sqrt(sums.diff_sq) / n0 : kNaN;
     // eta_eff = eta * step scale / |w|^2, the step on the unit sphere (docs/DYNAMICS.md)
     const double lr = optimizer_.group_hyper(groups_[i]).lr;
     const double effective = n0 > 0 ? lr * measured[i].step_scale / (n0 * n0) : kNaN;

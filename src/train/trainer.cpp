@@ -209,8 +209,10 @@ void Epochs::take_step(const parallel::Step& step) {
   std::optional<Agreed> now;  // the step's numbers, when read back
   // The dynamics: w before the step where it is measured (and at each logged step), the
   // decay budget after every step taken (swd/train/dynamics.h).
+  const bool last_of_epoch = step.index + 1 == batches_;
   auto optimizer_step = [&] {
-    r.dynamics->before_step(training_batch, step_log_.due(training_batch));
+    r.dynamics->before_step(training_batch, step_log_.due(training_batch) ||
+                                                (last_of_epoch && !r.dynamics->epoch_measured()));
     r.optimizer->step();
     r.dynamics->after_step();
   };

@@ -74,7 +74,7 @@ struct TrainConfig {
   int64_t log_every = 0;  ///< > 0: a steps.jsonl line every this many steps
   bool tensorboard = false;  ///< TensorBoard event files in the run folder (run_log.h)
   int64_t eval_every = 1;  ///< test pass every this many epochs, and after the last
-  int64_t dynamics_every = 10;  ///< measure the dynamics every this many steps (dynamics.h)
+  int64_t dynamics_every = 25;  ///< measure the dynamics every this many steps (dynamics.h)
   int64_t checkpoint_every = 0;  ///< > 0: also checkpoint every N training batches
   std::string on_nonfinite = "stop";  ///< stop | skip: a non-finite loss or gradient
   std::string progress = "auto";  ///< auto | bar | line | none

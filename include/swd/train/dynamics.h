@@ -55,6 +55,9 @@ class DynamicsMeter {
   /// Call before optimizer.step() of training step `step` (1-based, of the run); `force`
   /// measures this step whatever the cadence (a step that steps.jsonl logs).
   void before_step(int64_t step, bool force);
+  /// Whether a step of the current epoch was measured (the trainer measures an epoch's last
+  /// step where the cadence skipped the whole epoch, so that every epoch has its numbers).
+  bool epoch_measured() const { return epoch_.measured > 0; }
   /// Call after the optimizer's step: adds the step's decay rates to the budget and, for a
   /// measured step, its angular update, relative update and effective lr.
   void after_step();
