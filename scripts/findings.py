@@ -166,8 +166,8 @@ def best_weight_decay(name):
         if line.startswith("|"):
             table.append(line)
     header = [c.strip() for c in table[0].strip("|").split("|")]
-    if "weight decays overlapping the best" not in header:
-        return ["- report.md's table is from an older `swd report` (no confidence intervals): "
+    if "not detectably worse (paired)" not in header:
+        return ["- report.md's table is from an older `swd report` (no paired criterion): "
                 "rerun `swd report` on this folder."]
     out = []
     for line in table[2:]:
@@ -175,8 +175,8 @@ def best_weight_decay(name):
         small = [h for h in header if h.startswith("wd ")][0]
         length = f"{cells['epochs']} epochs" if cells["epochs"] else "one length"
         out.append(f"- {cells['line']}, {length}: best weight decay {cells['best weight decay']} "
-                   f"at {cells['its final test error (%)']}%; weight decays whose CI overlaps it: "
-                   f"{cells['weight decays overlapping the best']}; {small.replace(' (pp)', '')}: "
+                   f"at {cells['its final test error (%)']}%; weight decays not detectably worse "
+                   f"(paired): {cells['not detectably worse (paired)']}; {small.replace(' (pp)', '')}: "
                    f"{cells[small]} pp ({cells['in SE']} SE).")
     return out
 

@@ -1,5 +1,6 @@
 #include "swd/runtime.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
 #include <malloc.h>
@@ -26,5 +27,7 @@ void configure_allocator() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
+
+bool configure_denormals() { return at::globalContext().setFlushDenormal(true); }
 
 }  // namespace swd

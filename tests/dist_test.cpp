@@ -18,6 +18,7 @@
 #include "swd/parallel/data_parallel.h"
 #include "swd/train/config.h"
 #include "swd/train/trainer.h"
+#include "../src/train/run_setup.h"  // group_options, the run setup's own
 
 namespace sd = swd::parallel;
 namespace so = swd::optim;

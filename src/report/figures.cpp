@@ -231,14 +231,18 @@ std::vector<BestWeightDecay> best_weight_decay_per_length(const SweepResults& re
       }
       BestWeightDecay row{length, label(others, lines.values[l]), best->key[wd], best_stat.mean,
                           best_stat, {}, smallest, {}};
-      // Overlap of two 95% CIs: [lo, hi] intervals that share a point. Undefined for n < 2.
+      // Paired over the seeds both ran, not by the overlap of two unpaired intervals (which
+      // ignores that a seed's runs share their initialisation and data order): g is not
+      // detectably worse when the 95% CI of g - best contains 0. Undefined for n < 2.
       for (const Group* g : at_length) {
-        const Stat s = g->stat(results.runs, Measure::FinalTestError);
-        if (s.n > 1 && best_stat.n > 1 && s.lo <= best_stat.hi && best_stat.lo <= s.hi) {
-          row.overlapping.push_back(g->key[wd]);
+        if (g == best) {
+          if (best_stat.n > 1) row.not_worse.push_back(g->key[wd]);
+          continue;
         }
+        const Paired d = paired_groups(results, *g, *best, Measure::FinalTestError);
+        if (d.diff.n > 1 && d.sign() == 0) row.not_worse.push_back(g->key[wd]);
       }
-      std::sort(row.overlapping.begin(), row.overlapping.end(),
+      std::sort(row.not_worse.begin(), row.not_worse.end(),
                 [](const auto& a, const auto& b) { return number(a) < number(b); });
       for (const Group* g : at_length) {
         if (g->key[wd] == smallest && g != best) {

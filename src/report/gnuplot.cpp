@@ -239,8 +239,9 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
        std::to_string(columns) + " samplen 2\n";
   s += "set bmargin " + std::to_string(5 + static_cast<int>(std::ceil(1.25 * key_rows))) + "\n";
   s += "set datafile missing 'NaN'\n";
-  if (logx) s += "set logscale x " + std::to_string(figure.log_base) + "\n";
-  if (logy) s += "set logscale y 10\n";
+  // %g: a log axis labels 10 and 20 as such, not as gnuplot's default 1e+01 and 2e+01
+  if (logx) s += "set logscale x " + std::to_string(figure.log_base) + "\nset format x '%g'\n";
+  if (logy) s += "set logscale y 10\nset format y '%g'\n";
   if (!figure.xtics.empty()) {
     s += explicit_tics("x", figure.xtics, logx ? figure.zero_at : 0);
   } else if (logx) {

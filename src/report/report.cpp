@@ -180,19 +180,20 @@ std::string best_weight_decay_table(const SweepResults& r) {
   std::string text =
       "### Best weight decay per training length\n\nFor each training length, the weight decay "
       "of the grid with the lowest mean final test error, its mean (std) [95% CI]; the weight "
-      "decays whose 95% CI overlaps the best one's (none of them can be told from the best by "
-      "these intervals); and weight decay " + smallest + " (the grid's smallest) minus the best, "
+      "decays not detectably worse than the best, paired over seeds (the 95% CI of their "
+      "difference to the best contains 0: these seeds cannot tell them from the best); and "
+      "weight decay " + smallest + " (the grid's smallest) minus the best, "
       "paired over seeds: mean [95% CI] in percentage points and in standard errors of the "
       "paired difference (the paired t statistic; 3 or more: a clear gain from weight decay).\n\n" +
       row({"line", "epochs", "best weight decay", "its final test error (%)",
-           "weight decays overlapping the best", "wd " + smallest + " - best (pp)", "in SE"}) +
+           "not detectably worse (paired)", "wd " + smallest + " - best (pp)", "in SE"}) +
       rule(7);
   for (const auto& b : best) {
-    std::string overlap;
-    for (const auto& wd : b.overlapping) overlap += (overlap.empty() ? "" : ", ") + wd;
+    std::string not_worse;
+    for (const auto& wd : b.not_worse) not_worse += (not_worse.empty() ? "" : ", ") + wd;
     const bool is_best = b.weight_decay == b.smallest;
     text += row({b.line, b.epochs, b.weight_decay, percent_ci(b.error),
-                 b.error.n > 1 ? overlap : "- (n < 2)",
+                 b.error.n > 1 ? not_worse : "- (n < 2)",
                  is_best ? "(is the best)" : difference(b.smallest_minus_best.diff, true),
                  is_best ? "-" : in_se(b.smallest_minus_best)});
   }

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "swd/models/models.h"
-#include "swd/train/config.h"
+#include "swd/train/config_error.h"
 #include "swd/util/words.h"
 
 namespace swd {

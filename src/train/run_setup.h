@@ -88,5 +88,9 @@ struct Run {
 /// exact (Adam with L2 or stable decay: "see swd plan", whose probe measures it).
 std::string run_banner(const Run& run);
 
+/// The process group a training configuration asks for (rank, world-size, master-addr,
+/// master-port, dist-timeout).
+parallel::GroupOptions group_options(const TrainConfig& config);
+
 }  // namespace train
 }  // namespace swd

@@ -67,15 +67,15 @@ std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::s
 
 /// The best weight decay per training length (figure best-weight-decay-vs-epochs): per line
 /// (combination of the other varying settings) and length, the weight decay with the lowest
-/// mean final test error, with its uncertainty: the weight decays whose 95% CI overlaps the
-/// best one's, and the smallest weight decay of the grid (0 when the grid has it) against the
-/// best, paired over seeds. When epochs does not vary, one row per line at the runs' length
+/// mean final test error, with its uncertainty: the weight decays not detectably worse than the
+/// best, paired over seeds (the 95% CI of their difference to the best contains 0), and the
+/// smallest weight decay of the grid (0 when the grid has it) against the best, paired. When epochs does not vary, one row per line at the runs' length
 /// (config.json's epochs, "" if unknown). Empty when weight-decay does not vary.
 struct BestWeightDecay {
   std::string epochs, line, weight_decay;
   double mean_error = 0;
   Stat error;                             ///< the best one's final test error over seeds
-  std::vector<std::string> overlapping;   ///< weight decays whose CI overlaps (the best's included)
+  std::vector<std::string> not_worse;     ///< not detectably worse, paired (the best included)
   std::string smallest;                   ///< the smallest weight decay of the grid
   Paired smallest_minus_best;             ///< its error - the best's, same seeds (n 0 if it is the best)
 };

@@ -11,14 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "swd/train/config_error.h"
+
 namespace swd {
 namespace train {
-
-/// A bad key or value: the message names it and says what was expected.
-class ConfigError : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
 
 struct TrainConfig {
   // data

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "swd/parallel/group.h"
 #include "swd/train/config.h"
 #include "swd/train/metrics.h"
 
@@ -42,10 +41,6 @@ struct RunSummary {
   double final_test_error = 1;
   int64_t skipped_steps = 0;  ///< over every epoch: steps skipped for a non-finite loss/gradient
 };
-
-/// The process group a training configuration asks for (rank, world-size, master-addr,
-/// master-port, dist-timeout).
-parallel::GroupOptions group_options(const TrainConfig& config);
 
 /// Trains one run. Throws ConfigError / std::invalid_argument (bad configuration),
 /// data::DataError (missing or malformed data), std::runtime_error (files), StopRequested
