@@ -28,6 +28,13 @@ void configure_allocator() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-bool configure_denormals() { return at::globalContext().setFlushDenormal(true); }
+bool configure_denormals() {
+  const bool supported = at::globalContext().setFlushDenormal(true);
+  // Each thread has its own floating-point control register: set it in every thread of the
+  // team ATen's parallel regions use (libgomp keeps the same threads from region to region).
+#pragma omp parallel num_threads(at::get_num_threads())
+  at::globalContext().setFlushDenormal(true);
+  return supported;
+}
 
 }  // namespace swd

@@ -251,19 +251,17 @@ TEST(UtilProcess, CoresFollowTheAffinityAndSizeTheThreads) {
   EXPECT_EQ(threads_then, 1);
 }
 
-TEST(Runtime, DenormalsAreFlushedInTheThreadsStartedAfter) {
-  // swd train calls configure_denormals before its first parallel region; the intra-op
-  // threads started then inherit the setting. 1e-39 is a float32 denormal: stored as it is
-  // (a fill moves bits), multiplied it reads as 0.
+TEST(Runtime, DenormalsAreFlushedInEveryThreadOfThePool) {
+  // swd train calls configure_denormals after its setup, whose parallel regions have started
+  // the intra-op pool already: the threads of that pool must flush too. 1e-39 is a float32
+  // denormal: stored as it is (a fill moves bits), multiplied it reads as 0.
   const float tiny = 1e-39f;
   ASSERT_EQ(std::fpclassify(tiny), FP_SUBNORMAL);
-  // Before: IEEE (one element, this thread alone: no parallel region starts the pool).
-  EXPECT_EQ(at::mul(at::full({1}, tiny), 1.0f).count_nonzero().item<int64_t>(), 1);
-  if (!swd::configure_denormals()) GTEST_SKIP() << "this CPU cannot flush denormals";
   at::set_num_threads(2);
   const auto denormals = at::full({1 << 20}, tiny);  // large enough to be split between threads
+  EXPECT_EQ(at::mul(denormals, 1.0f).count_nonzero().item<int64_t>(), 1 << 20);  // IEEE; pool started
+  if (!swd::configure_denormals()) GTEST_SKIP() << "this CPU cannot flush denormals";
   EXPECT_EQ(at::mul(denormals, 1.0f).count_nonzero().item<int64_t>(), 0);  // every thread's part
-  at::globalContext().setFlushDenormal(false);
 }
 
 TEST(UtilSignals, RemembersTakesAndRestoresThePreviousHandler) {

@@ -13,8 +13,10 @@ int configure_threads(int requested = 0);
 /// MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_. The numbers computed do not change.
 void configure_allocator();
 
-/// Flushes denormal floats to zero (x86's FTZ and DAZ; ARM's FZ), in this thread and the
-/// threads it starts later (call it before the first parallel region). Weight decay drives
+/// Flushes denormal floats to zero (x86's FTZ and DAZ; ARM's FZ), in this thread and in every
+/// thread of the intra-op pool (OpenMP's team, which keeps its threads between regions), and
+/// in the threads started later. Numbers read or written after it lose their denormals too
+/// (a comparison reads one as 0): swd train calls it once its settings are written. Weight decay drives
 /// the weights that get no gradient (a dead unit's, a collapsed layer's) and their momentum
 /// towards 0 geometrically; below 1.2e-38 (float32) they become denormal, and arithmetic on
 /// denormals is 10 to 100 times slower: one run with a large weight decay took 45 s an epoch

@@ -235,7 +235,6 @@ void Run::prepare_folder(const TrainConfig& requested, bool plan_only) {
   out = config.out;
   configure_threads(static_cast<int>(config.threads));  // before the provenance records them
   configure_allocator();
-  configure_denormals();  // before the first parallel region, whose threads inherit it
   if (config.resume) keep_earlier_derivation(out, hyper, over_lr);
   TrainConfig saved_form = config;
   saved_form.resume = false;

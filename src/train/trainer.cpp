@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "swd/parallel/data_parallel.h"
+#include "swd/runtime.h"
 #include "swd/train/device.h"
 #include "swd/train/progress.h"
 #include "swd/train/run_log.h"
@@ -456,6 +457,9 @@ TrainConfig resume_config(const std::string& out_dir,
 
 RunSummary run_training(const TrainConfig& requested) {
   Run run(requested);  // the setup: configuration, folder, data, model, optimizer, loaders
+  // After the setup has read and written every setting (a denormal lr such as 1e-320 is a
+  // value the user gave, recorded as given), before the first step.
+  configure_denormals();
   Epochs(run).train();
   return summary_of(run);
 }
