@@ -177,6 +177,33 @@ TEST(ReportStats, PairsOverSeedsInTheReport) {
   EXPECT_NEAR(std::stod(summary.rows[0][summary.column("final_test_error_ci95_hi")]), 0.169683, 1e-6);
 }
 
+TEST(ReportStats, AKeyALaterSwdAddedTakesItsDefaultInTheRunsWrittenBefore) {
+  // Seed 0's runs were written by an swd without val-split; seeds 1 and 2 record it. With its
+  // default (0) they did the same: one setting, not one that varies. A value other than the
+  // default still differs.
+  for (const int given : {0, 100}) {
+    std::vector<HandRun> runs;
+    for (const std::string optimizer : {"sgd", "sgds"}) {
+      for (int seed = 0; seed < 3; ++seed) {
+        HandRun r{{optimizer, std::to_string(seed)}, 0.1 + 0.01 * seed};
+        r.config = {{"model", "mlp-bn"}, {"optimizer", optimizer}, {"seed", seed}};
+        if (seed > 0) r.config["val-split"] = given;
+        runs.push_back(r);
+      }
+    }
+    const auto dir = make_sweep("report-later-key-" + std::to_string(given), {"optimizer", "seed"}, runs,
+                                {{"title", "t"}});
+    const auto results = rp::load_results(dir);
+    std::set<std::string> values;
+    for (const auto& run : results.runs) values.insert(rp::setting_of(run.settings, "val-split"));
+    if (given == 0) {
+      EXPECT_EQ(values, (std::set<std::string>{"0"}));
+    } else {
+      EXPECT_EQ(values, (std::set<std::string>{"0", "100"}));
+    }
+  }
+}
+
 TEST(ReportStats, SharedSettingsAndTheWeightDecayApplied) {
   const auto dir = make_optimizer_sweep("report-settings");
   rp::ReportOptions options;

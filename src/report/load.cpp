@@ -438,6 +438,28 @@ void group_runs(SweepResults& results, const std::vector<std::vector<std::string
 
 }  // namespace
 
+/// A key that a later swd added to config.json (val-split, say) is missing from the runs an
+/// earlier one wrote: those runs had its default, which is what they are given here. Without
+/// it, runs that differ only in the swd that wrote them would seem to differ in that setting.
+void fill_keys_added_later(std::vector<Item>& items) {
+  std::set<std::string> keys;
+  for (const auto& item : items) {
+    for (const auto& kv : item.run.config) keys.insert(kv.first);
+  }
+  static const Settings defaults =
+      settings_of(nlohmann::json::parse(train::config_to_json(train::TrainConfig{})));
+  for (auto& item : items) {
+    if (item.run.config.empty()) continue;  // no config.json at all: nothing to complete
+    std::set<std::string> has;
+    for (const auto& kv : item.run.config) has.insert(kv.first);
+    for (const auto& [key, value] : defaults) {
+      if (!keys.count(key) || has.count(key)) continue;
+      item.run.config.emplace_back(key, value);
+      if (setting_of(item.run.settings, key).empty()) item.run.settings.emplace_back(key, value);
+    }
+  }
+}
+
 SweepResults load_folders(const std::vector<std::string>& paths) {
   if (paths.empty()) throw std::invalid_argument("swd report: no folder given");
   std::vector<Source> sources;
@@ -485,6 +507,7 @@ SweepResults load_folders(const std::vector<std::string>& paths) {
       source_grid.emplace_back();
     }
   }
+  fill_keys_added_later(items);
   // One whole sweep: its grid columns are the axes, as runs.csv has them.
   results.axes = one_sweep ? grid_keys : axes_of(items, grid_keys, source_grid);
   if (one_sweep && !titles.empty()) {
