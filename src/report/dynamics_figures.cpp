@@ -23,17 +23,7 @@ namespace detail {
 
 namespace {
 
-constexpr size_t kMaxDynamicsFigures = 4;  // per measure
-
-struct DynamicsMeasure {
-  const char* name;
-  const char* title;
-  const char* ylabel;
-  bool logy;
-  double (*get)(const train::EpochMetrics&);
-};
-
-const DynamicsMeasure kDynamics[] = {
+const EpochMeasure kDynamics[] = {
     {"angular-update", "Angular update per step", "angular update per step (radians)", true,
      [](const train::EpochMetrics& m) { return m.angular_update; }},
     {"tracked-norm", "Norm of the tracked weights", "norm of the tracked weights |w|", false,
@@ -110,7 +100,7 @@ void add_curves_of_dynamics(const SweepResults& results, std::vector<Figure>& fi
   size_t longest = 0;
   for (const auto& run : results.runs) longest = std::max(longest, run.epochs.size());
   if (longest < 2) return;  // a one-epoch curve is a point (the tables give the numbers)
-  if (panels.values.size() > kMaxDynamicsFigures || (pivot.empty() && results.groups.size() > kMaxLines / 2)) {
+  if (panels.values.size() > kMaxFiguresPerMeasure || (pivot.empty() && results.groups.size() > kMaxLines / 2)) {
     notes.push_back("dynamics curves left out: they would take " + std::to_string(panels.values.size()) +
                     " figures per measure; the decay budget is in the tables and the regime map");
     return;

@@ -10,12 +10,24 @@
 
 #include "swd/report/figures.h"
 #include "swd/report/results.h"
+#include "swd/train/metrics.h"
 
 namespace swd {
 namespace report {
 namespace detail {
 
 inline constexpr size_t kMaxLines = 12;
+inline constexpr size_t kMaxFiguresPerMeasure = 4;  // curve figures (panels) per measure
+
+/// A per-epoch measure that curve figures draw: the file name's stem, the title, the y label,
+/// a log y axis or not, and how to read it from an epoch's metrics.
+struct EpochMeasure {
+  const char* name;
+  const char* title;
+  const char* ylabel;
+  bool logy;
+  double (*get)(const train::EpochMetrics&);
+};
 
 inline double number(const std::string& text) { return std::strtod(text.c_str(), nullptr); }
 

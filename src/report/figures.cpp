@@ -16,17 +16,7 @@ using namespace detail;  // the figure helpers shared with dynamics_figures.cpp
 
 namespace {
 
-constexpr size_t kMaxCurveFigures = 4;  // per measure
-
-struct CurveMeasure {
-  const char* name;
-  const char* title;
-  const char* ylabel;
-  bool logy;
-  double (*get)(const train::EpochMetrics&);
-};
-
-const CurveMeasure kCurves[] = {
+const EpochMeasure kCurves[] = {
     {"test-error", "Test error", "test error (%)", false, [](const train::EpochMetrics& m) { return 100 * m.test_error; }},
     {"train-loss", "Training loss", "training loss (cross-entropy)", true, [](const train::EpochMetrics& m) { return m.train_loss; }},
     {"grad-norm", "Gradient norm", "gradient norm ||grad L|| (mean over the epoch)", true, [](const train::EpochMetrics& m) { return m.grad_norm; }},
@@ -36,7 +26,7 @@ const CurveMeasure kCurves[] = {
 /// The mean over a group's runs of `get` at each epoch all its runs reached and measured
 /// (a NaN, e.g. a test column left empty between evaluations, leaves the epoch out), with
 /// the 95% CI of the mean (Student t) as a band when there are several runs.
-Series mean_curve(const SweepResults& results, const Group& group, const CurveMeasure& c) {
+Series mean_curve(const SweepResults& results, const Group& group, const EpochMeasure& c) {
   Series s;
   size_t epochs = SIZE_MAX;
   for (size_t r : group.runs) epochs = std::min(epochs, results.runs[r].epochs.size());
@@ -96,7 +86,7 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
     notes.push_back("curves left out: the runs have one epoch (a curve would be a single point)");
     return;
   }
-  if (panels.values.size() > kMaxCurveFigures) {
+  if (panels.values.size() > kMaxFiguresPerMeasure) {
     std::string axes;
     for (const auto& axis : rest) axes += (axes.empty() ? "" : ", ") + axis_title(axis);
     notes.push_back("curves left out: they would take " + std::to_string(panels.values.size()) +

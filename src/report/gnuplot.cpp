@@ -54,6 +54,12 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
+/// The lines that draw the plot just made again as NAME.svg, then close the output.
+std::string svg_of_the_plot(const std::string& stem, int height) {
+  return "set terminal svg noenhanced size 1100," + std::to_string(height) +
+         " dynamic font 'Sans,12'\nset output " + quoted(stem + ".svg") + "\nreplot\nunset output\n";
+}
+
 std::string value(double v) { return std::isfinite(v) ? util::shortest_number(v) : "NaN"; }
 
 /// Ten colours that stay apart on white and for most colour-blind readers (Tableau 10).
@@ -197,12 +203,7 @@ std::string forest_script(const Figure& figure, const std::string& data_path, co
          quoted(figure.series[i].label.find("excludes") != std::string::npos ? "#d62728" : "#1f77b4") +
          " title " + quoted(figure.series[i].label);
   }
-  s += "\n";
-  s += "set terminal svg noenhanced size 1100," + std::to_string(height) + " dynamic font 'Sans,12'\n";
-  s += "set output " + quoted(stem + ".svg") + "\n";
-  s += "replot\n";
-  s += "unset output\n";
-  return s;
+  return s + "\n" + svg_of_the_plot(stem, height);
 }
 
 }  // namespace
@@ -285,12 +286,7 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
          colour + " dashtype " + std::to_string(i / 10 + 1) +
          " title " + quoted(series.label);
   }
-  s += "\n";
-  s += "set terminal svg noenhanced size 1100," + std::to_string(height) + " dynamic font 'Sans,12'\n";
-  s += "set output " + quoted(stem + ".svg") + "\n";
-  s += "replot\n";
-  s += "unset output\n";
-  return s;
+  return s + "\n" + svg_of_the_plot(stem, height);
 }
 
 FigureFormats parse_figure_formats(const std::string& list) {
