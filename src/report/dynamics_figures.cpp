@@ -32,28 +32,6 @@ const EpochMeasure kDynamics[] = {
      [](const train::EpochMetrics& m) { return m.decay_budget; }},
 };
 
-/// Mean over a group's runs of `get` per epoch where every run measured it, with the 95% CI
-/// of the mean as a band.
-Series mean_over_seeds(const SweepResults& results, const Group& group,
-                       double (*get)(const train::EpochMetrics&)) {
-  Series s;
-  size_t epochs = SIZE_MAX;
-  for (size_t r : group.runs) epochs = std::min(epochs, results.runs[r].epochs.size());
-  for (size_t e = 0; e < epochs; ++e) {
-    std::vector<double> values;
-    for (size_t r : group.runs) values.push_back(get(results.runs[r].epochs[e]));
-    if (!std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); })) continue;
-    const Stat stat = mean_std(values);
-    s.x.push_back(static_cast<double>(results.runs[group.runs[0]].epochs[e].epoch));
-    s.y.push_back(stat.mean);
-    if (group.runs.size() > 1) {
-      s.band_lo.push_back(stat.lo);
-      s.band_hi.push_back(stat.hi);
-    }
-  }
-  return s;
-}
-
 /// mu of (E1) for a group's runs, from the first run's settings (config.json records every
 /// optimizer setting resolved); NaN when they do not say.
 double averaging_of(const SweepResults& results, const Group& group) {
@@ -70,7 +48,7 @@ double averaging_of(const SweepResults& results, const Group& group) {
 
 /// (E1) at each epoch of `s` with the group's mean decay rate there.
 Series predicted_angle(const SweepResults& results, const Group& group) {
-  Series decay = mean_over_seeds(results, group, [](const train::EpochMetrics& m) { return m.decay_rate; });
+  Series decay = mean_curve(results, group, [](const train::EpochMetrics& m) { return m.decay_rate; });
   const double mu = averaging_of(results, group);
   Series s;
   for (size_t i = 0; i < decay.x.size(); ++i) {
@@ -120,7 +98,7 @@ void add_curves_of_dynamics(const SweepResults& results, std::vector<Figure>& fi
         const Group& group = results.groups[g];
         const std::string name = pivot.empty() ? label(results.group_axes, group.key)
                                                : value_label(pivot, group.key[results.group_axis(pivot)]);
-        Series s = mean_over_seeds(results, group, d.get);
+        Series s = mean_curve(results, group, d.get);
         if (s.x.empty()) continue;
         s.label = name;
         f.series.push_back(s);

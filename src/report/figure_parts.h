@@ -89,6 +89,12 @@ inline std::string slug(const std::vector<std::string>& axes, const std::vector<
 void add_dynamics_figures(const SweepResults& results, std::vector<Figure>& figures,
                           std::vector<std::string>& notes);
 
+/// The mean over a group's runs of `get` at each epoch all its runs reached and measured
+/// (a NaN, e.g. a test column left empty between evaluations, leaves the epoch out), with
+/// the 95% CI of the mean (Student t) as a band when there are several runs (figures.cpp).
+Series mean_curve(const SweepResults& results, const Group& group,
+                  double (*get)(const train::EpochMetrics&));
+
 }  // namespace detail
 }  // namespace report
 }  // namespace swd

@@ -14,25 +14,17 @@ namespace report {
 
 using namespace detail;  // the figure helpers shared with dynamics_figures.cpp
 
-namespace {
+namespace detail {
 
-const EpochMeasure kCurves[] = {
-    {"test-error", "Test error", "test error (%)", false, [](const train::EpochMetrics& m) { return 100 * m.test_error; }},
-    {"train-loss", "Training loss", "training loss (cross-entropy)", true, [](const train::EpochMetrics& m) { return m.train_loss; }},
-    {"grad-norm", "Gradient norm", "gradient norm ||grad L|| (mean over the epoch)", true, [](const train::EpochMetrics& m) { return m.grad_norm; }},
-    {"weight-norm", "Weight norm", "weight norm ||theta|| (end of epoch)", false, [](const train::EpochMetrics& m) { return m.weight_norm; }},
-};
-
-/// The mean over a group's runs of `get` at each epoch all its runs reached and measured
-/// (a NaN, e.g. a test column left empty between evaluations, leaves the epoch out), with
-/// the 95% CI of the mean (Student t) as a band when there are several runs.
-Series mean_curve(const SweepResults& results, const Group& group, const EpochMeasure& c) {
+// figure_parts.h: one mean curve for the learning curves and the dynamics curves
+Series mean_curve(const SweepResults& results, const Group& group,
+                  double (*get)(const train::EpochMetrics&)) {
   Series s;
   size_t epochs = SIZE_MAX;
   for (size_t r : group.runs) epochs = std::min(epochs, results.runs[r].epochs.size());
   for (size_t e = 0; e < epochs; ++e) {
     std::vector<double> values;
-    for (size_t r : group.runs) values.push_back(c.get(results.runs[r].epochs[e]));
+    for (size_t r : group.runs) values.push_back(get(results.runs[r].epochs[e]));
     if (!std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); })) continue;
     const Stat stat = mean_std(values);
     s.x.push_back(static_cast<double>(results.runs[group.runs[0]].epochs[e].epoch));
@@ -44,6 +36,18 @@ Series mean_curve(const SweepResults& results, const Group& group, const EpochMe
   }
   return s;
 }
+
+}  // namespace detail
+
+namespace {
+
+const EpochMeasure kCurves[] = {
+    {"test-error", "Test error", "test error (%)", false, [](const train::EpochMetrics& m) { return 100 * m.test_error; }},
+    {"train-loss", "Training loss", "training loss (cross-entropy)", true, [](const train::EpochMetrics& m) { return m.train_loss; }},
+    {"grad-norm", "Gradient norm", "gradient norm ||grad L|| (mean over the epoch)", true, [](const train::EpochMetrics& m) { return m.grad_norm; }},
+    {"weight-norm", "Weight norm", "weight norm ||theta|| (end of epoch)", false, [](const train::EpochMetrics& m) { return m.weight_norm; }},
+};
+
 
 /// " (applied: 0.5)" or " (applied: 1000 x wd)" when the weight decay the runs of `groups`
 /// were given is not the one they are placed at (weight-decay-over-lr); "" otherwise.
@@ -106,7 +110,7 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
       f.logy = c.logy;
       for (size_t g = 0; g < results.groups.size(); ++g) {
         if (panels.of_group[g] != p) continue;
-        Series s = mean_curve(results, results.groups[g], c);
+        Series s = mean_curve(results, results.groups[g], c.get);
         s.label = (pivot.empty() ? label(results.group_axes, results.groups[g].key)
                                  : value_label(pivot, results.groups[g].key[results.group_axis(pivot)])) +
                   applied_note(results, {&results.groups[g]});
