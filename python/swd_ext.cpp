@@ -27,10 +27,8 @@
 #include <utility>
 #include <vector>
 
-#include "swd/optim/adai.h"
-#include "swd/optim/adam.h"
 #include "swd/optim/compat.h"
-#include "swd/optim/sgd.h"
+#include "swd/optim/families.h"
 
 namespace py = pybind11;
 namespace so = swd::optim;
@@ -211,18 +209,15 @@ void as_real(std::map<std::string, at::Tensor>& tensors) {
 
 class Handle {
  public:
-  /// family: "sgd", "adam" or "adai"; groups: each group's parameters and options.
+  /// family: a name of so::kFamilies ("sgd", "adam", "adai"); groups: each group's parameters and options.
   Handle(const std::string& family, const std::vector<Group>& groups) {
     Construct construct = nullptr;
-    if (family == "sgd") {
-      construct = use_family<so::SGD>();
-    } else if (family == "adam") {
-      construct = use_family<so::Adam>();
-    } else if (family == "adai") {
-      construct = use_family<so::Adai>();
-    } else {
-      throw py::value_error("unknown optimizer family '" + family +
-                            "' (expected sgd, adam or adai)");
+    try {  // the family's name becomes its class in one place (swd/optim/families.h)
+      construct = so::visit_family(family, [this](auto tag) {
+        return use_family<typename decltype(tag)::type>();
+      });
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
     }
     if (groups.empty()) throw py::value_error("optimizer got no parameter group");
     auto options = all_options(groups);
@@ -468,14 +463,17 @@ PYBIND11_MODULE(_ext, m) {
         }
       },
       "The number that stands for a weight-decay mode in a group's options.");
+  m.def("family_names", &so::family_names, "The optimizer families' names (swd/optim/families.h).");
   m.def(
       "state_fields",
       [](const std::string& family) {
-        if (family == "sgd") return state_fields<so::SGD>();
-        if (family == "adam") return state_fields<so::Adam>();
-        if (family == "adai") return state_fields<so::Adai>();
-        throw py::value_error("unknown optimizer family '" + family +
-                              "' (expected sgd, adam or adai)");
+        try {
+          return so::visit_family(family, [](auto tag) {
+            return state_fields<typename decltype(tag)::type>();
+          });
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
       },
       py::arg("family"),
       "[(name, kind)] of a family's per-parameter state; kind: integer, real or tensor.");

@@ -11,7 +11,7 @@ from . import _ext
 
 # Each family's state fields and their kinds ("integer", "real", "tensor"), as the C++ state
 # structs list them (include/swd/optim/*.h).
-FIELDS = {family: dict(_ext.state_fields(family)) for family in ("sgd", "adam", "adai")}
+FIELDS = {family: dict(_ext.state_fields(family)) for family in _ext.family_names()}
 # Tensors a parameter's state may lack: SGD's buffer (none without momentum; a missing one
 # starts as torch's does, buf = g), AMSGrad's maximum where the group has no amsgrad. The
 # reals (the fused path's running sum of v) are always optional: NaN or absent means "not
