@@ -18,7 +18,7 @@ namespace detail {
 
 // figure_parts.h: one mean curve for the learning curves and the dynamics curves
 Series mean_curve(const SweepResults& results, const Group& group,
-                  double (*get)(const train::EpochMetrics&)) {
+                  double (*get)(const run::EpochMetrics&)) {
   Series s;
   size_t epochs = SIZE_MAX;
   for (size_t r : group.runs) epochs = std::min(epochs, results.runs[r].epochs.size());
@@ -42,10 +42,10 @@ Series mean_curve(const SweepResults& results, const Group& group,
 namespace {
 
 const EpochMeasure kCurves[] = {
-    {"test-error", "Test error", "test error (%)", false, [](const train::EpochMetrics& m) { return 100 * m.test_error; }},
-    {"train-loss", "Training loss", "training loss (cross-entropy)", true, [](const train::EpochMetrics& m) { return m.train_loss; }},
-    {"grad-norm", "Gradient norm", "gradient norm ||grad L|| (mean over the epoch)", true, [](const train::EpochMetrics& m) { return m.grad_norm; }},
-    {"weight-norm", "Weight norm", "weight norm ||theta|| (end of epoch)", false, [](const train::EpochMetrics& m) { return m.weight_norm; }},
+    {"test-error", "Test error", "test error (%)", false, [](const run::EpochMetrics& m) { return 100 * m.test_error; }},
+    {"train-loss", "Training loss", "training loss (cross-entropy)", true, [](const run::EpochMetrics& m) { return m.train_loss; }},
+    {"grad-norm", "Gradient norm", "gradient norm ||grad L|| (mean over the epoch)", true, [](const run::EpochMetrics& m) { return m.grad_norm; }},
+    {"weight-norm", "Weight norm", "weight norm ||theta|| (end of epoch)", false, [](const run::EpochMetrics& m) { return m.weight_norm; }},
 };
 
 
@@ -265,7 +265,11 @@ void add_forest(const SweepResults& results, std::vector<Figure>& figures, std::
   std::string what;
   for (const auto& r : primary_results(results)) {
     if (!measure_named(r.test.metric)->is_error || r.result.diff.n < 2) continue;
-    rows.push_back({r.test.name_a() + " - " + r.test.name_b() + (r.test.predicted < 0 ? " (< 0 predicted)" : " (> 0 predicted)") +
+    // "adams - adamw", or "weight-decay: 0.005 - 0.0005" (the axis once: a row label is read
+    // beside the plot, and a long one squeezes it).
+    const std::string pair = r.test.axis == "optimizer" ? r.test.a + " - " + r.test.b
+                                                        : r.test.axis + ": " + r.test.a + " - " + r.test.b;
+    rows.push_back({pair + (r.test.predicted < 0 ? " (< 0 predicted)" : " (> 0 predicted)") +
                         (r.where().empty() ? "" : ", " + r.where()),
                     r.result});
     what = "the primary tests (fixed in advance; the " + std::string(r.test.metric) + ")";

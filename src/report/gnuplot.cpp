@@ -55,8 +55,8 @@ std::string quoted(const std::string& text) {
 }
 
 /// The lines that draw the plot just made again as NAME.svg, then close the output.
-std::string svg_of_the_plot(const std::string& stem, int height) {
-  return "set terminal svg noenhanced size 1100," + std::to_string(height) +
+std::string svg_of_the_plot(const std::string& stem, int height, int width = 1100) {
+  return "set terminal svg noenhanced size " + std::to_string(width) + "," + std::to_string(height) +
          " dynamic font 'Sans,12'\nset output " + quoted(stem + ".svg") + "\nreplot\nunset output\n";
 }
 
@@ -180,8 +180,14 @@ std::string forest_script(const Figure& figure, const std::string& data_path, co
   const auto x_range = range(xs, false);
   const size_t rows = figure.row_labels.size();
   const int height = static_cast<int>(std::max<size_t>(300, 140 + 32 * rows));
+  // Wide enough for the longest row label (about 8 px a character at Sans 12) beside a plot
+  // that still holds the x label and the key: 1100 px up to 62 characters.
+  size_t longest = 0;
+  for (const auto& label : figure.row_labels) longest = std::max(longest, label.size());
+  const int width = static_cast<int>(std::max<size_t>(1100, 600 + 8 * longest));
   std::string s;
-  s += "set terminal pngcairo noenhanced size 1100," + std::to_string(height) + " font 'Sans,12'\n";
+  s += "set terminal pngcairo noenhanced size " + std::to_string(width) + "," + std::to_string(height) +
+       " font 'Sans,12'\n";
   s += "set output " + quoted(stem + ".png") + "\n";
   s += "set title " + quoted(figure.title) + "\n";
   s += "set xlabel " + quoted(figure.xlabel) + "\n";
@@ -203,7 +209,7 @@ std::string forest_script(const Figure& figure, const std::string& data_path, co
          quoted(figure.series[i].label.find("excludes") != std::string::npos ? "#d62728" : "#1f77b4") +
          " title " + quoted(figure.series[i].label);
   }
-  return s + "\n" + svg_of_the_plot(stem, height);
+  return s + "\n" + svg_of_the_plot(stem, height, width);
 }
 
 }  // namespace
