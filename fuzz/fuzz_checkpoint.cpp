@@ -10,15 +10,15 @@
 #include <stdexcept>
 #include <string>
 
-#include "../src/train/tensor_file.h"
+#include "../src/run/tensor_file.h"
 #include "fuzz_input.h"
 #include "swd/optim/adam.h"
-#include "swd/train/checkpoint.h"
+#include "swd/run/checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string bytes(reinterpret_cast<const char*>(data), size);
   try {
-    swd::train::decode_tensor_file(bytes, /*check_crc=*/false);
+    swd::run::decode_tensor_file(bytes, /*check_crc=*/false);
   } catch (const std::runtime_error&) {
   }
   if (bytes.size() >= 4) {  // the last 4 bytes are the CRC-32 of the rest
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   swd::optim::Adam optimizer(model->parameters(),
                              swd::optim::AdamOptions(1e-3).decay(swd::optim::Decay::Stable));
   try {
-    swd::train::load_checkpoint(path, *model, optimizer);
+    swd::run::load_checkpoint(path, *model, optimizer);
   } catch (const std::runtime_error&) {
   }
   return 0;

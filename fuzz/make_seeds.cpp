@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "swd/optim/adam.h"
-#include "swd/train/checkpoint.h"
+#include "swd/run/checkpoint.h"
 #include "swd/util/io.h"
 
 namespace {
@@ -49,9 +49,9 @@ int main(int argc, char** argv) {
   torch::nn::Linear model(2, 2);
   swd::optim::Adam optimizer(model->parameters(),
                              swd::optim::AdamOptions(1e-3).decay(swd::optim::Decay::Stable));
-  swd::train::CheckpointInfo info;
+  swd::run::CheckpointInfo info;
   info.config_json = "{}";
   std::filesystem::create_directories(root / "fuzz_checkpoint");
-  swd::train::save_checkpoint((root / "fuzz_checkpoint" / "valid.pt").string(), *model, optimizer, info);
+  swd::run::save_checkpoint((root / "fuzz_checkpoint" / "valid.pt").string(), *model, optimizer, info);
   return 0;
 }

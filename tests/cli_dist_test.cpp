@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "cli_support.h"
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 
 namespace fs = std::filesystem;
 using swd_test::fresh_dir;
@@ -30,8 +30,8 @@ const std::string kSmall =
     " --dataset synthetic --synthetic-train 1000 --synthetic-test 250 --synthetic-size 8"
     " --model mlp --batch-size 64 --threads 1 --workers 1 --progress none";
 
-std::vector<swd::train::EpochMetrics> metrics_of(const std::string& out) {
-  return swd::train::parse_metrics_csv(slurp(out + "/metrics.csv"));
+std::vector<swd::run::EpochMetrics> metrics_of(const std::string& out) {
+  return swd::run::parse_metrics_csv(slurp(out + "/metrics.csv"));
 }
 
 /// Every number of metrics.csv but the wall time, within a relative tolerance.

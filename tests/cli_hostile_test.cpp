@@ -15,10 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.h"
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 
 namespace fs = std::filesystem;
-namespace st = swd::train;
 using nlohmann::json;
 using swd_test::fresh_dir;
 using swd_test::run_swd;
@@ -108,10 +107,10 @@ void expect_resume_after_last_batch_checkpoint_is_bitwise(const std::string& opt
   const auto killed = run_swd(run + " --out " + dir + "/killed");
   ::unsetenv("SWD_TEST_KILL_AFTER_CHECKPOINT");
   ASSERT_EQ(killed.status, 128 + SIGKILL) << killed.output;
-  EXPECT_EQ(st::parse_metrics_csv(slurp(dir + "/killed/metrics.csv")).size(), 0u);
+  EXPECT_EQ(swd::run::parse_metrics_csv(slurp(dir + "/killed/metrics.csv")).size(), 0u);
   const auto resumed = run_swd("train --resume --progress none --out " + dir + "/killed");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
-  const auto rows = st::parse_metrics_csv(slurp(dir + "/killed/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(slurp(dir + "/killed/metrics.csv"));
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_TRUE(rows[0].sqrt_vbar.has_value());
   if (optimizer == "adams") EXPECT_TRUE(rows[0].decay_per_step.has_value());  // Adai: L2, none
@@ -144,7 +143,7 @@ TEST(CliHostile, ResumeRefusesSettingsThatDifferFromTheCheckpoint) {
   EXPECT_EQ(json::parse(slurp(out + "/config.json"))["epochs"], 2);
   const auto more = run_swd("train --resume --epochs 3 --progress none --out " + out);
   EXPECT_EQ(more.status, 0) << more.output;
-  EXPECT_EQ(st::parse_metrics_csv(slurp(out + "/metrics.csv")).size(), 3u);
+  EXPECT_EQ(swd::run::parse_metrics_csv(slurp(out + "/metrics.csv")).size(), 3u);
 }
 
 // ---- 6 and 7: every distributed wait ends within the timeout plus 1 s ---------------------
@@ -183,7 +182,7 @@ TEST(CliHostile, SkippedStepsAreCountedAndTheirMeansLeftEmpty) {
   const auto dir = fresh_dir("hostile-skipped");
   const auto r = run_swd(kTiny + " --optimizer sgd --lr 1e6 --on-nonfinite skip --out " + dir + "/run");
   ASSERT_EQ(r.status, 0) << r.output;
-  const auto rows = st::parse_metrics_csv(slurp(dir + "/run/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(slurp(dir + "/run/metrics.csv"));
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[1].skipped_steps, 16) << slurp(dir + "/run/metrics.csv");  // every step
   EXPECT_TRUE(std::isnan(rows[1].train_loss));  // read back from an empty cell
@@ -350,7 +349,7 @@ TEST(CliHostile, PlantedLinksInARunFolderAreNeverWrittenThrough) {
   const auto resumed = run_swd("train --resume --epochs 2 --limit-batches 2 --progress none --out " + out);
   EXPECT_EQ(resumed.status, 0) << resumed.output;
   expect_untouched(victims);
-  EXPECT_EQ(st::parse_metrics_csv(slurp(out + "/metrics.csv")).size(), 2u);
+  EXPECT_EQ(swd::run::parse_metrics_csv(slurp(out + "/metrics.csv")).size(), 2u);
   // Files written in place: the run is refused before it writes anything, naming the file.
   for (const std::string name : {".swd-lock", "train.log"}) {
     const auto fresh_out = dir + "/fresh-" + name;

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 
 namespace swd_test {
 
@@ -130,9 +130,9 @@ std::string slurp(const std::string& path) {
 }
 
 std::string rows_without_seconds(const std::string& run_dir) {
-  auto rows = swd::train::parse_metrics_csv(slurp(run_dir + "/metrics.csv"));
+  auto rows = swd::run::parse_metrics_csv(slurp(run_dir + "/metrics.csv"));
   for (auto& m : rows) m.seconds = 0;
-  return swd::train::metrics_csv(rows);
+  return swd::run::metrics_csv(rows);
 }
 
 }  // namespace swd_test

@@ -16,9 +16,9 @@
 
 #include "cli_support.h"
 #include "swd/report/results.h"
+#include "swd/run/checkpoint.h"
+#include "swd/run/metrics.h"
 #include "swd/schedule/scaling.h"
-#include "swd/train/checkpoint.h"
-#include "swd/train/metrics.h"
 #include "swd/util/csv.h"
 #include "swd/util/process.h"
 
@@ -54,9 +54,9 @@ std::string cell(const swd::util::CsvTable& t, size_t row, const std::string& co
 /// metrics.csv without the seconds column: what must not change between equal runs.
 std::string numbers_of(const std::string& metrics_path) {
   std::string out;
-  for (auto m : swd::train::parse_metrics_csv(slurp(metrics_path))) {
+  for (auto m : swd::run::parse_metrics_csv(slurp(metrics_path))) {
     m.seconds = 0;
-    out += swd::train::metrics_csv_row(m) + "\n";
+    out += swd::run::metrics_csv_row(m) + "\n";
   }
   return out;
 }
@@ -93,7 +93,7 @@ TEST(CliSweep, RunsTheGridThenSkipsResumesAndRestarts) {
     EXPECT_EQ(config_json["threads"].get<int>(), std::stoi(expected_threads));
     EXPECT_EQ(json::parse(slurp(run + "/exit.json"))["exit_status"], 0);
     EXPECT_TRUE(fs::exists(run + "/train.log"));
-    const auto rows = swd::train::parse_metrics_csv(slurp(run + "/metrics.csv"));
+    const auto rows = swd::run::parse_metrics_csv(slurp(run + "/metrics.csv"));
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(std::stod(cell(table, i, "final_test_error")), rows[1].test_error);
     EXPECT_EQ(std::stod(cell(table, i, "best_test_error")), std::min(rows[0].test_error, rows[1].test_error));
@@ -236,7 +236,7 @@ TEST(CliSweep, ScaleRulesGiveTheScaledHyperparameters) {
     const auto derived = json::parse(slurp(run + "/config.json"))["derived"];
     EXPECT_DOUBLE_EQ(derived["lr"].get<double>(), expected.lr);
     EXPECT_DOUBLE_EQ(derived["weight_decay"].get<double>(), expected.weight_decay);
-    const auto rows = swd::train::parse_metrics_csv(slurp(run + "/metrics.csv"));
+    const auto rows = swd::run::parse_metrics_csv(slurp(run + "/metrics.csv"));
     EXPECT_DOUBLE_EQ(rows.at(0).lr, expected.lr);
     EXPECT_DOUBLE_EQ(rows.at(0).weight_decay, expected.weight_decay);
   }
@@ -376,7 +376,7 @@ TEST(CliSweep, CtrlCToTheSweepsProcessGroupKeepsTheRunsPartialEpoch) {
     EXPECT_EQ(count(log, "stopped by signal"), 1u) << log;
     const auto checkpoint = run + "/checkpoint.pt";
     ASSERT_TRUE(fs::exists(checkpoint)) << log;
-    EXPECT_GE(swd::train::read_checkpoint_info(checkpoint).position.batches_done, 3)
+    EXPECT_GE(swd::run::read_checkpoint_info(checkpoint).position.batches_done, 3)
         << "the partial epoch was lost";
     // The rerun resumes it from there.
     const auto info = run_swd("sweep " + config + " --jobs 1 --dry-run --out " + out);

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.h"
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 #include "swd/util/suggest.h"
 
 namespace fs = std::filesystem;
@@ -25,10 +25,10 @@ const std::string kSmall =
 
 std::string metrics_without_seconds(const std::string& csv) {
   std::string out;
-  for (const auto& m : swd::train::parse_metrics_csv(csv)) {
+  for (const auto& m : swd::run::parse_metrics_csv(csv)) {
     auto copy = m;
     copy.seconds = 0;
-    out += swd::train::metrics_csv_row(copy) + "\n";
+    out += swd::run::metrics_csv_row(copy) + "\n";
   }
   return out;
 }
@@ -38,7 +38,7 @@ TEST(CliTrain, WritesItsFilesAndTheLossFalls) {
   const auto r = run_swd("train" + kSmall + " --epochs 3 --optimizer adams --out " + out);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("best test error"), std::string::npos) << r.output;
-  const auto rows = swd::train::parse_metrics_csv(slurp(out + "/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(slurp(out + "/metrics.csv"));
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_LT(rows.back().train_loss, rows.front().train_loss);
   EXPECT_LT(rows.back().test_error, 0.5);
@@ -63,15 +63,15 @@ TEST(CliTrain, ScaleRuleIsAppliedAndRecorded) {
   EXPECT_DOUBLE_EQ(wd["derived"]["scale_k"].get<double>(), 2.0);
   EXPECT_DOUBLE_EQ(wd["derived"]["weight_decay"].get<double>(), 1e-3);
   EXPECT_DOUBLE_EQ(wd["derived"]["lr"].get<double>(), 1e-3);
-  const auto wd_rows = swd::train::parse_metrics_csv(slurp(dir + "/wd/metrics.csv"));
+  const auto wd_rows = swd::run::parse_metrics_csv(slurp(dir + "/wd/metrics.csv"));
   EXPECT_DOUBLE_EQ(wd_rows.at(0).weight_decay, 1e-3);
-  const auto lr_rows = swd::train::parse_metrics_csv(slurp(dir + "/lr/metrics.csv"));
+  const auto lr_rows = swd::run::parse_metrics_csv(slurp(dir + "/lr/metrics.csv"));
   EXPECT_DOUBLE_EQ(lr_rows.at(0).lr, 2e-3);
   EXPECT_DOUBLE_EQ(lr_rows.at(0).weight_decay, 5e-4);
   // config.json reruns the run: the scaling is applied once, not twice.
   const auto rerun = run_swd("train --config " + dir + "/wd/config.json --out " + dir + "/again");
   ASSERT_EQ(rerun.status, 0) << rerun.output;
-  EXPECT_DOUBLE_EQ(swd::train::parse_metrics_csv(slurp(dir + "/again/metrics.csv")).at(0).weight_decay, 1e-3);
+  EXPECT_DOUBLE_EQ(swd::run::parse_metrics_csv(slurp(dir + "/again/metrics.csv")).at(0).weight_decay, 1e-3);
 }
 
 TEST(CliTrain, SameSeedSameNumbers) {
@@ -149,7 +149,7 @@ TEST(CliTrain, TrainSubsetIsRecordedAndValidated) {
   EXPECT_EQ(config["train-subset"], 100);
   EXPECT_EQ(config["subset-seed"], 4);
   // 100 samples at batch 64: two steps per epoch (the last one short).
-  const auto rows = swd::train::parse_metrics_csv(slurp(dir + "/a/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(slurp(dir + "/a/metrics.csv"));
   ASSERT_EQ(rows.size(), 1u);
 
   for (const char* bad : {"5", "1025", "-1"}) {  // 10 classes, 1024 training samples
@@ -259,7 +259,7 @@ TEST(CliTrain, WeightDecayOverLrIsAFlagAppliedOnce) {
   EXPECT_NE(config["derived"]["weight_decay_from"].get<std::string>().find("weight-decay-over-lr"), std::string::npos);
   // The schedule multiplies the resolved base: lr 0.05 x 0.1 after the milestone; the weight
   // decay keeps its own constant schedule.
-  const auto rows = swd::train::parse_metrics_csv(slurp(dir + "/a/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(slurp(dir + "/a/metrics.csv"));
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_DOUBLE_EQ(rows[0].lr, 0.05 * 0.1);
   EXPECT_DOUBLE_EQ(rows[0].weight_decay, 1e-3 / 0.05);
@@ -287,7 +287,7 @@ TEST(CliTrain, ValSplitChoosesTheBestEpochOnHeldOutSamples) {
   const std::string args = "train" + kSmall + " --epochs 4 --optimizer sgd --lr 0.3 --seed 2";
   const auto r = run_swd(args + " --val-split 200 --val-seed 1 --train-subset 500 --out " + dir + "/val");
   ASSERT_EQ(r.status, 0) << r.output;
-  const auto rows = swd::train::parse_metrics_csv(slurp(dir + "/val/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(slurp(dir + "/val/metrics.csv"));
   ASSERT_EQ(rows.size(), 4u);
   size_t best = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -311,7 +311,7 @@ TEST(CliTrain, ValSplitChoosesTheBestEpochOnHeldOutSamples) {
   const auto plain = run_swd(args + " --out " + dir + "/plain");
   ASSERT_EQ(plain.status, 0) << plain.output;
   EXPECT_NE(plain.output.find("chosen on the test set"), std::string::npos) << plain.output;
-  EXPECT_TRUE(std::isnan(swd::train::parse_metrics_csv(slurp(dir + "/plain/metrics.csv")).at(0).val_error));
+  EXPECT_TRUE(std::isnan(swd::run::parse_metrics_csv(slurp(dir + "/plain/metrics.csv")).at(0).val_error));
   // A split as large as the training set is one line naming it.
   const auto bad = run_swd(args + " --val-split 1024 --out " + dir + "/bad");
   EXPECT_EQ(bad.status, 2) << bad.output;

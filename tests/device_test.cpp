@@ -12,10 +12,10 @@
 #include "cli_support.h"
 #include "swd/models/models.h"
 #include "swd/optim/compat.h"
-#include "swd/train/checkpoint.h"
+#include "swd/run/checkpoint.h"
+#include "swd/run/metrics.h"
 #include "swd/train/config.h"
 #include "swd/train/device.h"
-#include "swd/train/metrics.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/trainer.h"
 
@@ -125,12 +125,12 @@ TEST(Precision, Bf16AutocastOnTheCpuOnlyInsideTheGuard) {
   torch::nn::Linear linear(8, 4);
   const auto x = torch::randn({2, 8});
   {
-    st::AutocastGuard autocast(c10::Device(c10::kCPU), "bf16");
+    st::AutocastGuard autocast(c10::Device(c10::kCPU), st::Precision::BF16);
     EXPECT_EQ(linear->forward(x).scalar_type(), torch::kBFloat16);
   }
   EXPECT_EQ(linear->forward(x).scalar_type(), torch::kFloat);
   {
-    st::AutocastGuard fp32(c10::Device(c10::kCPU), "fp32");
+    st::AutocastGuard fp32(c10::Device(c10::kCPU), st::Precision::FP32);
     EXPECT_EQ(linear->forward(x).scalar_type(), torch::kFloat);
   }
 }
@@ -147,9 +147,9 @@ st::TrainConfig small_config(const std::string& out, const std::string& precisio
   c.batch_size = 64;
   c.epochs = 3;
   c.threads = 1;
-  c.progress = "none";
+  c.progress = st::ProgressMode::None;
   c.out = out;
-  c.precision = precision;
+  c.precision = st::precision_from_string(precision);
   c.device = device;
   return c;
 }
@@ -171,7 +171,7 @@ TEST(Precision, Bf16TrainsAndStaysCloseToFp32) {
   auto model = swd::models::make_model("cnn-bn", {1, 12, 12, 10});
   auto opt = st::make_optimizer_for("adams", st::default_hyper("adams"),
                                     *model, false);
-  EXPECT_NO_THROW(st::load_checkpoint(dir + "/bf16/checkpoint.pt", *model, *opt));
+  EXPECT_NO_THROW(swd::run::load_checkpoint(dir + "/bf16/checkpoint.pt", *model, *opt));
   for (const auto& p : model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
 }
 
@@ -222,11 +222,11 @@ void expect_moves(const c10::Device& from, const c10::Device& to) {
   const auto path = fresh_dir("ckpt-move") + "/checkpoint.pt";
   auto saved = make_on(from);
   train_steps(saved, from, 3);
-  st::CheckpointInfo info;
+  swd::run::CheckpointInfo info;
   info.config_json = "{}";
-  st::save_checkpoint(path, *saved.model, *saved.optimizer, info);
+  swd::run::save_checkpoint(path, *saved.model, *saved.optimizer, info);
   auto loaded = make_on(to);
-  st::load_checkpoint(path, *loaded.model, *loaded.optimizer);
+  swd::run::load_checkpoint(path, *loaded.model, *loaded.optimizer);
   for (const auto& p : loaded.model->parameters()) EXPECT_EQ(p.device(), to);
   const auto record = loaded.optimizer->export_state();
   ASSERT_FALSE(record.params.empty());
@@ -297,8 +297,8 @@ TEST(ChannelsLast, WeightsChangeLayoutNotFunction) {
   }
   EXPECT_EQ(four_d, 2);  // cnn-bn's two convolutions
   const auto images = torch::randn({16, 3, 12, 12}).narrow(1, 0, 1).contiguous();
-  const auto a = st::forward_with(*plain, images, torch::kCPU, "fp32", false);
-  const auto b = st::forward_with(*nhwc, images, torch::kCPU, "fp32", true);
+  const auto a = st::forward_with(*plain, images, torch::kCPU, st::Precision::FP32, false);
+  const auto b = st::forward_with(*nhwc, images, torch::kCPU, st::Precision::FP32, true);
   EXPECT_LT((a - b).abs().max().item<double>(), 1e-4 * a.abs().max().item<double>());
 }
 
@@ -314,9 +314,9 @@ TEST(ChannelsLast, TrainsLikeThePlainLayoutAndResumesBitwise) {
   ASSERT_EQ(run_swd(args + dir + "/split --epochs 1 --channels-last").status, 0);
   const auto resumed = run_swd("train --resume --epochs 2 --progress none --out " + dir + "/split");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
-  const auto nhwc = st::parse_metrics_csv(slurp(dir + "/straight/metrics.csv"));
-  const auto split = st::parse_metrics_csv(slurp(dir + "/split/metrics.csv"));
-  const auto plain = st::parse_metrics_csv(slurp(dir + "/plain/metrics.csv"));
+  const auto nhwc = swd::run::parse_metrics_csv(slurp(dir + "/straight/metrics.csv"));
+  const auto split = swd::run::parse_metrics_csv(slurp(dir + "/split/metrics.csv"));
+  const auto plain = swd::run::parse_metrics_csv(slurp(dir + "/plain/metrics.csv"));
   ASSERT_EQ(nhwc.size(), 2u);
   ASSERT_EQ(split.size(), 2u);
   ASSERT_EQ(plain.size(), 2u);

@@ -26,8 +26,8 @@
 #include "swd/optim/adam.h"
 #include "swd/optim/paper_names.h"
 #include "swd/optim/sgd.h"
+#include "swd/run/metrics.h"
 #include "swd/train/dynamics.h"
-#include "swd/train/metrics.h"
 #include "swd/util/csv.h"
 
 namespace {
@@ -319,7 +319,7 @@ TEST(DynamicsCli, OneStepsNumbersAreThoseOfTheSavedWeights) {
   EXPECT_NEAR(std::stod(row.at("decay_budget")), 5 * 0.05 * 0.2, 1e-12);
   EXPECT_NEAR(std::stod(row.at("decay_rate")), 0.05 * 0.2, 1e-15);
   // The aggregate in metrics.csv is the mean over the tracked tensors (fc1, fc2).
-  const auto rows = swd::train::parse_metrics_csv(swd_test::slurp(dir + "/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(swd_test::slurp(dir + "/metrics.csv"));
   ASSERT_EQ(rows.size(), 2u);
   const auto other = dynamics_row(dir, 2, "fc2.weight");
   EXPECT_NEAR(rows[1].angular_update, (std::stod(row.at("angular_update")) + std::stod(other.at("angular_update"))) / 2, 1e-15);
@@ -341,7 +341,7 @@ TEST(DynamicsCli, PlanMatchesTheMeasuredBudgetWithSchedules) {
     const std::string args = kRun + opt + " --epochs 3 --lr-schedule step --warmup-epochs 1 --dynamics-every 5";
     auto run = swd_test::run_swd("train" + args + " --out " + dir);
     ASSERT_EQ(run.status, 0) << run.output;
-    const auto rows = swd::train::parse_metrics_csv(swd_test::slurp(dir + "/metrics.csv"));
+    const auto rows = swd::run::parse_metrics_csv(swd_test::slurp(dir + "/metrics.csv"));
     auto plan = swd_test::run_swd("plan" + args);
     ASSERT_EQ(plan.status, 0) << plan.output;
     char expected[64];
@@ -363,7 +363,7 @@ TEST(DynamicsCli, ResumeMidEpochKeepsTheDynamicsBitwise) {
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   EXPECT_EQ(swd_test::slurp(dir + "/parts/dynamics.csv"), swd_test::slurp(dir + "/whole/dynamics.csv"));
   EXPECT_EQ(swd_test::rows_without_seconds(dir + "/parts"), swd_test::rows_without_seconds(dir + "/whole"));
-  const auto rows = swd::train::parse_metrics_csv(swd_test::slurp(dir + "/whole/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(swd_test::slurp(dir + "/whole/metrics.csv"));
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_GT(rows[1].decay_budget, rows[0].decay_budget);
   EXPECT_GT(rows[1].angular_update, 0);
@@ -377,7 +377,7 @@ TEST(DynamicsCli, EvalEveryLeavesTestColumnsEmptyAndBestSkipsThem) {
   const auto dir = swd_test::fresh_dir("eval_every") + "/run";
   auto run = swd_test::run_swd("train" + kRun + " --epochs 3 --eval-every 2 --out " + dir);
   ASSERT_EQ(run.status, 0) << run.output;
-  const auto rows = swd::train::parse_metrics_csv(swd_test::slurp(dir + "/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(swd_test::slurp(dir + "/metrics.csv"));
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_TRUE(std::isnan(rows[0].test_error));   // epoch 1: not evaluated
   EXPECT_FALSE(std::isnan(rows[1].test_error));  // epoch 2

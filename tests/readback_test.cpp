@@ -10,12 +10,11 @@
 #include <map>
 #include <string>
 
-#include "../src/train/tensor_file.h"
+#include "../src/run/tensor_file.h"
 #include "cli_support.h"
-#include "swd/train/checkpoint.h"
-#include "swd/train/metrics.h"
+#include "swd/run/checkpoint.h"
+#include "swd/run/metrics.h"
 
-namespace st = swd::train;
 using swd_test::fresh_dir;
 using swd_test::rows_without_seconds;
 using swd_test::run_swd;
@@ -47,16 +46,16 @@ std::string steps_without_times(const std::string& dir) {
 
 /// Every tensor of the checkpoint (model, optimizer state) and the epoch's running totals.
 void expect_same_checkpoint(const std::string& a, const std::string& b) {
-  const auto fa = st::decode_tensor_file(slurp(a + "/checkpoint.pt"));
-  const auto fb = st::decode_tensor_file(slurp(b + "/checkpoint.pt"));
+  const auto fa = swd::run::decode_tensor_file(slurp(a + "/checkpoint.pt"));
+  const auto fb = swd::run::decode_tensor_file(slurp(b + "/checkpoint.pt"));
   ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
   ASSERT_FALSE(fa.tensors.empty());
   for (const auto& [name, t] : fa.tensors) {
     ASSERT_TRUE(fb.tensors.count(name)) << name;
     EXPECT_TRUE(torch::equal(t, fb.tensors.at(name))) << name << " differs";
   }
-  const auto ia = st::read_checkpoint_info(a + "/checkpoint.pt");
-  const auto ib = st::read_checkpoint_info(b + "/checkpoint.pt");
+  const auto ia = swd::run::read_checkpoint_info(a + "/checkpoint.pt");
+  const auto ib = swd::run::read_checkpoint_info(b + "/checkpoint.pt");
   EXPECT_EQ(ia.position.steps_done, ib.position.steps_done);
   EXPECT_EQ(ia.partial.loss_sum, ib.partial.loss_sum);
   EXPECT_EQ(ia.partial.wrong, ib.partial.wrong);
@@ -81,7 +80,7 @@ TEST_P(DeferredReadback, IsBitwiseThePerStepRun) {
   const auto per_step = run_swd(run + " --on-nonfinite skip --out " + dir + "/per-step");
   ASSERT_EQ(per_step.status, 0) << per_step.output;
   EXPECT_EQ(rows_without_seconds(dir + "/deferred"), rows_without_seconds(dir + "/per-step"));
-  EXPECT_EQ(st::parse_metrics_csv(slurp(dir + "/deferred/metrics.csv")).size(), 2u);
+  EXPECT_EQ(swd::run::parse_metrics_csv(slurp(dir + "/deferred/metrics.csv")).size(), 2u);
   EXPECT_EQ(steps_without_times(dir + "/deferred"), steps_without_times(dir + "/per-step"));
   expect_same_checkpoint(dir + "/deferred", dir + "/per-step");
 }
@@ -110,7 +109,7 @@ TEST(Readback, MidEpochCheckpointHoldsTheSameTotals) {
   ASSERT_NE(deferred.status, 0) << deferred.output;
   ASSERT_NE(per_step.status, 0) << per_step.output;
   expect_same_checkpoint(dir + "/deferred", dir + "/per-step");
-  EXPECT_EQ(st::read_checkpoint_info(dir + "/deferred/checkpoint.pt").partial.steps, 10);
+  EXPECT_EQ(swd::run::read_checkpoint_info(dir + "/deferred/checkpoint.pt").partial.steps, 10);
 }
 
 /// "non-finite ... (training batch N)" of a run's output, and N.
@@ -143,9 +142,9 @@ TEST(Readback, ANonFiniteStepBetweenReadbacksIsNamedAndNotCheckpointed) {
   ASSERT_GT(batch, 16);  // in epoch 3 (8 steps an epoch)
   EXPECT_NE(batch % 4, 0) << "the step is a readback of the deferred run: " << message;
   // The checkpoint is the last one before the step, its weights finite.
-  const auto info = st::read_checkpoint_info(dir + "/deferred/checkpoint.pt");
+  const auto info = swd::run::read_checkpoint_info(dir + "/deferred/checkpoint.pt");
   EXPECT_EQ(info.position.steps_done, batch / 4 * 4);
-  for (const auto& [name, t] : st::decode_tensor_file(slurp(dir + "/deferred/checkpoint.pt")).tensors) {
+  for (const auto& [name, t] : swd::run::decode_tensor_file(slurp(dir + "/deferred/checkpoint.pt")).tensors) {
     if (t.is_floating_point()) EXPECT_TRUE(torch::isfinite(t).all().item<bool>()) << name;
   }
   expect_same_checkpoint(dir + "/deferred", dir + "/per-step");

@@ -13,11 +13,11 @@
 #include <random>
 #include <thread>
 
-#include "../src/train/tensor_file.h"
+#include "../src/run/tensor_file.h"
 #include "cli_support.h"
 #include "test_util.h"
 #include "swd/models/models.h"
-#include "swd/train/checkpoint.h"
+#include "swd/run/checkpoint.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/util/io.h"
 
@@ -38,7 +38,7 @@ const std::string kRun =
 /// The parameters and buffers of the model saved in a checkpoint, by name.
 std::map<std::string, torch::Tensor> saved_model(const std::string& checkpoint) {
   std::map<std::string, torch::Tensor> out;
-  for (const auto& [name, tensor] : st::decode_tensor_file(slurp(checkpoint)).tensors) {
+  for (const auto& [name, tensor] : swd::run::decode_tensor_file(slurp(checkpoint)).tensors) {
     if (name.rfind("model/", 0) == 0) out[name] = tensor;
   }
   return out;
@@ -70,7 +70,7 @@ TEST(Reliability, KilledAtRandomMomentsAndResumedEqualsUninterrupted) {
   // Training time of the straight run (metrics.csv's seconds): kills that must land while
   // training wait for this attempt's first checkpoint and then at most a quarter of it.
   double train_seconds = 0;
-  for (const auto& m : st::parse_metrics_csv(slurp(dir + "/straight/metrics.csv"))) {
+  for (const auto& m : swd::run::parse_metrics_csv(slurp(dir + "/straight/metrics.csv"))) {
     train_seconds += m.seconds;
   }
   const long train_ms = std::max<long>(static_cast<long>(train_seconds * 1000), 4);
@@ -140,11 +140,11 @@ TEST(Reliability, NonFiniteStopsAndKeepsTheLastGoodCheckpoint) {
   auto model = swd::models::make_model("mlp", {1, 8, 8, 10});
   auto opt = st::make_optimizer_for("sgd", st::default_hyper("sgd"),
                                     *model, false);
-  const auto info = st::load_checkpoint(dir + "/run/checkpoint.pt", *model, *opt);
+  const auto info = swd::run::load_checkpoint(dir + "/run/checkpoint.pt", *model, *opt);
   EXPECT_EQ(info.position.epoch, 1);
   EXPECT_EQ(info.position.batches_done, 0);
   for (const auto& p : model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
-  EXPECT_EQ(st::parse_metrics_csv(slurp(dir + "/run/metrics.csv")).size(), 1u);
+  EXPECT_EQ(swd::run::parse_metrics_csv(slurp(dir + "/run/metrics.csv")).size(), 1u);
 }
 
 TEST(Reliability, NonFiniteSkipCarriesOn) {
@@ -152,7 +152,7 @@ TEST(Reliability, NonFiniteSkipCarriesOn) {
   const auto r = run_swd(kBlowUp + " --on-nonfinite skip --progress line --out " + dir + "/run");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("skipped"), std::string::npos) << r.output;
-  EXPECT_EQ(st::parse_metrics_csv(slurp(dir + "/run/metrics.csv")).size(), 2u);
+  EXPECT_EQ(swd::run::parse_metrics_csv(slurp(dir + "/run/metrics.csv")).size(), 2u);
 }
 
 TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
@@ -160,22 +160,22 @@ TEST(Reliability, CrashBetweenWriteAndRenameLeavesTheOldCheckpointValid) {
   auto model = swd::models::make_model("mlp", {1, 8, 8, 10});
   auto opt = st::make_optimizer_for("adams", st::default_hyper("adams"),
                                     *model, false);
-  st::CheckpointInfo info;
+  swd::run::CheckpointInfo info;
   info.position = {0, 3, 3};
   info.partial.steps = 3;
   info.partial.seen = 96;
   info.config_json = "{}";
   const auto path = dir + "/checkpoint.pt";
-  st::save_checkpoint(path, *model, *opt, info);
+  swd::run::save_checkpoint(path, *model, *opt, info);
   // A crash after writing half of the next checkpoint, before the rename:
   const auto good = slurp(path);
   std::ofstream(path + ".tmp", std::ios::binary) << good.substr(0, good.size() / 2);
-  EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 3);
+  EXPECT_EQ(swd::run::load_checkpoint(path, *model, *opt).position.batches_done, 3);
   info.position = {0, 4, 4};
   info.partial.steps = 4;
   info.partial.seen = 128;
-  st::save_checkpoint(path, *model, *opt, info);  // the leftover is simply replaced
-  EXPECT_EQ(st::load_checkpoint(path, *model, *opt).position.batches_done, 4);
+  swd::run::save_checkpoint(path, *model, *opt, info);  // the leftover is simply replaced
+  EXPECT_EQ(swd::run::load_checkpoint(path, *model, *opt).position.batches_done, 4);
   EXPECT_FALSE(fs::exists(path + ".tmp"));
   // The same protocol for plain files.
   swd::util::write_file_atomically(dir + "/a.txt", "one");
@@ -218,14 +218,14 @@ TEST(Reliability, ACheckpointOfAnotherModelOrOptimizerIsRejectedAndChangesNothin
   auto opt = st::make_optimizer_for("adams", hyper, *model, false);
   for (auto& p : model->parameters()) p.mutable_grad() = torch::ones_like(p);
   opt->step();  // some optimizer state to save
-  st::CheckpointInfo info;
+  swd::run::CheckpointInfo info;
   info.config_json = "{}";
-  st::save_checkpoint(dir + "/c.pt", *model, *opt, info);
+  swd::run::save_checkpoint(dir + "/c.pt", *model, *opt, info);
 
   auto other_model = swd::models::make_model("mlp", {1, 10, 10, 10});  // other input size
   auto other_opt = st::make_optimizer_for("adams", hyper, *other_model, false);
   const auto before = other_model->parameters()[0].clone();
-  EXPECT_CONTAINS(swd_test::error_of([&] { st::load_checkpoint(dir + "/c.pt", *other_model, *other_opt); }),
+  EXPECT_CONTAINS(swd_test::error_of([&] { swd::run::load_checkpoint(dir + "/c.pt", *other_model, *other_opt); }),
                   "does not fit this model");
   EXPECT_TRUE(torch::equal(before, other_model->parameters()[0]));
 
@@ -233,13 +233,13 @@ TEST(Reliability, ACheckpointOfAnotherModelOrOptimizerIsRejectedAndChangesNothin
   auto sgd = st::make_optimizer_for("sgds", st::default_hyper("sgds"),
                                     *same_model, false);
   const auto same_before = same_model->parameters()[0].clone();
-  EXPECT_CONTAINS(swd_test::error_of([&] { st::load_checkpoint(dir + "/c.pt", *same_model, *sgd); }),
+  EXPECT_CONTAINS(swd_test::error_of([&] { swd::run::load_checkpoint(dir + "/c.pt", *same_model, *sgd); }),
                   "c.pt");
   EXPECT_TRUE(torch::equal(same_before, same_model->parameters()[0])) << "nothing may change";
 
   auto again_model = swd::models::make_model("mlp", {1, 8, 8, 10});
   auto again_opt = st::make_optimizer_for("adams", hyper, *again_model, false);
-  st::load_checkpoint(dir + "/c.pt", *again_model, *again_opt);
+  swd::run::load_checkpoint(dir + "/c.pt", *again_model, *again_opt);
   for (size_t i = 0; i < model->parameters().size(); ++i) {
     EXPECT_TRUE(torch::equal(model->parameters()[i], again_model->parameters()[i]));
   }
@@ -249,11 +249,11 @@ TEST(Reliability, ACheckpointOfAnotherModelOrOptimizerIsRejectedAndChangesNothin
 }  // namespace
 
 TEST(Reliability, ATensorTheCheckpointCannotHoldIsNamedWhenWriting) {
-  swd::train::TensorFile file;
+  swd::run::TensorFile file;
   file.json = "{}";
   file.tensors["half_weight"] = at::zeros({2}, at::kHalf);
   try {
-    swd::train::encode_tensor_file(file);
+    swd::run::encode_tensor_file(file);
     ADD_FAILURE() << "a float16 tensor was written";
   } catch (const std::invalid_argument& e) {
     const std::string what = e.what();
@@ -264,7 +264,7 @@ TEST(Reliability, ATensorTheCheckpointCannotHoldIsNamedWhenWriting) {
   file.tensors.clear();
   file.tensors["deep"] = at::zeros(std::vector<int64_t>(12, 1));
   try {
-    swd::train::encode_tensor_file(file);
+    swd::run::encode_tensor_file(file);
     ADD_FAILURE() << "a 12-dimensional tensor was written";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("deep has 12 dimensions"), std::string::npos) << e.what();
@@ -357,7 +357,7 @@ TEST(Reliability, ImpossibleRestoredTotalsAreRefusedByName) {
   const auto run = fresh_dir("forged") + "/run";
   ASSERT_EQ(run_swd(kSmall + " --limit-batches 4 --out " + run).status, 0);  // 1 epoch of 4 steps
   const auto path = run + "/checkpoint.pt";
-  const auto good = st::decode_tensor_file(slurp(path));
+  const auto good = swd::run::decode_tensor_file(slurp(path));
   const std::vector<std::pair<std::string, nlohmann::json>> forged = {
       {"partial/seen", -10},      {"partial/seen", 1000},  {"partial/wrong", 70},
       {"partial/wrong", -1},      {"partial/steps", 3},    {"partial/skipped", -2},
@@ -373,7 +373,7 @@ TEST(Reliability, ImpossibleRestoredTotalsAreRefusedByName) {
     doc[where.substr(0, slash)][where.substr(slash + 1)] = value;
     auto file = good;
     file.json = doc.dump();
-    const auto bytes = st::encode_tensor_file(file);
+    const auto bytes = swd::run::encode_tensor_file(file);
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
     const auto r = run_swd("train --resume --epochs 2 --progress none --out " + run);
     EXPECT_EQ(r.status, 2) << where << " = " << value << ": " << r.output;
@@ -390,7 +390,7 @@ TEST(Reliability, ImpossibleRestoredTotalsAreRefusedByName) {
   doc["partial"]["wrong"] = 20;
   auto file = good;
   file.json = doc.dump();
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << st::encode_tensor_file(file);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << swd::run::encode_tensor_file(file);
   const auto ok = run_swd("train --resume --epochs 2 --progress none --out " + run);
   EXPECT_EQ(ok.status, 0) << ok.output;
 }
@@ -455,7 +455,7 @@ TEST(Reliability, SignalsOfOneStopRequestWriteTheCheckpoint) {
     EXPECT_NE(log.find("checkpoint written; continue with: swd train --resume"), std::string::npos)
         << c.name << ": " << log;
     ASSERT_TRUE(fs::exists(run + "/checkpoint.pt")) << c.name;
-    const auto info = st::read_checkpoint_info(run + "/checkpoint.pt");
+    const auto info = swd::run::read_checkpoint_info(run + "/checkpoint.pt");
     EXPECT_EQ(info.position.epoch, 0) << c.name;
     EXPECT_GE(info.position.batches_done, 3) << c.name << ": the partial epoch was lost";
   }

@@ -15,8 +15,8 @@
 #include "report_support.h"
 #include "swd/report/compare.h"
 #include "swd/report/report.h"
+#include "swd/run/metrics.h"
 #include "swd/sweep/runs.h"
-#include "swd/train/metrics.h"
 #include "swd/util/csv.h"
 #include "swd/util/process.h"
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "cli_support.h"
+#include "swd/run/metrics.h"
 #include "swd/sweep/runs.h"
-#include "swd/train/metrics.h"
 #include "swd/util/csv.h"
 
 namespace swd_test {
@@ -37,7 +37,7 @@ inline std::string make_sweep(const std::string& name, const std::vector<std::st
   for (size_t i = 0; i < runs.size(); ++i) {
     const std::string folder = "runs/r" + std::to_string(i);
     std::filesystem::create_directories(dir + "/" + folder);
-    std::vector<swd::train::EpochMetrics> rows(2);
+    std::vector<swd::run::EpochMetrics> rows(2);
     for (int e = 0; e < 2; ++e) {
       rows[e].epoch = e + 1;
       rows[e].test_error = e == 1 ? runs[i].final_error : 0.5;
@@ -45,7 +45,7 @@ inline std::string make_sweep(const std::string& name, const std::vector<std::st
       rows[e].grad_norm = 1 + runs[i].final_error;
       rows[e].weight_norm = 10;
     }
-    std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::train::metrics_csv(rows);
+    std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::run::metrics_csv(rows);
     nlohmann::json config = runs[i].config;
     config["epochs"] = 2;
     config["out"] = dir + "/" + folder;

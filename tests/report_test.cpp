@@ -11,7 +11,7 @@
 
 #include "cli_support.h"
 #include "swd/report/report.h"
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 #include "swd/util/csv.h"
 #include "swd/util/process.h"
 
@@ -41,9 +41,9 @@ std::string make_sweep(const std::string& name, const std::vector<HandRun>& runs
     const auto& r = runs[i];
     const std::string folder = "runs/r" + std::to_string(i);
     fs::create_directories(dir + "/" + folder);
-    std::vector<swd::train::EpochMetrics> rows;
+    std::vector<swd::run::EpochMetrics> rows;
     for (size_t e = 0; e < r.test_errors.size(); ++e) {
-      swd::train::EpochMetrics m;
+      swd::run::EpochMetrics m;
       m.epoch = static_cast<int64_t>(e + 1);
       m.test_error = r.test_errors[e];
       m.train_loss = 1.0 / (e + 1);
@@ -51,7 +51,7 @@ std::string make_sweep(const std::string& name, const std::vector<HandRun>& runs
       m.weight_norm = 10;
       rows.push_back(m);
     }
-    std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::train::metrics_csv(rows);
+    std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::run::metrics_csv(rows);
     index += folder + "," + r.status + "," + r.optimizer + "," + r.weight_decay + "," + r.seed + "," +
              std::to_string(r.test_errors.size()) + ",,,,,,,,,\n";
   }
@@ -154,14 +154,14 @@ TEST(Report, BestWeightDecayPerTrainingLength) {
       {"0.0001", 5, 0.20}, {"0.001", 5, 0.15}, {"0.0001", 10, 0.10}, {"0.001", 10, 0.12}};
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& [wd, epochs, error] = runs[i];
-    std::vector<swd::train::EpochMetrics> rows(epochs);
+    std::vector<swd::run::EpochMetrics> rows(epochs);
     for (int e = 0; e < epochs; ++e) {
       rows[e].epoch = e + 1;
       rows[e].test_error = e + 1 == epochs ? error : 0.5;
       rows[e].train_loss = 1;
     }
     fs::create_directories(dir + "/runs/r" + std::to_string(i));
-    std::ofstream(dir + "/runs/r" + std::to_string(i) + "/metrics.csv") << swd::train::metrics_csv(rows);
+    std::ofstream(dir + "/runs/r" + std::to_string(i) + "/metrics.csv") << swd::run::metrics_csv(rows);
     index += "runs/r" + std::to_string(i) + ",done," + wd + "," + std::to_string(epochs) + "," +
              std::to_string(epochs) + ",,,,,,,,,\n";
   }
@@ -365,13 +365,13 @@ TEST(ReportHostile, NoGridValueCanRunACommandThroughGnuplot) {
     for (const char* optimizer : {"adam", "adams"}) {
       const std::string folder = "runs/r" + std::to_string(i++);
       fs::create_directories(dir + "/" + folder);
-      std::vector<swd::train::EpochMetrics> rows(2);
+      std::vector<swd::run::EpochMetrics> rows(2);
       for (int e = 0; e < 2; ++e) {
         rows[e].epoch = e + 1;
         rows[e].test_error = 0.1 + 0.01 * i;
         rows[e].train_loss = 1;
       }
-      std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::train::metrics_csv(rows);
+      std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::run::metrics_csv(rows);
       index += swd::util::csv_line({folder, "done", data_dir, optimizer, "0", "2", "", "", "",
                                      "", "", "", "", "", ""}) + "\n";
     }
@@ -399,10 +399,10 @@ TEST(ReportHostile, NoGridValueCanRunACommandThroughGnuplot) {
 
 TEST(ReportHostile, ReadsOnlyInsideTheSweepFolder) {
   const auto outside = fresh_dir("report-outside");
-  std::vector<swd::train::EpochMetrics> rows(1);
+  std::vector<swd::run::EpochMetrics> rows(1);
   rows[0].epoch = 1;
   rows[0].test_error = 0.5;
-  std::ofstream(outside + "/metrics.csv") << swd::train::metrics_csv(rows);
+  std::ofstream(outside + "/metrics.csv") << swd::run::metrics_csv(rows);
   const auto dir = fresh_dir("report-escape");
   fs::create_directories(dir + "/runs");
   fs::create_directory_symlink(outside, dir + "/runs/link");
@@ -522,7 +522,7 @@ namespace {
 TEST(Report, TheBestEpochIsChosenOnValidationWhenTheRunHasIt) {
   rp::RunResult run;
   for (const auto& [test, val] : std::vector<std::pair<double, double>>{{0.30, 0.20}, {0.20, 0.25}, {0.25, 0.15}}) {
-    swd::train::EpochMetrics m;
+    swd::run::EpochMetrics m;
     m.epoch = static_cast<int64_t>(run.epochs.size()) + 1;
     m.test_error = test;
     m.val_error = val;

@@ -13,7 +13,7 @@
 #include "cli_support.h"
 #include "swd/models/models.h"
 #include "swd/models/state_dict.h"
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 #include "swd/util/csv.h"
 #include "swd/util/io.h"
 
@@ -96,7 +96,7 @@ TEST(StateDict, RunWritesModelAndBestAndExportMatchesModel) {
   EXPECT_EQ(model[0].first, "fc1.weight");
   ASSERT_EQ(best.size(), model.size());
   // best.pt is the epoch of the lowest test error; model.pt the last epoch
-  const auto rows = swd::train::parse_metrics_csv(swd_test::slurp(out + "/metrics.csv"));
+  const auto rows = swd::run::parse_metrics_csv(swd_test::slurp(out + "/metrics.csv"));
   size_t best_row = 0;
   for (size_t i = 1; i < rows.size(); ++i) best_row = rows[i].test_error < rows[best_row].test_error ? i : best_row;
   EXPECT_EQ(best.back().first, "fc3.bias");

@@ -7,10 +7,14 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include "swd/data/dataset.h"
 #include "swd/models/models.h"
+#include "swd/run/metrics.h"
+#include "swd/schedule/scaling.h"
 #include "swd/schedule/schedule.h"
 #include "swd/train/config.h"
-#include "swd/train/metrics.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/progress.h"
 #include "test_util.h"
@@ -151,30 +155,30 @@ TEST(OptimizerNames, DefaultsComeFromOneTable) {
 }
 
 TEST(Metrics, CsvRoundTripsExactly) {
-  st::EpochMetrics m;
+  swd::run::EpochMetrics m;
   m.epoch = 3;
   m.lr = 1e-3 / 3;
   m.test_error = 0.123456789012345678;
   m.sqrt_vbar = 2.5e-3;
-  std::vector<st::EpochMetrics> rows{m, m};
+  std::vector<swd::run::EpochMetrics> rows{m, m};
   rows[1].epoch = 4;
   rows[1].sqrt_vbar.reset();
-  const auto back = st::parse_metrics_csv(st::metrics_csv(rows));
+  const auto back = swd::run::parse_metrics_csv(swd::run::metrics_csv(rows));
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].lr, m.lr);
   EXPECT_EQ(back[0].test_error, m.test_error);
   EXPECT_EQ(*back[0].sqrt_vbar, 2.5e-3);
   EXPECT_FALSE(back[1].sqrt_vbar.has_value());
-  EXPECT_THROW(st::parse_metrics_csv("epoch,lr\n1,2\n"), std::runtime_error);
+  EXPECT_THROW(swd::run::parse_metrics_csv("epoch,lr\n1,2\n"), std::runtime_error);
   // The validation columns are the last two; files from before them (20 columns) still read.
   rows[0].val_error = 0.25;
-  const std::string text = st::metrics_csv(rows);
-  EXPECT_EQ(st::parse_metrics_csv(text)[0].val_error, 0.25);
-  EXPECT_TRUE(std::isnan(st::parse_metrics_csv(text)[1].val_error));
+  const std::string text = swd::run::metrics_csv(rows);
+  EXPECT_EQ(swd::run::parse_metrics_csv(text)[0].val_error, 0.25);
+  EXPECT_TRUE(std::isnan(swd::run::parse_metrics_csv(text)[1].val_error));
   std::string older;  // each line without its last two cells
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) older += line.substr(0, line.rfind(',', line.rfind(',') - 1)) + "\n";
-  const auto back20 = st::parse_metrics_csv(older);
+  const auto back20 = swd::run::parse_metrics_csv(older);
   ASSERT_EQ(back20.size(), 2u);
   EXPECT_EQ(back20[0].test_error, m.test_error);
   EXPECT_TRUE(std::isnan(back20[0].val_error));
@@ -183,14 +187,14 @@ TEST(Metrics, CsvRoundTripsExactly) {
 }  // namespace
 
 TEST(Metrics, NumbersAreShortestRoundTrip) {
-  swd::train::EpochMetrics m;
+  swd::run::EpochMetrics m;
   m.epoch = 1;
   m.lr = 0.0005;
   m.weight_decay = 0.1;
   m.train_loss = 1.0 / 3.0;
-  const std::string row = swd::train::metrics_csv_row(m);
+  const std::string row = swd::run::metrics_csv_row(m);
   EXPECT_EQ(row.rfind("1,0.0005,0.1,", 0), 0u) << row;
-  const auto back = swd::train::parse_metrics_csv(swd::train::metrics_csv({m}));
+  const auto back = swd::run::parse_metrics_csv(swd::run::metrics_csv({m}));
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].train_loss, m.train_loss);  // exactly
 }
@@ -302,11 +306,30 @@ TEST(TrainConfig, SettingsThatAreWordsListTheirChoicesFromOneTable) {
   EXPECT_EQ(st::config_help("precision").rfind("fp32 | bf16 (", 0), 0u) << st::config_help("precision");
   EXPECT_EQ(st::config_help("scale-rule").rfind("none | lr | wd: ", 0), 0u) << st::config_help("scale-rule");
   for (const auto& kind : swd::schedule::schedule_kinds()) {
-    EXPECT_EQ(swd::schedule::make_schedule({kind, {}, 0.1}, 10)->describe().rfind(kind, 0), 0u) << kind;
+    const auto parsed = swd::schedule::schedule_kind_from_string(kind);
+    EXPECT_EQ(swd::schedule::to_string(parsed), kind);
+    EXPECT_EQ(swd::schedule::make_schedule({parsed, {}, 0.1}, 10)->describe().rfind(kind, 0), 0u) << kind;
   }
   st::TrainConfig c;
   const auto message = error_of([&] { st::set_config_value(c, "lr-schedule", "linear"); });
   EXPECT_NE(message.find("one of constant, step, cosine"), std::string::npos) << message;
-  EXPECT_THROW(st::Progress::mode_from("verbose", stdout), std::invalid_argument);
-  EXPECT_EQ(st::Progress::mode_from("line", stdout), st::Progress::Mode::Line);
+  EXPECT_THROW(st::progress_mode_from_string("verbose"), std::invalid_argument);
+  EXPECT_EQ(st::Progress::resolve(st::progress_mode_from_string("line"), stdout), st::Progress::Mode::Line);
+  EXPECT_EQ(st::config_help("on-nonfinite").rfind("stop | skip: ", 0), 0u) << st::config_help("on-nonfinite");
+  EXPECT_EQ(st::config_help("dataset"), joined(swd::data::dataset_names()));
+  // Each word setting is parsed once into its type and written back as the same word; its
+  // help lists the same words.
+  const std::vector<std::pair<const char*, std::vector<std::string>>> word_settings = {
+      {"lr-schedule", swd::schedule::schedule_kinds()},    {"wd-schedule", swd::schedule::schedule_kinds()},
+      {"scale-rule", swd::schedule::scale_rule_names()},   {"progress", st::progress_mode_names()},
+      {"precision", st::precision_names()},                {"on-nonfinite", st::on_nonfinite_names()}};
+  for (const auto& [key, words] : word_settings) {
+    EXPECT_NE(st::config_help(key).find(joined(words)), std::string::npos) << key;
+    EXPECT_GE(words.size(), 2u) << key;
+    for (const auto& word : words) {
+      st::TrainConfig parsed;
+      st::set_config_value(parsed, key, word);
+      EXPECT_EQ(nlohmann::json::parse(st::config_to_json(parsed))[key], word) << key;
+    }
+  }
 }

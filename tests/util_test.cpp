@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "cli_support.h"
+#include "swd/run/metrics.h"
 #include "swd/runtime.h"
-#include "swd/train/metrics.h"
 #include "swd/util/csv.h"
 #include "swd/util/io.h"
 #include "swd/util/number.h"
@@ -165,11 +165,11 @@ TEST(UtilNumber, OneFormForEveryNumberWritten) {
   EXPECT_EQ(util::shortest_number(-std::numeric_limits<double>::infinity()), "-inf");
   EXPECT_EQ(util::shortest_number(-std::numeric_limits<double>::quiet_NaN()), "nan");
   // metrics.csv writes its cells with it, as the reports and messages do.
-  swd::train::EpochMetrics m;
+  swd::run::EpochMetrics m;
   m.epoch = 1;
   m.lr = std::ldexp(1.0, -24);
   m.seconds = 1048576;
-  const auto row = swd::train::metrics_csv_row(m);
+  const auto row = swd::run::metrics_csv_row(m);
   EXPECT_EQ(row.substr(0, row.find(",", 2)), "1,5.9604644775390625e-08") << row;
   EXPECT_NE(row.find(",1048576,"), std::string::npos) << row;
   // Help's form: the same value, exactly, the shorter of plain and unpadded exponent.

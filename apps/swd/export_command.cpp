@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "swd/models/state_dict.h"
-#include "swd/train/weights.h"
+#include "swd/run/weights.h"
 #include "swd/util/csv.h"
 #include "swd/util/io.h"
 
@@ -74,7 +74,7 @@ void add_export_command(CLI::App& app) {
 
 int run_export() {
   const auto& f = export_flags();
-  const std::string written = train::export_weights(f.dir, f.format, f.out);
+  const std::string written = run::export_weights(f.dir, f.format, f.out);
   std::printf("exported: %s\n", written.c_str());
   describe_export(f.dir, written);
   return 0;

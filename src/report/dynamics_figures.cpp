@@ -25,11 +25,11 @@ namespace {
 
 const EpochMeasure kDynamics[] = {
     {"angular-update", "Angular update per step", "angular update per step (radians)", true,
-     [](const train::EpochMetrics& m) { return m.angular_update; }},
+     [](const run::EpochMetrics& m) { return m.angular_update; }},
     {"tracked-norm", "Norm of the tracked weights", "norm of the tracked weights |w|", false,
-     [](const train::EpochMetrics& m) { return m.tracked_norm; }},
+     [](const run::EpochMetrics& m) { return m.tracked_norm; }},
     {"decay-budget", "Decay budget", "decay budget (e-folds)", true,
-     [](const train::EpochMetrics& m) { return m.decay_budget; }},
+     [](const run::EpochMetrics& m) { return m.decay_budget; }},
 };
 
 /// mu of (E1) for a group's runs, from the first run's settings (config.json records every
@@ -48,7 +48,7 @@ double averaging_of(const SweepResults& results, const Group& group) {
 
 /// (E1) at each epoch of `s` with the group's mean decay rate there.
 Series predicted_angle(const SweepResults& results, const Group& group) {
-  Series decay = mean_curve(results, group, [](const train::EpochMetrics& m) { return m.decay_rate; });
+  Series decay = mean_curve(results, group, [](const run::EpochMetrics& m) { return m.decay_rate; });
   const double mu = averaging_of(results, group);
   Series s;
   for (size_t i = 0; i < decay.x.size(); ++i) {
@@ -60,7 +60,7 @@ Series predicted_angle(const SweepResults& results, const Group& group) {
   return s;
 }
 
-bool any_measured(const SweepResults& results, double (*get)(const train::EpochMetrics&)) {
+bool any_measured(const SweepResults& results, double (*get)(const run::EpochMetrics&)) {
   for (const auto& run : results.runs) {
     for (const auto& m : run.epochs) {
       if (std::isfinite(get(m))) return true;
@@ -133,7 +133,7 @@ const Group* group_with(const SweepResults& results, const std::vector<std::stri
 
 /// The regime map: paired differences of final test error against the decay budget.
 void add_regime_map(const SweepResults& results, std::vector<Figure>& figures, std::vector<std::string>& notes) {
-  if (!any_measured(results, [](const train::EpochMetrics& m) { return m.decay_budget; })) return;
+  if (!any_measured(results, [](const run::EpochMetrics& m) { return m.decay_budget; })) return;
   struct Point {
     std::string panel, line;
     double budget, diff, half;

@@ -10,7 +10,7 @@
 
 #include "swd/report/figures.h"
 #include "swd/report/results.h"
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 
 namespace swd {
 namespace report {
@@ -26,7 +26,7 @@ struct EpochMeasure {
   const char* title;
   const char* ylabel;
   bool logy;
-  double (*get)(const train::EpochMetrics&);
+  double (*get)(const run::EpochMetrics&);
 };
 
 inline double number(const std::string& text) { return std::strtod(text.c_str(), nullptr); }
@@ -93,7 +93,7 @@ void add_dynamics_figures(const SweepResults& results, std::vector<Figure>& figu
 /// (a NaN, e.g. a test column left empty between evaluations, leaves the epoch out), with
 /// the 95% CI of the mean (Student t) as a band when there are several runs (figures.cpp).
 Series mean_curve(const SweepResults& results, const Group& group,
-                  double (*get)(const train::EpochMetrics&));
+                  double (*get)(const run::EpochMetrics&));
 
 }  // namespace detail
 }  // namespace report

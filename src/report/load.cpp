@@ -91,12 +91,12 @@ Settings read_config(const std::string& folder) {
 }
 
 /// A run's metrics.csv; `what` says why it must have epochs.
-std::vector<train::EpochMetrics> read_metrics(const std::string& folder, const std::string& name,
+std::vector<run::EpochMetrics> read_metrics(const std::string& folder, const std::string& name,
                                               const std::string& what) {
   const std::string path = folder + "/metrics.csv";
-  std::vector<train::EpochMetrics> epochs;
+  std::vector<run::EpochMetrics> epochs;
   try {
-    epochs = train::read_metrics_csv(path);  // a regular file, read within its size
+    epochs = run::read_metrics_csv(path);  // a regular file, read within its size
   } catch (const std::exception& e) {
     throw std::runtime_error(name + " " + what + " but its metrics cannot be read (" + e.what() + ")");
   }

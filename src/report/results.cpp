@@ -28,14 +28,14 @@ std::string setting_of(const Settings& settings, const std::string& key) {
   return "";
 }
 
-bool selected_on_validation(const RunResult& run) { return train::chosen_on_validation(run.epochs); }
+bool selected_on_validation(const RunResult& run) { return run::chosen_on_validation(run.epochs); }
 
 double measure_of(const RunResult& run, Measure measure) {
   const auto& last = run.epochs.back();
   switch (measure) {
     case Measure::FinalTestError: return last.test_error;
     case Measure::BestTestError: {  // at the best epoch: on validation with --val-split
-      const size_t best = train::best_epoch(run.epochs);
+      const size_t best = run::best_epoch(run.epochs);
       return best < run.epochs.size() ? run.epochs[best].test_error : last.test_error;
     }
     case Measure::FinalTrainLoss: return last.train_loss;
@@ -44,31 +44,6 @@ double measure_of(const RunResult& run, Measure measure) {
     case Measure::FinalDecayBudget: return last.decay_budget;
   }
   return 0;
-}
-
-const std::vector<MeasureInfo>& measure_table() {
-  static const std::vector<MeasureInfo> table = {
-      {Measure::FinalTestError, "final_test_error", "final test error", true},
-      {Measure::BestTestError, "best_test_error", "best test error", true},
-      {Measure::FinalTrainLoss, "final_train_loss", "final training loss", false},
-      {Measure::FinalGradNorm, "final_grad_norm", "final gradient norm", false},
-      {Measure::FinalWeightNorm, "final_weight_norm", "final weight norm", false},
-      {Measure::FinalDecayBudget, "final_decay_budget", "decay budget (e-folds)", false}};
-  return table;
-}
-
-const MeasureInfo& measure_info(Measure measure) {
-  for (const auto& m : measure_table()) {
-    if (m.measure == measure) return m;
-  }
-  throw std::logic_error("measure without a row in measure_table()");
-}
-
-const MeasureInfo* measure_named(const std::string& name) {
-  for (const auto& m : measure_table()) {
-    if (name == m.name) return &m;
-  }
-  return nullptr;
 }
 
 Stat Group::stat(const std::vector<RunResult>& all, Measure measure) const {

@@ -78,6 +78,8 @@ ScheduleKind schedule_kind_from_string(const std::string& name) {
   return util::parse_word(kKinds, name, "schedule");
 }
 
+std::string to_string(ScheduleKind kind) { return util::word_of(kKinds, kind); }
+
 void check_milestones(const std::vector<double>& milestones, double total_epochs) {
   // Each must act within the run, once: m applies from the first step whose progress reaches
   // it (Step::factor), so 0 < m < total_epochs, in increasing order.
@@ -98,7 +100,7 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
                                 " (expected >= 0)");
   }
   std::shared_ptr<const Schedule> base;
-  const ScheduleKind kind = schedule_kind_from_string(spec.kind);
+  const ScheduleKind kind = spec.kind;
   if (kind == ScheduleKind::Constant) {
     base = std::make_shared<Constant>();
   } else if (kind == ScheduleKind::Step) {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "swd/report/results.h"
+#include "swd/sweep/measures.h"
 #include "swd/sweep/plan.h"
 #include "swd/train/config.h"
 
@@ -67,7 +67,7 @@ int direction_of(const std::string& text) {
 
 std::string metric_list() {
   std::string names;
-  for (const auto& m : report::measure_table()) names += (names.empty() ? "" : ", ") + std::string(m.name);
+  for (const auto& m : measure_table()) names += (names.empty() ? "" : ", ") + std::string(m.name);
   return names;
 }
 
@@ -87,7 +87,7 @@ void check_test(PrimaryTest& t, const std::string& where) {
   t.a = checked_value(t.axis, t.a, where);
   t.b = checked_value(t.axis, t.b, where);
   if (same_value(t.a, t.b)) throw ConfigError(where + ": A and B are the same value " + t.a);
-  if (!report::measure_named(t.metric)) {
+  if (!measure_named(t.metric)) {
     throw ConfigError(where + ": unknown metric '" + t.metric + "' (expected one of " + metric_list() + ")");
   }
   for (size_t i = 0; i < t.at.size(); ++i) {

@@ -263,7 +263,7 @@ class Sweeper {
     }
     std::string result;
     if (ok) {
-      const size_t best_index = train::best_epoch(state.epochs);  // on validation with --val-split
+      const size_t best_index = run::best_epoch(state.epochs);  // on validation with --val-split
       const double best = state.epochs.at(best_index < state.epochs.size() ? best_index : 0).test_error;
       char text[96];
       std::snprintf(text, sizeof text, "final %.2f%%  best %.2f%%", 100 * state.epochs.back().test_error, 100 * best);

@@ -58,7 +58,7 @@ RunFolderState inspect_run(const std::string& sweep_dir, const RunPlan& run) {
   bool metrics_unreadable = false;
   if (fs::exists(dir / "metrics.csv", error)) {
     try {
-      state.epochs = train::read_metrics_csv((dir / "metrics.csv").string());
+      state.epochs = run::read_metrics_csv((dir / "metrics.csv").string());
     } catch (const std::exception&) {
       metrics_unreadable = true;
     }
@@ -156,7 +156,7 @@ std::string runs_csv(const SweepSpec& spec, const std::vector<RunPlan>& runs,
     } else {
       const auto& last = state.epochs.back();
       // at the best epoch: on validation with --val-split, else the lowest test error
-      const size_t best_index = train::best_epoch(state.epochs);
+      const size_t best_index = run::best_epoch(state.epochs);
       const auto best = state.epochs.begin() + static_cast<std::ptrdiff_t>(
                                                    best_index < state.epochs.size() ? best_index : 0);
       double seconds = 0;

@@ -11,15 +11,14 @@
 #include <type_traits>
 
 #include "swd/data/dataset.h"
-#include "swd/util/suggest.h"
 #include "swd/models/models.h"
 #include "swd/schedule/scaling.h"
 #include "swd/schedule/schedule.h"
 #include "swd/train/device.h"
 #include "swd/train/optimizer_factory.h"
-#include "swd/train/progress.h"
 #include "swd/util/number.h"
 #include "swd/util/process.h"
+#include "swd/util/suggest.h"
 #include "swd/util/words.h"
 #include "config_text.h"
 
@@ -182,6 +181,41 @@ Entry entry(const char* key, const std::string& help, T TrainConfig::*member) {
   return e;
 }
 
+/// A setting that is a word (settings.h, schedule.h, scaling.h): parsed into its type once,
+/// here, with `parse`; written back as its word; a word outside `names` is refused naming the
+/// choices.
+template <typename E>
+struct WordsOf {
+  E (*parse)(const std::string&);
+  std::string (*word)(E);
+  const std::vector<std::string>& (*names)();
+};
+
+template <typename E>
+Entry word_entry(const char* key, const std::string& help, E TrainConfig::*member, WordsOf<E> words) {
+  Entry e;
+  e.key = key;
+  e.help = help;
+  e.type = "TEXT";
+  e.set = [key = std::string(key), member, words](TrainConfig& c, const std::string& text) {
+    try {
+      c.*member = words.parse(text);
+    } catch (const std::invalid_argument&) {
+      bad_value(key, text, "one of " + util::join_words(words.names()));
+    }
+  };
+  e.get = [member, words](const TrainConfig& c) { return Json(words.word(c.*member)); };
+  return e;
+}
+
+const WordsOf<schedule::ScheduleKind> kScheduleWords{
+    &schedule::schedule_kind_from_string, &schedule::to_string, &schedule::schedule_kinds};
+const WordsOf<schedule::ScaleRule> kScaleRuleWords{
+    &schedule::scale_rule_from_string, &schedule::to_string, &schedule::scale_rule_names};
+const WordsOf<ProgressMode> kProgressWords{&progress_mode_from_string, &to_string, &progress_mode_names};
+const WordsOf<Precision> kPrecisionWords{&precision_from_string, &to_string, &precision_names};
+const WordsOf<OnNonFinite> kOnNonFiniteWords{&on_nonfinite_from_string, &to_string, &on_nonfinite_names};
+
 template <typename T>
 Entry launch_entry(const char* key, const char* help, T TrainConfig::*member) {
   Entry e = entry(key, help, member);
@@ -228,14 +262,8 @@ void check(const std::string& key, const TrainConfig& c, const std::string& text
   if (key == "dataset") require_choice(key, c.dataset, data::dataset_names());
   if (key == "model") require_choice(key, c.model, models::model_names());
   if (key == "optimizer") require_choice(key, c.optimizer, optimizer_names());
-  if (key == "lr-schedule") require_choice(key, c.lr_schedule, schedule::schedule_kinds());
-  if (key == "wd-schedule") require_choice(key, c.wd_schedule, schedule::schedule_kinds());
-  if (key == "progress") require_choice(key, c.progress, Progress::mode_names());
   if (key == "device") check_device_spec(c.device);
-  if (key == "precision") require_choice(key, c.precision, precision_names());
-  if (key == "on-nonfinite") require_choice(key, c.on_nonfinite, {"stop", "skip"});
   if (key == "checkpoint-every" && c.checkpoint_every < 0) fail("0 (epoch ends only) or more");
-  if (key == "scale-rule") require_choice(key, c.scale_rule, schedule::scale_rule_names());
   if (key == "base-batch-size") positive(c.base_batch_size);
   if (key == "epochs") positive(c.epochs);
   if (key == "batch-size") positive(c.batch_size);
@@ -304,7 +332,7 @@ std::string eps_help() {
 
 const std::vector<Entry>& table() {
   static const std::vector<Entry> entries = {
-      entry("dataset", "fashion-mnist | mnist | kmnist | cifar10 | cifar100 | synthetic", &TrainConfig::dataset),
+      entry("dataset", choices(data::dataset_names()), &TrainConfig::dataset),
       entry("data-dir", "folder with the dataset's files (default place for fashion-mnist)", &TrainConfig::data_dir),
       entry("synthetic-train", "synthetic dataset: training samples", &TrainConfig::synthetic_train),
       entry("synthetic-test", "synthetic dataset: test samples", &TrainConfig::synthetic_test),
@@ -330,13 +358,13 @@ const std::vector<Entry>& table() {
       entry("no-decay-bias-norm", "no weight decay for biases and normalisation layers", &TrainConfig::no_decay_bias_norm),
       entry("epochs", "training epochs", &TrainConfig::epochs),
       entry("batch-size", "batch size", &TrainConfig::batch_size),
-      entry("scale-rule", choices(schedule::scale_rule_names()) + ": scale lr or weight decay by batch-size / base-batch-size", &TrainConfig::scale_rule),
+      word_entry("scale-rule", choices(schedule::scale_rule_names()) + ": scale lr or weight decay by batch-size / base-batch-size", &TrainConfig::scale_rule, kScaleRuleWords),
       entry("base-batch-size", "the batch size the lr and weight decay were tuned for", &TrainConfig::base_batch_size),
-      entry("lr-schedule", choices(schedule::schedule_kinds()), &TrainConfig::lr_schedule),
+      word_entry("lr-schedule", choices(schedule::schedule_kinds()), &TrainConfig::lr_schedule, kScheduleWords),
       entry("milestones", "step schedule: epochs E1,E2,... (fractional allowed; default 40% and 80% of the steps)", &TrainConfig::milestones),
       entry("gamma", "step schedule: factor at each milestone", &TrainConfig::gamma),
       entry("warmup-epochs", "linear learning-rate warm-up epochs", &TrainConfig::warmup_epochs),
-      entry("wd-schedule", "weight-decay multiplier schedule: " + choices(schedule::schedule_kinds()), &TrainConfig::wd_schedule),
+      word_entry("wd-schedule", "weight-decay multiplier schedule: " + choices(schedule::schedule_kinds()), &TrainConfig::wd_schedule, kScheduleWords),
       entry("seed", "seed of the model, data order and augmentation", &TrainConfig::seed),
       entry("threads", "LibTorch threads (0: every core)", &TrainConfig::threads),
       entry("out", "output folder (default runs/<timestamp>-<optimizer>)", &TrainConfig::out),
@@ -347,12 +375,12 @@ const std::vector<Entry>& table() {
       entry("tensorboard", "also write TensorBoard event files into the run folder: scalars per --log-every step and per epoch (tensorboard --logdir DIR; a sweep's folder shows every run)", &TrainConfig::tensorboard),
       entry("eval-every", "evaluate on the test set every N epochs and after the last (other epochs leave the test columns empty)", &TrainConfig::eval_every),
       entry("dynamics-every", "measure the learning dynamics (angular update, effective lr; docs/DYNAMICS.md) every N steps; the decay budget counts every step", &TrainConfig::dynamics_every),
-      entry("progress", choices(Progress::mode_names()), &TrainConfig::progress),
+      word_entry("progress", choices(progress_mode_names()), &TrainConfig::progress, kProgressWords),
       entry("checkpoint-every", "also checkpoint every N training batches (0: at epoch ends only)", &TrainConfig::checkpoint_every),
       entry("device", "auto | cpu | cuda | cuda:N (auto: the first CUDA device if any, else the CPU)", &TrainConfig::device),
-      entry("precision", choices(precision_names()) + " (bf16 autocast for the forward pass; weights and optimizer state stay fp32)", &TrainConfig::precision),
+      word_entry("precision", choices(precision_names()) + " (bf16 autocast for the forward pass; weights and optimizer state stay fp32)", &TrainConfig::precision, kPrecisionWords),
       entry("channels-last", "conv weights and image batches in channels-last (NHWC) layout: oneDNN's faster convolutions on the CPU; the same numbers up to rounding", &TrainConfig::channels_last),
-      entry("on-nonfinite", "stop | skip: what a non-finite loss or gradient does", &TrainConfig::on_nonfinite),
+      word_entry("on-nonfinite", choices(on_nonfinite_names()) + ": what a non-finite loss or gradient does", &TrainConfig::on_nonfinite, kOnNonFiniteWords),
       // data parallelism and accumulation (docs/DISTRIBUTED.md)
       entry("accumulate", "micro-batches per optimizer step (batch-size stays the global batch)", &TrainConfig::accumulate),
       launch_entry("nproc", "start N local worker processes (data parallel)", &TrainConfig::nproc),

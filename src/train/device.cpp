@@ -15,7 +15,6 @@
 
 #include "swd/models/models.h"
 #include "swd/train/config_error.h"
-#include "swd/util/words.h"
 
 namespace swd {
 namespace train {
@@ -133,33 +132,15 @@ std::string device_name(const c10::Device& device) {
   return name.empty() ? device.str() : name;
 }
 
-namespace {
-/// --precision's words: whether each autocasts the forward pass to bfloat16.
-constexpr util::Word<bool> kPrecisions[] = {{"fp32", false}, {"bf16", true}};
-bool autocasts_bf16(const std::string& precision) {
-  try {
-    return util::parse_word(kPrecisions, precision, "precision");
-  } catch (const std::invalid_argument&) {
-    throw ConfigError("invalid value '" + precision + "' for precision (expected one of " +
-                      util::join_words(precision_names()) + ")");
-  }
-}
-}  // namespace
-
-const std::vector<std::string>& precision_names() {
-  static const std::vector<std::string> names = util::word_names(kPrecisions);
-  return names;
-}
-
-void check_precision(const std::string& precision, const c10::Device& device) {
-  if (!autocasts_bf16(precision)) return;
+void check_precision(Precision precision, const c10::Device& device) {
+  if (precision != Precision::BF16) return;
   if (!device.is_cpu() && !device.is_cuda()) {
     throw ConfigError("--precision bf16: no bfloat16 autocast on device " + device.str());
   }
 }
 
-AutocastGuard::AutocastGuard(const c10::Device& device, const std::string& precision) {
-  if (!autocasts_bf16(precision)) return;
+AutocastGuard::AutocastGuard(const c10::Device& device, Precision precision) {
+  if (precision != Precision::BF16) return;
   active_ = true;
   cuda_ = device.is_cuda();
   was_enabled_ = autocast_enabled(cuda_);
@@ -187,7 +168,7 @@ void use_channels_last(models::Classifier& model) {
 }
 
 at::Tensor forward_with(models::Classifier& model, const at::Tensor& data, const c10::Device& device,
-                        const std::string& precision, bool channels_last) {
+                        Precision precision, bool channels_last) {
   const bool convert = channels_last && data.dim() == 4;
   const auto input = convert ? data.contiguous(at::MemoryFormat::ChannelsLast) : data;
   at::Tensor logits;

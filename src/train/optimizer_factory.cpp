@@ -98,13 +98,13 @@ RunHyper resolve_hyper(const TrainConfig& c) {
     wd_from = "default " + util::shortest_number(lambda) + " / lr (adamw: the paper's convention)";
   }
   // The large-batch rule (the paper; docs/REPRODUCTION.md, claim 2): lr or weight decay x k.
-  const auto rule = schedule::scale_rule_from_string(c.scale_rule);
+  const auto rule = c.scale_rule;
   const auto scaled = schedule::scale_hyperparameters(rule, r.base_lr, r.base_weight_decay,
                                                       c.base_batch_size, c.batch_size);
   r.scale_k = scaled.k;
   h.lr = scaled.lr;
   h.weight_decay = scaled.weight_decay;
-  const std::string times = " x " + util::shortest_number(scaled.k) + " (scale-rule " + c.scale_rule + ": batch " +
+  const std::string times = " x " + util::shortest_number(scaled.k) + " (scale-rule " + schedule::to_string(c.scale_rule) + ": batch " +
                             std::to_string(c.batch_size) + " / " + std::to_string(c.base_batch_size) + ")";
   if (rule == schedule::ScaleRule::LearningRate && scaled.k != 1) lr_from += times;
   if (rule == schedule::ScaleRule::WeightDecay && scaled.k != 1) wd_from += times;

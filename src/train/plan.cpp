@@ -46,14 +46,14 @@ double probe_ratio(const TrainConfig& config, int64_t steps, int64_t steps_per_e
   probe.resume = false;
   probe.epochs = 2;  // two halves: the ratio is read from the second
   probe.limit_batches = std::max<int64_t>(1, steps / 2);
-  probe.lr_schedule = probe.wd_schedule = "constant";
+  probe.lr_schedule = probe.wd_schedule = schedule::ScheduleKind::Constant;
   probe.warmup_epochs = 0;
   probe.limit_test_batches = 1;
   probe.eval_every = 2;
   probe.log_every = 0;
   probe.checkpoint_every = 0;
   probe.dynamics_every = std::min<int64_t>(10, probe.limit_batches);
-  probe.progress = "none";
+  probe.progress = ProgressMode::None;
   probe.nproc = probe.world_size = 1;
   probe.rank = 0;
   const RunSummary summary = run_training(probe);

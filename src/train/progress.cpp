@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "swd/util/words.h"
 
 namespace swd {
 namespace train {
@@ -19,28 +18,13 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-namespace {
-constexpr const char* kAuto = "auto";  // Bar on a terminal, else Line
-constexpr util::Word<Progress::Mode> kModes[] = {
-    {"bar", Progress::Mode::Bar}, {"line", Progress::Mode::Line}, {"none", Progress::Mode::None}};
-}  // namespace
-
-const std::vector<std::string>& Progress::mode_names() {
-  static const std::vector<std::string> names = [] {
-    auto words = util::word_names(kModes);
-    words.insert(words.begin(), kAuto);
-    return words;
-  }();
-  return names;
-}
-
-Progress::Mode Progress::mode_from(const std::string& name, std::FILE* stream) {
-  if (name == kAuto) return ::isatty(::fileno(stream)) ? Mode::Bar : Mode::Line;
-  return util::parse_word(kModes, name, "progress mode");
+Progress::Mode Progress::resolve(ProgressMode mode, std::FILE* stream) {
+  if (mode != ProgressMode::Auto) return mode;
+  return ::isatty(::fileno(stream)) ? Mode::Bar : Mode::Line;
 }
 
 Progress::Progress(Mode mode, int64_t epochs, std::FILE* stream, std::FILE* log)
-    : mode_(mode), epochs_(epochs), stream_(stream), log_(log) {}
+    : mode_(resolve(mode, stream)), epochs_(epochs), stream_(stream), log_(log) {}
 
 void Progress::begin_epoch(int64_t epoch, int64_t batches, int64_t done_before) {
   epoch_ = epoch;
@@ -94,7 +78,7 @@ void Progress::begin_evaluation() {
   if (mode_ == Mode::Bar) draw("evaluating on the test set...");
 }
 
-void Progress::end_epoch(const EpochMetrics& m) {
+void Progress::end_epoch(const run::EpochMetrics& m) {
   eval_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start_).count();
   char line[256];

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config_text.h"
-#include "swd/train/checkpoint.h"
+#include "swd/run/checkpoint.h"
 #include "swd/train/config.h"
 
 namespace swd {
@@ -26,7 +26,7 @@ bool resume_may_change(const std::string& key) {
 void check_resume_against_checkpoint(const std::string& checkpoint_path,
                                      const std::string& config_json, int64_t epochs) {
   using Json = nlohmann::json;
-  const CheckpointInfo info = read_checkpoint_info(checkpoint_path);
+  const run::CheckpointInfo info = run::read_checkpoint_info(checkpoint_path);
   const Json saved = Json::parse(info.config_json, nullptr, false);
   if (!saved.is_object()) {
     throw ConfigError("cannot resume from checkpoint " + checkpoint_path +

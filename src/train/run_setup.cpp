@@ -52,7 +52,7 @@ void check_folder(const TrainConfig& config) {
     // 1 would replace them. Blocked, as a sweep reports such a folder (sweep/runs.cpp).
     size_t epochs = 0;
     try {
-      epochs = read_metrics_csv((out / "metrics.csv").string()).size();
+      epochs = run::read_metrics_csv((out / "metrics.csv").string()).size();
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot resume " + config.out + ": blocked: there is no "
                                "checkpoint.pt and its metrics.csv cannot be read (" +
@@ -68,7 +68,7 @@ void check_folder(const TrainConfig& config) {
   }
   const bool has_results =
       has_checkpoint ||
-      (fs::exists(out / "metrics.csv") && !read_metrics_csv((out / "metrics.csv").string()).empty());
+      (fs::exists(out / "metrics.csv") && !run::read_metrics_csv((out / "metrics.csv").string()).empty());
   if (has_results) {
     throw std::runtime_error(config.out + " already holds a run; pass --resume to continue it "
                              "or choose another --out");
@@ -346,7 +346,7 @@ void Run::write_folder_and_resume() {
     util::write_file_atomically((out / "config.json").string(), config_json);
   }
   if (resuming) {
-    state = load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
+    state = run::load_checkpoint(checkpoint_path, *model, *optimizer);  // every rank reads it
   }
   state.config_json = config_json;
   if (!state.dynamics_state.empty()) {
@@ -356,7 +356,7 @@ void Run::write_folder_and_resume() {
   }
   parallel::broadcast_state(*group, *model);  // [dist] every rank starts from rank 0's model
   if (writes_files) {
-    util::write_file_atomically(metrics_path, metrics_csv(state.metrics));  // rows of finished epochs
+    util::write_file_atomically(metrics_path, run::metrics_csv(state.metrics));  // rows of finished epochs
     util::write_file_atomically(dynamics_path, dynamics_csv_header() + "\n" + state.dynamics_csv);
   }
 }

@@ -17,12 +17,12 @@
 #include "swd/models/models.h"
 #include "swd/optim/optimizer_base.h"
 #include "swd/parallel/group.h"
+#include "swd/run/checkpoint.h"
+#include "swd/run/run_lock.h"
 #include "swd/schedule/schedule.h"
-#include "swd/train/checkpoint.h"
 #include "swd/train/config.h"
 #include "swd/train/dynamics.h"
 #include "swd/train/optimizer_factory.h"
-#include "run_lock.h"
 
 namespace swd {
 namespace train {
@@ -53,7 +53,7 @@ struct Run {
   TrainConfig config;  ///< optimizer settings resolved (resolve_optimizer_settings)
   RunHyper hyper;      ///< lr and weight decay per group, resolved once (resolve_hyper)
   bool writes_files = false;  ///< [dist] rank 0 alone writes into the run folder
-  std::optional<RunFolderLock> lock;  ///< one trainer per run folder, held until the end
+  std::optional<run::RunFolderLock> lock;  ///< one trainer per run folder, held until the end
   c10::Device device{c10::kCPU};
   std::filesystem::path out;
   std::string config_json;  ///< config.json's text: the settings, derived values, provenance
@@ -72,7 +72,7 @@ struct Run {
   std::optional<data::BatchLoader> val_loader;  ///< with --val-split
   int64_t full_train_size = 0;  ///< training samples before --train-subset
   // --- where training continues ---
-  CheckpointInfo state;  ///< position in the data, the epoch's running totals, finished epochs
+  run::CheckpointInfo state;  ///< position in the data, the epoch's running totals, finished epochs
 
  private:
   void prepare_folder(const TrainConfig& requested, bool plan_only = false);

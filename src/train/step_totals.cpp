@@ -19,7 +19,7 @@ Agreed agree_now(const StepSums& sums, parallel::Group& group, bool stop_asked) 
   return {agreed[0], agreed[1], agreed[2], std::sqrt(host[2]), agreed[3] == 0, agreed[4] != 0};
 }
 
-void DeviceTotals::start(const EpochTotals& totals, const c10::Device& device) {
+void DeviceTotals::start(const run::EpochTotals& totals, const c10::Device& device) {
   const auto as_double = at::dtype(at::kDouble).device(device);
   loss_sum_ = at::full({}, totals.loss_sum, as_double);
   wrong_ = at::full({}, totals.wrong, at::dtype(at::kLong).device(device));
@@ -49,7 +49,7 @@ void DeviceTotals::add(const StepSums& sums, int64_t training_batch) {
   ++steps_;
 }
 
-Agreed DeviceTotals::read(EpochTotals& totals, Bad& bad) {
+Agreed DeviceTotals::read(run::EpochTotals& totals, Bad& bad) {
   const auto host = read_back({loss_sum_, wrong_, grad_norm_sum_, grad_norm_sq_sum_,
                                last_loss_sum_, last_grad_norm_, first_bad_});
   const auto code = static_cast<int64_t>(host[6]);

@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "swd/parallel/group.h"
-#include "swd/train/checkpoint.h"
+#include "swd/run/checkpoint.h"
 
 namespace swd {
 namespace train {
@@ -47,7 +47,7 @@ Agreed agree_now(const StepSums& sums, parallel::Group& group, bool stop_asked);
 class DeviceTotals {
  public:
   /// Totals equal to `totals`, on `device`; nothing pending.
-  void start(const EpochTotals& totals, const c10::Device& device);
+  void start(const run::EpochTotals& totals, const c10::Device& device);
   /// Adds the step that is training batch `training_batch` of the run (1-based).
   void add(const StepSums& sums, int64_t training_batch);
   /// Whether steps were added since the last read (or start).
@@ -60,7 +60,7 @@ class DeviceTotals {
   };
   /// Copies the totals into `totals` and returns the last step's numbers; when a step since
   /// the last read was non-finite, only sets `bad` (totals unchanged).
-  Agreed read(EpochTotals& totals, Bad& bad);
+  Agreed read(run::EpochTotals& totals, Bad& bad);
 
  private:
   at::Tensor loss_sum_, wrong_, grad_norm_sum_, grad_norm_sq_sum_;

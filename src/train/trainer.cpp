@@ -19,11 +19,11 @@
 #include <optional>
 
 #include "swd/parallel/data_parallel.h"
+#include "swd/run/run_log.h"
+#include "swd/run/weights.h"
 #include "swd/runtime.h"
 #include "swd/train/device.h"
 #include "swd/train/progress.h"
-#include "swd/train/run_log.h"
-#include "swd/train/weights.h"
 #include "swd/util/io.h"
 #include "swd/util/signals.h"
 #include "resume_check.h"
@@ -125,10 +125,10 @@ class Epochs {
   [[noreturn]] void fail_nonfinite(bool loss, int64_t batch_in_epoch, int64_t training_batch);
 
   Run& run_;
-  CheckpointInfo& state_;
+  run::CheckpointInfo& state_;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> train_log_;  ///< [dist] rank 0 writes the logs
-  StepLog step_log_;
-  std::optional<EventFile> events_;  ///< --tensorboard (rank 0)
+  run::StepLog step_log_;
+  std::optional<run::EventFile> events_;  ///< --tensorboard (rank 0)
   Progress progress_;
   parallel::StepReader steps_;        ///< [dist] one optimizer step = one global batch
   parallel::GradientReducer reducer_; ///< [dist] gradients summed over ranks
@@ -147,16 +147,16 @@ class Epochs {
 Epochs::Epochs(Run& run)
     : run_(run),
       state_(run.state),
-      train_log_(run.writes_files ? open_train_log(run.config.out, run.config.resume) : nullptr,
+      train_log_(run.writes_files ? run::open_train_log(run.config.out, run.config.resume) : nullptr,
                  &std::fclose),
       step_log_((run.out / "steps.jsonl").string(), run.writes_files ? run.config.log_every : 0,
                 run.state.position.steps_done, run.config.resume),
-      progress_(run.writes_files ? Progress::mode_from(run.config.progress, stdout) : Progress::Mode::None,
+      progress_(run.writes_files ? run.config.progress : Progress::Mode::None,
                 run.config.epochs, stdout, train_log_.get()),
       steps_(*run.train_loader, run.data.train.images.size(0), run.config.accumulate),
       reducer_(*run.group, run.model->parameters()),
       params_(run.model->parameters()),
-      deferred_(run.group->world_size() == 1 && run.config.on_nonfinite == "stop") {
+      deferred_(run.group->world_size() == 1 && run.config.on_nonfinite == OnNonFinite::Stop) {
   if (run.writes_files && run.config.tensorboard) events_.emplace(run.out.string());
   const int64_t full = steps_.steps_per_epoch();
   batches_ = run.config.limit_batches > 0 ? std::min(full, run.config.limit_batches) : full;
@@ -199,7 +199,7 @@ void Epochs::train_epoch() {
 
 void Epochs::take_step(const parallel::Step& step) {
   Run& r = run_;
-  EpochTotals& totals = state_.partial;
+  run::EpochTotals& totals = state_.partial;
   const int64_t epoch = state_.position.epoch;
   r.schedules.apply(*r.optimizer, static_cast<double>(epoch) + static_cast<double>(step.index) / batches_);
   r.optimizer->zero_grad();
@@ -230,7 +230,7 @@ void Epochs::take_step(const parallel::Step& step) {
       totals.grad_norm_sum += now->grad_norm;
       totals.grad_norm_sq_sum += now->grad_norm * now->grad_norm;
       ++totals.steps;
-    } else if (r.config.on_nonfinite == "skip") {
+    } else if (r.config.on_nonfinite == OnNonFinite::Skip) {
       ++totals.skipped;  // the step is skipped: parameters and optimizer state unchanged
     } else {
       fail_nonfinite(!now->finite_loss, step.index + 1, training_batch);
@@ -254,9 +254,9 @@ void Epochs::take_step(const parallel::Step& step) {
                     totals.loss_sum / std::max<int64_t>(totals.seen, 1));
   }
   if (log_due) {  // before the step's checkpoint
-    StepRecord record = step_record(*r.optimizer, steps_done, epoch + 1, now->mean_loss(), now->grad_norm);
+    run::StepRecord record = run::step_record(*r.optimizer, steps_done, epoch + 1, now->mean_loss(), now->grad_norm);
     record.dynamics = r.dynamics->end_interval_json();
-    if (events_) events_->scalars(steps_done, step_scalars(record));
+    if (events_) events_->scalars(steps_done, run::step_scalars(record));
     progress_.step_line(step_log_.write(std::move(record)));
   }
   const auto time = std::chrono::steady_clock::now();  // training time, kept across interruptions
@@ -301,7 +301,7 @@ Agreed Epochs::read_totals() {
 
 void Epochs::end_epoch() {
   Run& r = run_;
-  EpochTotals& totals = state_.partial;
+  run::EpochTotals& totals = state_.partial;
   const int64_t epoch = state_.position.epoch;
   parallel::broadcast_buffers(*r.group, *r.model);  // [dist] evaluate rank 0's model (BatchNorm stats)
   // --eval-every N: the test pass every N epochs and after the last; other epochs leave
@@ -317,7 +317,7 @@ void Epochs::end_epoch() {
   const auto now = std::chrono::steady_clock::now();
   totals.seconds += std::chrono::duration<double>(now - clock_).count();
 
-  EpochMetrics m;
+  run::EpochMetrics m;
   m.epoch = epoch + 1;
   m.lr = r.optimizer->group_hyper(0).lr;
   m.weight_decay = r.optimizer->group_hyper(0).weight_decay;
@@ -358,17 +358,17 @@ void Epochs::end_epoch() {
   // lost or doubled.
   state_.metrics.push_back(m);
   // best.pt: this epoch when it is the best so far (best_epoch: on validation with --val-split)
-  const bool best = evaluated && best_epoch(state_.metrics) + 1 == state_.metrics.size();
+  const bool best = evaluated && run::best_epoch(state_.metrics) + 1 == state_.metrics.size();
   state_.position.epoch = epoch + 1;
   state_.position.batches_done = 0;
-  state_.partial = EpochTotals{};
+  state_.partial = run::EpochTotals{};
   if (r.writes_files) {  // [dist] rank 0 only; the weights first: a crash redoes the epoch
-    save_weights((r.out / "model.pt").string(), r.config.model, *r.model);
-    if (best) save_weights((r.out / "best.pt").string(), r.config.model, *r.model);
+    run::save_weights((r.out / "model.pt").string(), r.config.model, *r.model);
+    if (best) run::save_weights((r.out / "best.pt").string(), r.config.model, *r.model);
     state_.dynamics_state = r.dynamics->state_json();
-    save_checkpoint(r.checkpoint_path, *r.model, *r.optimizer, state_);
-    util::append_line_durably(r.metrics_path, metrics_csv_row(m));
-    if (events_) events_->scalars(state_.position.steps_done, epoch_scalars(m));
+    run::save_checkpoint(r.checkpoint_path, *r.model, *r.optimizer, state_);
+    util::append_line_durably(r.metrics_path, run::metrics_csv_row(m));
+    if (events_) events_->scalars(state_.position.steps_done, run::epoch_scalars(m));
     util::append_line_durably(r.dynamics_path, dynamics_rows.substr(0, dynamics_rows.size() - 1));
   }
   progress_.end_epoch(m);
@@ -376,7 +376,7 @@ void Epochs::end_epoch() {
 }
 
 void Epochs::note_last_step() {
-  EpochTotals& totals = state_.partial;
+  run::EpochTotals& totals = state_.partial;
   const auto& optimizer = *run_.optimizer;
   if (optimizer.vbar().defined()) totals.sqrt_vbar = std::sqrt(optimizer.vbar().item<double>());
   if (const auto d = optimizer.decay_per_step(0)) totals.decay_per_step = d;
@@ -385,7 +385,7 @@ void Epochs::note_last_step() {
 void Epochs::save_checkpoint_now() {
   note_last_step();
   state_.dynamics_state = run_.dynamics->state_json();
-  if (run_.writes_files) save_checkpoint(run_.checkpoint_path, *run_.model, *run_.optimizer, state_);
+  if (run_.writes_files) run::save_checkpoint(run_.checkpoint_path, *run_.model, *run_.optimizer, state_);
 }
 
 void Epochs::stop_if_asked(bool asked) {
@@ -420,8 +420,8 @@ RunSummary summary_of(const Run& run) {
   summary.out_dir = run.config.out;
   summary.epochs = run.state.metrics;
   for (const auto& m : summary.epochs) summary.skipped_steps += m.skipped_steps;
-  summary.best_on_validation = chosen_on_validation(summary.epochs);
-  if (const size_t best = best_epoch(summary.epochs); best < summary.epochs.size()) {
+  summary.best_on_validation = run::chosen_on_validation(summary.epochs);
+  if (const size_t best = run::best_epoch(summary.epochs); best < summary.epochs.size()) {
     summary.best_test_error = summary.epochs[best].test_error;
     summary.best_val_error = summary.epochs[best].val_error;
     summary.best_epoch = summary.epochs[best].epoch;

@@ -1,7 +1,7 @@
 #pragma once
 // An optimizer's whole state as plain data: each group's options as numbers and each
 // parameter's state as integers, reals and tensors. Checkpoints store this instead of
-// LibTorch's archive (src/train/checkpoint.cpp).
+// LibTorch's archive (src/run/checkpoint.cpp).
 
 #include <ATen/Tensor.h>
 

@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "swd/report/stats.h"
+#include "swd/run/metrics.h"
 #include "swd/sweep/analysis.h"
-#include "swd/train/metrics.h"
+#include "swd/sweep/measures.h"
 
 namespace swd {
 namespace report {
@@ -26,7 +27,7 @@ std::string setting_of(const Settings& settings, const std::string& key);
 struct RunResult {
   std::string folder;                    ///< relative to the sweep folder
   std::vector<std::string> axis_values;  ///< parallel to SweepResults::axes
-  std::vector<train::EpochMetrics> epochs;
+  std::vector<run::EpochMetrics> epochs;
   Settings config;  ///< its config.json (top-level settings but records); empty when there is none
   /// The settings the report compares it by: config.json's, with its sweep's grid values and
   /// the weight decay as named (before weight-decay-over-lr; AdamW's lambda = weight decay x lr
@@ -46,30 +47,18 @@ struct PairSpec {
   bool operator==(const PairSpec& o) const { return axis == o.axis && a == o.a && b == o.b; }
 };
 
-/// The numbers every group summarises, each from a run's last epoch unless named "best".
-enum class Measure {
-  FinalTestError, BestTestError, FinalTrainLoss, FinalGradNorm, FinalWeightNorm,
-  FinalDecayBudget,  ///< the tracked weights' decay budget in e-folds (docs/DYNAMICS.md); NaN in runs made before it
-};
+/// The measures (sweep/measures.h: a sweep file's [analysis] names them too).
+using sweep::Measure;
+using sweep::MeasureInfo;
+using sweep::measure_info;
+using sweep::measure_named;
+using sweep::measure_table;
+
 /// BestTestError is the test error at the run's best epoch: that of the lowest validation
 /// error when the run held samples out (--val-split), else that of the lowest test error.
 double measure_of(const RunResult& run, Measure measure);
 /// Whether the run's best epoch is chosen on validation (metrics.csv has val_error).
 bool selected_on_validation(const RunResult& run);
-
-/// A measure's name in summary.csv, paired.csv and [analysis] tests, its words for tables,
-/// and whether it is an error rate (a fraction: lower is better, shown in percent). One row
-/// per Measure: a new measure is a new enum value, a row here and a case in measure_of.
-struct MeasureInfo {
-  Measure measure;
-  const char* name;   ///< "final_test_error"
-  const char* words;  ///< "final test error"
-  bool is_error;
-};
-const std::vector<MeasureInfo>& measure_table();
-const MeasureInfo& measure_info(Measure measure);
-/// The measure named `name` (MeasureInfo::name), or nullptr.
-const MeasureInfo* measure_named(const std::string& name);
 
 struct Group {
   std::vector<std::string> key;  ///< the value of each of SweepResults::group_axes

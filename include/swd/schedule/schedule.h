@@ -72,10 +72,11 @@ enum class ScheduleKind { Constant, Step, Cosine };
 const std::vector<std::string>& schedule_kinds();
 /// Throws std::invalid_argument naming `name` and the kinds.
 ScheduleKind schedule_kind_from_string(const std::string& name);
+std::string to_string(ScheduleKind kind);
 
-/// What a schedule is made from, as the CLI and config files spell it.
+/// What a schedule is made from.
 struct ScheduleSpec {
-  std::string kind = "constant";  ///< one of schedule_kinds()
+  ScheduleKind kind = ScheduleKind::Constant;
   std::vector<double> milestones; ///< step: epochs (fractional allowed); empty = 40% and 80% of
                                   ///< the run's steps
   double gamma = 0.1;             ///< step
@@ -89,8 +90,8 @@ struct ScheduleSpec {
 /// them.
 void check_milestones(const std::vector<double>& milestones, double total_epochs);
 
-/// Builds the schedule for a run of `total_epochs`. Throws std::invalid_argument naming a bad
-/// kind, given milestones that check_milestones refuses, gamma <= 0, or warmup_epochs < 0.
+/// Builds the schedule for a run of `total_epochs`. Throws std::invalid_argument naming given
+/// milestones that check_milestones refuses, gamma <= 0, or warmup_epochs < 0.
 std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double total_epochs);
 
 }  // namespace schedule

@@ -28,7 +28,7 @@ namespace sweep {
 struct PrimaryTest {
   std::string axis;   ///< the setting compared, with dashes: "optimizer", "scale-rule"
   std::string a, b;   ///< its two values, as people read them (display_value)
-  std::string metric = "final_test_error";  ///< a name of report::measure_names()
+  std::string metric = "final_test_error";  ///< a name of measure_table() (measures.h)
   int predicted = -1;                       ///< the predicted sign of A - B: -1 (< 0) or +1 (> 0)
   /// Other settings fixed: key (dashes) and value as people read it, in the order written.
   std::vector<std::pair<std::string, std::string>> at;

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "swd/run/metrics.h"
 #include "swd/sweep/plan.h"
-#include "swd/train/metrics.h"
 
 namespace swd {
 namespace sweep {
@@ -29,7 +29,7 @@ struct RunFolderState {
   std::string reason;                   ///< why, for Blocked (and a note for the others)
   std::optional<int> exit_status;       ///< from exit.json
   double wall_seconds = 0;              ///< from exit.json
-  std::vector<train::EpochMetrics> epochs;  ///< the rows of metrics.csv that could be read
+  std::vector<run::EpochMetrics> epochs;  ///< the rows of metrics.csv that could be read
   bool has_checkpoint = false;
 };
 

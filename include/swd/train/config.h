@@ -11,7 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "swd/schedule/scaling.h"
+#include "swd/schedule/schedule.h"
 #include "swd/train/config_error.h"
+#include "swd/train/settings.h"
 
 namespace swd {
 namespace train {
@@ -53,13 +56,14 @@ struct TrainConfig {
   int64_t batch_size = 128;
   /// Large-batch rule: none | lr | wd. lr or weight decay are the values for
   /// base_batch_size and are scaled by k = batch_size / base_batch_size (schedule/scaling.h).
-  std::string scale_rule = "none";
+  schedule::ScaleRule scale_rule = schedule::ScaleRule::None;
   int64_t base_batch_size = 128;
-  std::string lr_schedule = "constant";  ///< constant | step | cosine
+  schedule::ScheduleKind lr_schedule = schedule::ScheduleKind::Constant;
   std::vector<double> milestones;        ///< step: epochs; empty = 40% and 80% of the steps
   double gamma = 0.1;
   double warmup_epochs = 0;
-  std::string wd_schedule = "constant";  ///< the weight decay's own multiplier schedule
+  /// The weight decay's own multiplier schedule.
+  schedule::ScheduleKind wd_schedule = schedule::ScheduleKind::Constant;
   // run
   uint64_t seed = 0;
   int64_t threads = 0;  ///< 0 = every core
@@ -72,10 +76,10 @@ struct TrainConfig {
   int64_t eval_every = 1;  ///< test pass every this many epochs, and after the last
   int64_t dynamics_every = 25;  ///< measure the dynamics every this many steps (dynamics.h)
   int64_t checkpoint_every = 0;  ///< > 0: also checkpoint every N training batches
-  std::string on_nonfinite = "stop";  ///< stop | skip: a non-finite loss or gradient
-  std::string progress = "auto";  ///< auto | bar | line | none
-  std::string device = "auto";     ///< auto | cpu | cuda | cuda:N (train/device.h)
-  std::string precision = "fp32";  ///< fp32 | bf16: bf16 autocast in the forward pass
+  OnNonFinite on_nonfinite = OnNonFinite::Stop;  ///< a non-finite loss or gradient
+  ProgressMode progress = ProgressMode::Auto;
+  std::string device = "auto";  ///< auto | cpu | cuda | cuda:N (train/device.h)
+  Precision precision = Precision::FP32;  ///< bf16: bf16 autocast in the forward pass
   bool channels_last = false;  ///< 4-D weights and image batches in channels-last layout
   // ---- data parallelism and gradient accumulation (docs/DISTRIBUTED.md) ----
   int64_t accumulate = 1;  ///< micro-batches per optimizer step; batch_size stays the global batch

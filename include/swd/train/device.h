@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "swd/data/loader.h"
+#include "swd/train/settings.h"
 
 namespace swd {
 namespace models {
@@ -35,17 +36,15 @@ c10::Device resolve_device(const std::string& spec, int64_t local_rank = 0);
 /// What the device is: the GPU's name ("NVIDIA H200"), or the CPU's model name.
 std::string device_name(const c10::Device& device);
 
-/// The words of --precision: fp32, bf16.
-const std::vector<std::string>& precision_names();
-/// Whether `precision` (fp32 | bf16) can run on `device`: throws ConfigError naming both
-/// when bf16 autocast is not available there.
-void check_precision(const std::string& precision, const c10::Device& device);
+/// Whether `precision` can run on `device`: throws ConfigError naming both when bf16 autocast
+/// is not available there.
+void check_precision(Precision precision, const c10::Device& device);
 
 /// Autocast for one forward pass: bf16 on `device` while it lives (nothing for fp32).
 /// Restores the previous autocast state and clears autocast's weight cache on exit.
 class AutocastGuard {
  public:
-  AutocastGuard(const c10::Device& device, const std::string& precision);
+  AutocastGuard(const c10::Device& device, Precision precision);
   ~AutocastGuard();
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;
@@ -65,7 +64,7 @@ void use_channels_last(models::Classifier& model);
 /// `device`: float32 logits, for a float32 loss. `channels_last`: the model's weights are in
 /// channels-last layout (use_channels_last, --channels-last), and an image batch is put in it too.
 at::Tensor forward_with(models::Classifier& model, const at::Tensor& data, const c10::Device& device,
-                        const std::string& precision, bool channels_last);
+                        Precision precision, bool channels_last);
 
 /// Values of 0-dim tensors on one device, read back to the host in one copy (a GPU is
 /// synchronised once, not once per value).

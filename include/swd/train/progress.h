@@ -11,21 +11,20 @@
 #include <string>
 #include <vector>
 
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
+#include "swd/train/settings.h"
 
 namespace swd {
 namespace train {
 
 class Progress {
  public:
-  enum class Mode { Bar, Line, None };
-  /// "bar", "line", "none"; "auto" picks Bar when `stream` is a terminal, else Line. Throws
-  /// std::invalid_argument naming another word and the choices.
-  static Mode mode_from(const std::string& name, std::FILE* stream);
-  /// The words mode_from takes: auto, bar, line, none.
-  static const std::vector<std::string>& mode_names();
+  /// How it shows: Bar, Line or None (never Auto: see resolve).
+  using Mode = ProgressMode;
+  /// `mode`, with Auto resolved: Bar when `stream` is a terminal, else Line.
+  static Mode resolve(ProgressMode mode, std::FILE* stream);
 
-  /// `log`: where lines are copied (nullptr: nowhere); not owned.
+  /// `log`: where lines are copied (nullptr: nowhere); not owned. Auto is resolved for `stream`.
   Progress(Mode mode, int64_t epochs, std::FILE* stream = stdout, std::FILE* log = nullptr);
   /// An epoch of `batches` steps starts (1-based `epoch`), `done_before` of them already run
   /// before this process started (a resume).
@@ -39,7 +38,7 @@ class Progress {
   bool redraw_due(int64_t done_batches) const;
   /// The test pass starts (the bar says so until end_epoch).
   void begin_evaluation();
-  void end_epoch(const EpochMetrics& metrics);
+  void end_epoch(const run::EpochMetrics& metrics);
   /// A message on its own line (clears the bar first), copied to the log.
   void message(const std::string& text);
   /// A --log-every step's line: the log, and the console in Line and Bar modes (above the

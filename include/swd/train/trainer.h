@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "swd/run/metrics.h"
 #include "swd/train/config.h"
-#include "swd/train/metrics.h"
 
 namespace swd {
 namespace train {
@@ -31,7 +31,7 @@ class NonFiniteError : public std::runtime_error {
 
 struct RunSummary {
   std::string out_dir;
-  std::vector<EpochMetrics> epochs;  ///< every finished epoch, resumed ones included
+  std::vector<run::EpochMetrics> epochs;  ///< every finished epoch, resumed ones included
   /// The best epoch: that of the lowest validation error with --val-split (best_on_validation),
   /// else that of the lowest test error; best_test_error is the test error at that epoch.
   bool best_on_validation = false;

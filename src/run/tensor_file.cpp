@@ -11,7 +11,7 @@
 #include "swd/util/io.h"
 
 namespace swd {
-namespace train {
+namespace run {
 
 namespace {
 
@@ -164,5 +164,5 @@ TensorFile read_tensor_file(const std::string& path) {
       util::read_file(path, {std::string(kMagic, sizeof kMagic), "an swd checkpoint", 0}));
 }
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace swd {
-namespace train {
+namespace run {
 
 struct EpochMetrics {
   int64_t epoch = 0;              ///< 1-based
@@ -64,5 +64,5 @@ std::vector<EpochMetrics> parse_metrics_csv(const std::string& text);
 /// std::runtime_error naming the path.
 std::vector<EpochMetrics> read_metrics_csv(const std::string& path);
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

@@ -3,7 +3,7 @@
 // buffers), optimizer state with each group's options, the position in the data (epoch and
 // batch), the running totals of the epoch in progress, the finished epochs' metrics, the RNG
 // state and the resolved configuration. Written atomically (swd/util/io.h): a crash at any moment
-// leaves the previous checkpoint valid. The format is swd's own (src/train/tensor_file.h),
+// leaves the previous checkpoint valid. The format is swd's own (src/run/tensor_file.h),
 // checksummed, and its reader checks every byte it uses.
 
 #include <torch/nn/module.h>
@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "swd/optim/optimizer_base.h"
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 
 namespace swd {
-namespace train {
+namespace run {
 
 /// Where a run is.
 struct TrainPosition {
@@ -64,5 +64,5 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
 /// without a model or optimizer: what a resume is compared against first.
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

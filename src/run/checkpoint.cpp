@@ -2,7 +2,7 @@
 // totals, metrics, configuration and optimizer options, and named tensors for the model, the
 // optimizer state and the RNG. LibTorch's archive loader is not used for it: it parses
 // TorchScript and can crash on a hostile file, which a checkpoint loader must never do.
-#include "swd/train/checkpoint.h"
+#include "swd/run/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
@@ -17,7 +17,7 @@
 #include "tensor_file.h"
 
 namespace swd {
-namespace train {
+namespace run {
 
 namespace {
 
@@ -251,5 +251,5 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   }
 }
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

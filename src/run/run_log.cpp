@@ -1,4 +1,4 @@
-#include "swd/train/run_log.h"
+#include "swd/run/run_log.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,7 +18,7 @@
 #include "swd/util/io.h"
 
 namespace swd {
-namespace train {
+namespace run {
 
 namespace {
 double steady_seconds() {
@@ -237,5 +237,5 @@ std::FILE* open_train_log(const std::string& dir, bool resume) {
   return file;
 }
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

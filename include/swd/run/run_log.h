@@ -13,13 +13,13 @@
 #include <utility>
 #include <vector>
 
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 
 namespace swd {
 namespace optim {
 class OptimizerBase;
 }  // namespace optim
-namespace train {
+namespace run {
 
 /// One line of steps.jsonl.
 struct StepRecord {
@@ -109,5 +109,5 @@ std::vector<std::pair<std::string, double>> epoch_scalars(const EpochMetrics& m)
 /// std::fclose.
 std::FILE* open_train_log(const std::string& dir, bool resume);
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

@@ -8,7 +8,7 @@
 #include <string>
 
 namespace swd {
-namespace train {
+namespace run {
 
 /// Writes `module` (zoo model `model`) to `path` atomically as a state_dict with PyTorch's
 /// names.
@@ -21,5 +21,5 @@ void save_weights(const std::string& path, const std::string& model, const torch
 std::string export_weights(const std::string& run_dir, const std::string& format,
                            const std::string& out_path);
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

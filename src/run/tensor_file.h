@@ -19,7 +19,7 @@
 #include <string>
 
 namespace swd {
-namespace train {
+namespace run {
 
 struct TensorFile {
   std::string json;
@@ -38,5 +38,5 @@ TensorFile decode_tensor_file(const std::string& bytes, bool check_crc = true);
 /// never more than its size.
 TensorFile read_tensor_file(const std::string& path);
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

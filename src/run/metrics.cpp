@@ -1,4 +1,4 @@
-#include "swd/train/metrics.h"
+#include "swd/run/metrics.h"
 
 #include <cmath>
 #include <limits>
@@ -9,7 +9,7 @@
 #include "swd/util/number.h"
 
 namespace swd {
-namespace train {
+namespace run {
 
 namespace {
 using util::shortest_number;  // 0.0005, not 0.00050000000000000001
@@ -137,5 +137,5 @@ std::vector<EpochMetrics> read_metrics_csv(const std::string& path) {
   }
 }
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace swd {
-namespace train {
+namespace run {
 
 class RunFolderLock {
  public:
@@ -26,5 +26,5 @@ class RunFolderLock {
   std::vector<std::string> created_;  ///< folders this lock created, innermost first
 };
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

@@ -1,4 +1,4 @@
-#include "run_lock.h"
+#include "swd/run/run_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -12,7 +12,7 @@
 #include "swd/util/io.h"
 
 namespace swd {
-namespace train {
+namespace run {
 
 namespace fs = std::filesystem;
 
@@ -64,5 +64,5 @@ RunFolderLock::~RunFolderLock() {
   ::close(fd_);
 }
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd

@@ -1,4 +1,4 @@
-#include "swd/train/weights.h"
+#include "swd/run/weights.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -9,7 +9,7 @@
 #include "tensor_file.h"
 
 namespace swd {
-namespace train {
+namespace run {
 
 namespace fs = std::filesystem;
 
@@ -54,5 +54,5 @@ std::string export_weights(const std::string& run_dir, const std::string& format
   return out;
 }
 
-}  // namespace train
+}  // namespace run
 }  // namespace swd
