@@ -223,8 +223,41 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
   }
   std::vector<double> xs, ys;
   extent(figure, xs, ys);
-  const bool logx = figure.logx && log_worthwhile(xs), logy = figure.logy && log_worthwhile(ys);
-  const auto x_range = range(xs, logx), y_range = range(ys, logy);
+  // Labelled tics are values the reader looks for (a grid's weight decays): on a log axis all
+  // in view, also where every point sits on one of them; on a linear one (a grid with 0) only
+  // when the points alone span nothing.
+  auto with_tics = [](std::vector<double> values, const std::vector<double>& tics) {
+    values.insert(values.end(), tics.begin(), tics.end());
+    return values;
+  };
+  auto spans_nothing = [](const std::vector<double>& values) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (double v : values) {
+      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    }
+    return !(lo < hi);
+  };
+  const auto xs_tics = with_tics(xs, figure.xtics), ys_tics = with_tics(ys, figure.ytics);
+  const bool logx = figure.logx && log_worthwhile(xs_tics), logy = figure.logy && log_worthwhile(ys_tics);
+  if (logx || spans_nothing(xs)) xs = xs_tics;
+  if (logy || spans_nothing(ys)) ys = ys_tics;
+  auto x_range = range(xs, logx);
+  const auto y_range = range(ys, logy);
+  // Dodged lines: series i of n drawn at x shifted by (i - (n - 1) / 2) steps, a step being
+  // 1.2% of the x range (a factor on a log axis). The range is widened by the largest shift,
+  // so that the outermost series stay inside it: a shift of h of the widened span W is h x
+  // span / (1 - 2h).
+  const double n = static_cast<double>(figure.series.size());
+  const double half = 0.012 * (n - 1) / 2;
+  if (figure.dodge && n > 1 && x_range.first < x_range.second) {
+    if (logx) {
+      const double factor = std::exp(std::log(x_range.second / x_range.first) * half / (1 - 2 * half));
+      x_range = {x_range.first / factor, x_range.second * factor};
+    } else {
+      const double extra = (x_range.second - x_range.first) * half / (1 - 2 * half);
+      x_range = {x_range.first - extra, x_range.second + extra};
+    }
+  }
   auto label = [](const std::string& text, bool log, int base) {
     return text + (log ? (base == 10 ? ", log scale" : ", log scale (base " + std::to_string(base) + ")") : "");
   };
@@ -265,9 +298,6 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
   }
   s += "set xrange " + range_text(x_range) + "\n";
   s += "set yrange " + range_text(y_range) + "\n";
-  // Dodged lines: series i of n drawn at x shifted by (i - (n - 1) / 2) steps, a step being
-  // 1.2% of the x range (a factor on a log axis).
-  const double n = static_cast<double>(figure.series.size());
   auto x_of = [&](size_t i) -> std::string {
     if (!figure.dodge || !(x_range.first < x_range.second)) return "1";
     const double k = static_cast<double>(i) - (n - 1) / 2;
