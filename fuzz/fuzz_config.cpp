@@ -4,7 +4,7 @@
 #include <string>
 
 #include "fuzz_input.h"
-#include "swd/train/config.h"
+#include "swd/config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;

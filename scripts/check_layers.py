@@ -19,9 +19,10 @@ RANKS = {
     "errors": 1, "provenance": 1, "runtime": 1,
     "optim": 2, "schedule": 2, "data": 2, "models": 2,
     "parallel": 3, "run": 3,
-    "train": 4,
-    "sweep": 5,
-    "report": 6,
+    "config": 4,
+    "train": 5,
+    "sweep": 6,
+    "report": 7,
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"swd/([a-z_]+)(?:/|\.h")')
 

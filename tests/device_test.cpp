@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.h"
+#include "swd/config/config.h"
 #include "swd/models/models.h"
 #include "swd/optim/compat.h"
 #include "swd/run/checkpoint.h"
 #include "swd/run/metrics.h"
-#include "swd/train/config.h"
 #include "swd/train/device.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/trainer.h"

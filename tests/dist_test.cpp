@@ -15,8 +15,8 @@
 
 #include "cli_support.h"
 #include "support.h"
+#include "swd/config/config.h"
 #include "swd/parallel/data_parallel.h"
-#include "swd/train/config.h"
 #include "swd/train/trainer.h"
 #include "../src/train/run_setup.h"  // group_options, the run setup's own
 

@@ -9,10 +9,10 @@
 
 #include "cli_support.h"
 #include "report_support.h"
+#include "swd/config/config.h"
 #include "swd/report/compare.h"
 #include "swd/report/report.h"
 #include "swd/sweep/plan.h"
-#include "swd/train/config.h"
 
 namespace rp = swd::report;
 namespace sw = swd::sweep;

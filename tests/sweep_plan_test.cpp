@@ -7,8 +7,8 @@
 #include <set>
 
 #include "cli_support.h"
+#include "swd/config/config.h"
 #include "swd/sweep/plan.h"
-#include "swd/train/config.h"
 
 namespace sw = swd::sweep;
 using swd::train::ConfigError;

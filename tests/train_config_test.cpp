@@ -9,12 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "swd/config/config.h"
 #include "swd/data/dataset.h"
 #include "swd/models/models.h"
 #include "swd/run/metrics.h"
 #include "swd/schedule/scaling.h"
 #include "swd/schedule/schedule.h"
-#include "swd/train/config.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/progress.h"
 #include "test_util.h"

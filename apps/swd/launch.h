@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "swd/train/config.h"
+#include "swd/config/config.h"
 
 namespace swd {
 namespace cli {

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "swd/config/config.h"
 #include "swd/sweep/plan.h"
-#include "swd/train/config.h"
 #include "swd/train/plan.h"
 
 namespace swd {

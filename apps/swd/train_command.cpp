@@ -13,7 +13,7 @@
 
 #include "commands.h"
 #include "launch.h"
-#include "swd/train/config.h"
+#include "swd/config/config.h"
 #include "swd/train/trainer.h"
 #include "swd/util/signals.h"
 

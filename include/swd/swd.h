@@ -1,6 +1,9 @@
 #pragma once
 // The public API of swd in one include.
 
+#include "swd/config/config.h"
+#include "swd/config/optimizer_names.h"
+#include "swd/config/settings.h"
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
 #include "swd/models/models.h"
@@ -23,7 +26,6 @@
 #include "swd/sweep/plan.h"
 #include "swd/sweep/runner.h"
 #include "swd/sweep/runs.h"
-#include "swd/train/config.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/train/trainer.h"
 #include "swd/util/csv.h"

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "swd/config/config.h"
 #include "swd/sweep/measures.h"
 #include "swd/sweep/plan.h"
-#include "swd/train/config.h"
 
 namespace swd {
 namespace sweep {

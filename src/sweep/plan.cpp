@@ -11,12 +11,12 @@
 #include <unordered_set>
 #include <toml++/toml.h>
 
+#include "swd/config/config.h"
 #include "swd/provenance.h"
 #include "swd/schedule/schedule.h"
-#include "swd/train/config.h"
 #include "swd/train/optimizer_factory.h"
 #include "swd/util/suggest.h"
-#include "../train/config_text.h"
+#include "../config/config_text.h"
 
 namespace swd {
 namespace sweep {

@@ -13,8 +13,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "swd/config/config_error.h"
 #include "swd/models/models.h"
-#include "swd/train/config_error.h"
 
 namespace swd {
 namespace train {
@@ -90,18 +90,7 @@ bool libtorch_has_cuda() {
   }
 }
 
-const char* const kExpected = "auto, cpu, cuda or cuda:N";
-
 }  // namespace
-
-void check_device_spec(const std::string& spec) {
-  if (spec == "auto" || spec == "cpu" || spec == "cuda") return;
-  if (spec.rfind("cuda:", 0) == 0 && spec.size() > 5 && spec.size() <= 9 &&
-      spec.find_first_not_of("0123456789", 5) == std::string::npos) {
-    return;
-  }
-  throw ConfigError("invalid value '" + spec + "' for device (expected " + kExpected + ")");
-}
 
 c10::Device resolve_device(const std::string& spec, int64_t local_rank) {
   check_device_spec(spec);

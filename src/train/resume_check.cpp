@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "config_text.h"
+#include "../config/config_text.h"
+#include "swd/config/config.h"
 #include "swd/run/checkpoint.h"
-#include "swd/train/config.h"
 
 namespace swd {
 namespace train {

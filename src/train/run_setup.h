@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "swd/config/config.h"
 #include "swd/data/dataset.h"
 #include "swd/data/loader.h"
 #include "swd/models/models.h"
@@ -20,7 +21,6 @@
 #include "swd/run/checkpoint.h"
 #include "swd/run/run_lock.h"
 #include "swd/schedule/schedule.h"
-#include "swd/train/config.h"
 #include "swd/train/dynamics.h"
 #include "swd/train/optimizer_factory.h"
 

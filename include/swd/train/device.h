@@ -14,18 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "swd/config/settings.h"
 #include "swd/data/loader.h"
-#include "swd/train/settings.h"
 
 namespace swd {
 namespace models {
 class Classifier;
 }  // namespace models
 namespace train {
-
-/// Throws ConfigError unless `spec` is auto, cpu, cuda or cuda:N (N a non-negative integer).
-/// Checks the form only: what exists is checked by resolve_device.
-void check_device_spec(const std::string& spec);
 
 /// The device `spec` names on this machine, for rank `local_rank` of this machine's ranks
 /// (auto and cuda take cuda:<local_rank modulo the device count>). Throws ConfigError naming

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "swd/train/config.h"
+#include "swd/config/config.h"
 
 namespace swd {
 namespace train {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "swd/config/settings.h"
 #include "swd/run/metrics.h"
-#include "swd/train/settings.h"
 
 namespace swd {
 namespace train {

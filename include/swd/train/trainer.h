@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "swd/config/config.h"
 #include "swd/run/metrics.h"
-#include "swd/train/config.h"
 
 namespace swd {
 namespace train {

@@ -8,7 +8,7 @@
 #include <string>
 
 namespace swd {
-namespace train {
+namespace config {
 namespace detail {
 
 using Json = nlohmann::json;
@@ -44,5 +44,5 @@ bool config_key_takes_list(const std::string& key);
 std::string canonical_key(const std::string& raw_key);
 
 }  // namespace detail
-}  // namespace train
+}  // namespace config
 }  // namespace swd

@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace swd {
-namespace train {
+namespace config {
 
 /// --progress: auto (a bar on a terminal, else lines), bar, line, none (progress.h).
 enum class ProgressMode { Auto, Bar, Line, None };
@@ -27,9 +27,19 @@ const std::vector<std::string>& precision_names();
 Precision precision_from_string(const std::string& name);
 std::string to_string(Precision precision);
 
+/// --device: throws ConfigError unless `spec` is auto, cpu, cuda or cuda:N (N a non-negative
+/// integer). Checks the form only: what exists is checked by train::resolve_device.
+void check_device_spec(const std::string& spec);
+
 const std::vector<std::string>& on_nonfinite_names();
 OnNonFinite on_nonfinite_from_string(const std::string& name);
 std::string to_string(OnNonFinite action);
 
+}  // namespace config
+
+// The training loop works in the configuration's words: train::TrainConfig, train::ConfigError
+// and the rest name the same entities as config::.
+namespace train {
+using namespace config;
 }  // namespace train
 }  // namespace swd

@@ -1,5 +1,6 @@
 // The table of TrainConfig keys: parsing from text (flags, TOML, JSON) and writing JSON.
-#include "swd/train/config.h"
+#include "swd/config/config.h"
+#include "swd/config/optimizer_names.h"
 
 #include <cerrno>
 #include <cmath>
@@ -14,8 +15,6 @@
 #include "swd/models/models.h"
 #include "swd/schedule/scaling.h"
 #include "swd/schedule/schedule.h"
-#include "swd/train/device.h"
-#include "swd/train/optimizer_factory.h"
 #include "swd/util/number.h"
 #include "swd/util/process.h"
 #include "swd/util/suggest.h"
@@ -23,7 +22,7 @@
 #include "config_text.h"
 
 namespace swd {
-namespace train {
+namespace config {
 
 using detail::Json;
 using detail::json_to_text;
@@ -460,5 +459,5 @@ TrainConfig config_from_json(const std::string& text) {
   return config;
 }
 
-}  // namespace train
+}  // namespace config
 }  // namespace swd

@@ -11,13 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "swd/config/config_error.h"
+#include "swd/config/settings.h"
 #include "swd/schedule/scaling.h"
 #include "swd/schedule/schedule.h"
-#include "swd/train/config_error.h"
-#include "swd/train/settings.h"
 
 namespace swd {
-namespace train {
+namespace config {
 
 struct TrainConfig {
   // data
@@ -129,5 +129,11 @@ void apply_config_file(TrainConfig& config, const std::string& path);
 std::string config_to_json(const TrainConfig& config);
 TrainConfig config_from_json(const std::string& json);
 
+}  // namespace config
+
+// The training loop works in the configuration's words: train::TrainConfig, train::ConfigError
+// and the rest name the same entities as config::.
+namespace train {
+using namespace config;
 }  // namespace train
 }  // namespace swd

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 namespace swd {
-namespace train {
+namespace config {
 
 /// A bad key or value: the message names it and says what was expected.
 class ConfigError : public std::invalid_argument {
@@ -14,5 +14,11 @@ class ConfigError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+}  // namespace config
+
+// The training loop works in the configuration's words: train::TrainConfig, train::ConfigError
+// and the rest name the same entities as config::.
+namespace train {
+using namespace config;
 }  // namespace train
 }  // namespace swd

@@ -1,10 +1,11 @@
-// The tables of the run's words-settings (settings.h).
-#include "swd/train/settings.h"
+// The tables of the run's settings that are words, and the form of --device (settings.h).
+#include "swd/config/settings.h"
 
+#include "swd/config/config_error.h"
 #include "swd/util/words.h"
 
 namespace swd {
-namespace train {
+namespace config {
 
 namespace {
 constexpr util::Word<ProgressMode> kProgressModes[] = {{"auto", ProgressMode::Auto},
@@ -43,5 +44,14 @@ OnNonFinite on_nonfinite_from_string(const std::string& name) {
 }
 std::string to_string(OnNonFinite action) { return util::word_of(kOnNonFinite, action); }
 
-}  // namespace train
+void check_device_spec(const std::string& spec) {
+  if (spec == "auto" || spec == "cpu" || spec == "cuda") return;
+  if (spec.rfind("cuda:", 0) == 0 && spec.size() > 5 && spec.size() <= 9 &&
+      spec.find_first_not_of("0123456789", 5) == std::string::npos) {
+    return;
+  }
+  throw ConfigError("invalid value '" + spec + "' for device (expected auto, cpu, cuda or cuda:N)");
+}
+
+}  // namespace config
 }  // namespace swd

@@ -7,11 +7,11 @@
 #include <toml++/toml.h>
 
 #include "config_text.h"
-#include "swd/train/config.h"
+#include "swd/config/config.h"
 #include "swd/util/io.h"
 
 namespace swd {
-namespace train {
+namespace config {
 namespace detail {
 
 std::string cut(const std::string& text) {
@@ -226,5 +226,5 @@ std::vector<std::pair<std::string, std::string>> read_config_file(const std::str
   return entries;
 }
 
-}  // namespace train
+}  // namespace config
 }  // namespace swd
