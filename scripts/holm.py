@@ -3,8 +3,10 @@
 
 Each sweep config under docs/reproduction/configs/ with an [analysis] section states its primary
 tests before its runs. A sweep whose results folder holds a primary.csv (written by swd report)
-contributes each test's one-sided p-value; a planned test without results counts as p = 1, so
-that running fewer sweeps never makes the others look stronger. Holm's step-down over all m
+and whose runs.csv lists every run as done contributes each test's p-value (the paired t test,
+two-sided, as swd report gives it); a planned test without results, or whose sweep is not
+finished yet (an interim look), counts as p = 1, so that running fewer sweeps, or fewer seeds,
+never makes the others look stronger. Holm's step-down over all m
 tests: the i-th smallest p (i = 1..m) is multiplied by m - i + 1, and the adjusted values are
 made non-decreasing; a test is supported when its adjusted p < 0.05 and its difference lies on
 the predicted side.
@@ -45,6 +47,13 @@ def main():
         if not os.path.exists(primary):
             rows += [(sweep, test, 1.0, False, None, None, None) for test in tests]
             continue
+        with open(os.path.join(RESULTS, sweep, "runs.csv"), newline="") as f:
+            statuses = [r["status"] for r in csv.DictReader(f)]
+        done = sum(status == "done" for status in statuses)
+        if done < len(statuses):  # an interim look: the tests wait for the whole sweep
+            rows += [(sweep, test, 1.0, False, f"interim ({done} of {len(statuses)} runs)", None, None)
+                     for test in tests]
+            continue
         with open(primary, newline="") as f:
             found = list(csv.DictReader(f))  # swd report writes the config's tests in order
         if len(found) != len(tests):
@@ -62,11 +71,11 @@ def main():
         running = max(running, min(1.0, (m - rank) * rows[i][2]))
         adjusted[i] = running
     print(f"Holm over {m} primary tests (configs with [analysis] under docs/reproduction/configs; "
-          f"a test without results counts as p = 1); alpha {ALPHA}")
+          f"a test without results, or of an unfinished sweep, counts as p = 1); alpha {ALPHA}")
     print("sweep | test | A - B mean [95% CI] (pp) | p | Holm-adjusted p | verdict")
     for i, (sweep, test, p, side, mean, lo, hi) in enumerate(rows):
-        if mean is None:
-            print(f"{sweep} | {test} | not run | 1 | 1 | pending")
+        if mean is None or isinstance(mean, str):
+            print(f"{sweep} | {test} | {mean or 'not run'} | 1 | 1 | pending")
             continue
         verdict = "supported" if side and adjusted[i] < ALPHA else "not supported"
         print(f"{sweep} | {test} | {100 * mean:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | "
