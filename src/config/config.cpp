@@ -1,6 +1,5 @@
 // The table of TrainConfig keys: parsing from text (flags, TOML, JSON) and writing JSON.
 #include "swd/config/config.h"
-#include "swd/config/optimizer_names.h"
 
 #include <cerrno>
 #include <cmath>
@@ -11,6 +10,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "swd/config/optimizer_names.h"
 #include "swd/data/dataset.h"
 #include "swd/models/models.h"
 #include "swd/schedule/scaling.h"

@@ -66,16 +66,23 @@ std::string value(double v) { return std::isfinite(v) ? util::shortest_number(v)
 const char* const kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-/// The range around `values` (with their error bars) and a margin: 5% of the span on a linear
-/// axis, a ratio on a log one; lo > hi when there is nothing finite to plot.
-std::pair<double, double> range(const std::vector<double>& values, bool log) {
+/// The smallest and largest finite value of `values` (only those > 0 when `positive`); lo > hi
+/// when there is none.
+std::pair<double, double> finite_bounds(const std::vector<double>& values, bool positive) {
   double lo = INFINITY, hi = -INFINITY;
   for (double v : values) {
-    if (std::isfinite(v) && (!log || v > 0)) {
+    if (std::isfinite(v) && (!positive || v > 0)) {
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
   }
+  return {lo, hi};
+}
+
+/// The range around `values` (with their error bars) and a margin: 5% of the span on a linear
+/// axis, a ratio on a log one; lo > hi when there is nothing finite to plot.
+std::pair<double, double> range(const std::vector<double>& values, bool log) {
+  const auto [lo, hi] = finite_bounds(values, log);
   if (!(lo <= hi)) return {lo, hi};
   if (log) {
     const double ratio = std::max(1.15, std::pow(hi / lo, 0.06));
@@ -91,13 +98,10 @@ std::string range_text(const std::pair<double, double>& r) {
 
 /// Whether `values` suit a log axis: all finite ones > 0, spanning a factor of 4 or more.
 bool log_worthwhile(const std::vector<double>& values) {
-  double lo = INFINITY, hi = 0;
   for (double v : values) {
-    if (!std::isfinite(v)) continue;
-    if (v <= 0) return false;
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
+    if (std::isfinite(v) && v <= 0) return false;
   }
+  const auto [lo, hi] = finite_bounds(values, true);
   return lo <= hi && hi >= 4 * lo;
 }
 
@@ -231,10 +235,7 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
     return values;
   };
   auto spans_nothing = [](const std::vector<double>& values) {
-    double lo = INFINITY, hi = -INFINITY;
-    for (double v : values) {
-      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
-    }
+    const auto [lo, hi] = finite_bounds(values, false);
     return !(lo < hi);
   };
   const auto xs_tics = with_tics(xs, figure.xtics), ys_tics = with_tics(ys, figure.ytics);
