@@ -48,7 +48,6 @@ const EpochMeasure kCurves[] = {
     {"weight-norm", "Weight norm", "weight norm ||theta|| (end of epoch)", false, [](const run::EpochMetrics& m) { return m.weight_norm; }},
 };
 
-
 /// " (applied: 0.5)" or " (applied: 1000 x wd)" when the weight decay the runs of `groups`
 /// were given is not the one they are placed at (weight-decay-over-lr); "" otherwise.
 std::string applied_note(const SweepResults& results, const std::vector<const Group*>& groups) {

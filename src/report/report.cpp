@@ -13,6 +13,7 @@
 #include "markdown.h"
 #include "swd/util/io.h"
 #include "swd/util/process.h"
+#include "swd/util/words.h"
 
 namespace swd {
 namespace report {
@@ -189,11 +190,9 @@ std::string best_weight_decay_table(const SweepResults& r) {
            "not detectably worse (paired)", "wd " + smallest + " - best (pp)", "in SE"}) +
       rule(7);
   for (const auto& b : best) {
-    std::string not_worse;
-    for (const auto& wd : b.not_worse) not_worse += (not_worse.empty() ? "" : ", ") + wd;
     const bool is_best = b.weight_decay == b.smallest;
     text += row({b.line, b.epochs, b.weight_decay, percent_ci(b.error),
-                 b.error.n > 1 ? not_worse : "- (n < 2)",
+                 b.error.n > 1 ? util::join_words(b.not_worse) : "- (n < 2)",
                  is_best ? "(is the best)" : difference(b.smallest_minus_best.diff, true),
                  is_best ? "-" : in_se(b.smallest_minus_best)});
   }

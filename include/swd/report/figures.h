@@ -69,8 +69,9 @@ std::vector<Figure> plan_figures(const SweepResults& results, std::vector<std::s
 /// (combination of the other varying settings) and length, the weight decay with the lowest
 /// mean final test error, with its uncertainty: the weight decays not detectably worse than the
 /// best, paired over seeds (the 95% CI of their difference to the best contains 0), and the
-/// smallest weight decay of the grid (0 when the grid has it) against the best, paired. When epochs does not vary, one row per line at the runs' length
-/// (config.json's epochs, "" if unknown). Empty when weight-decay does not vary.
+/// smallest weight decay of the grid (0 when the grid has it) against the best, paired. When
+/// epochs does not vary, one row per line at the runs' length (config.json's epochs, "" if
+/// unknown). Empty when weight-decay does not vary.
 struct BestWeightDecay {
   std::string epochs, line, weight_decay;
   double mean_error = 0;
