@@ -270,6 +270,13 @@ TEST(CliSweep, BadInputIsExitTwoAndWritesNothing) {
   const auto one = run_swd("sweep --set seed=5 " + config + " --dry-run --out " + out);
   EXPECT_EQ(one.status, 0) << one.output;
   EXPECT_EQ(count(one.output, "  start   runs/"), 1u) << one.output;
+  // The header names the threads a run gets: the share of the cores, or those the sweep file sets.
+  const auto share = run_swd("sweep " + config + " --jobs 1 --dry-run --out " + out);
+  EXPECT_NE(share.output.find("; 1 job x "), std::string::npos) << share.output;
+  EXPECT_EQ(share.output.find("the threads each run sets"), std::string::npos) << share.output;
+  const auto fixed = run_swd("sweep " + write_sweep(dir, kTinyBase + "threads = 1\n[grid]\nseed = [0, 1]\n") +
+                             " --jobs 2 --dry-run --out " + out);
+  EXPECT_NE(fixed.output.find("; 2 jobs x the threads each run sets -> "), std::string::npos) << fixed.output;
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -23,6 +23,9 @@ TEST(Schedule, StepDefaultsToFortyAndEightyPercent) {
   EXPECT_DOUBLE_EQ(s->factor(4), 0.1);
   EXPECT_NEAR(s->factor(8), 0.01, 1e-17);
   EXPECT_NE(s->describe().find("4,8"), std::string::npos) << s->describe();
+  // A length whose 40% is not a whole number reads as written, not 2.4000000000000004.
+  EXPECT_EQ(ss::make_schedule({ss::ScheduleKind::Step, {}, 0.1}, 6)->describe(),
+            "step(milestones=2.4,4.8; gamma=0.1)");
 }
 
 TEST(Schedule, StepDefaultsScaleWithTheStepsOfShortRuns) {

@@ -109,7 +109,10 @@ std::shared_ptr<const Schedule> make_schedule(const ScheduleSpec& spec, double t
     }
     std::vector<double> milestones = spec.milestones;
     if (milestones.empty()) {  // the paper's pattern: x gamma at 40% and 80% of the steps
-      milestones = {0.4 * total_epochs, 0.8 * total_epochs};
+      // 4T/10, not 0.4T: the nearest double to the fraction, so 6 epochs say 2.4 (not
+      // 2.4000000000000004) wherever the schedule is shown; Step::factor's tolerance gives the
+      // same steps either way.
+      milestones = {total_epochs * 4 / 10, total_epochs * 8 / 10};
     } else {
       check_milestones(milestones, total_epochs);
     }

@@ -463,11 +463,16 @@ int run_sweep(const SweepSpec& spec, const RunnerOptions& options) {
   }
   const int64_t threads = options.threads > 0 ? options.threads
                                               : threads_per_run(util::available_cores(), options.jobs);
-  std::printf("sweep: %zu runs: %zu done, %zu to resume, %zu to start, %zu blocked; %lld jobs x "
-              "%lld threads -> %s\n",
-              runs.size(), count[RunAction::Skip], count[RunAction::Resume],
-              count[RunAction::Start], count[RunAction::Blocked], static_cast<long long>(options.jobs),
-              static_cast<long long>(threads), out.c_str());
+  // A run that sets threads itself (the sweep file's threads = N) keeps them (train_command).
+  const bool all_set_threads =
+      std::all_of(runs.begin(), runs.end(), [](const RunPlan& r) { return r.sets_threads; });
+  const std::string per_run = all_set_threads
+                                  ? "the threads each run sets"
+                                  : std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+  std::printf("sweep: %zu runs: %zu done, %zu to resume, %zu to start, %zu blocked; %lld %s x %s -> %s\n",
+              runs.size(), count[RunAction::Skip], count[RunAction::Resume], count[RunAction::Start],
+              count[RunAction::Blocked], static_cast<long long>(options.jobs),
+              options.jobs == 1 ? "job" : "jobs", per_run.c_str(), out.c_str());
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& s = states[i];
     if (options.dry_run || s.action == RunAction::Blocked) {
