@@ -44,13 +44,15 @@ OnNonFinite on_nonfinite_from_string(const std::string& name) {
 }
 std::string to_string(OnNonFinite action) { return util::word_of(kOnNonFinite, action); }
 
+const char* const kDeviceForms = "auto | cpu | cuda | cuda:N";
+
 void check_device_spec(const std::string& spec) {
   if (spec == "auto" || spec == "cpu" || spec == "cuda") return;
   if (spec.rfind("cuda:", 0) == 0 && spec.size() > 5 && spec.size() <= 9 &&
       spec.find_first_not_of("0123456789", 5) == std::string::npos) {
     return;
   }
-  throw ConfigError("invalid value '" + spec + "' for device (expected auto, cpu, cuda or cuda:N)");
+  throw ConfigError("invalid value '" + spec + "' for device (expected " + kDeviceForms + ")");
 }
 
 }  // namespace config

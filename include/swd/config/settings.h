@@ -27,7 +27,10 @@ const std::vector<std::string>& precision_names();
 Precision precision_from_string(const std::string& name);
 std::string to_string(Precision precision);
 
-/// --device: throws ConfigError unless `spec` is auto, cpu, cuda or cuda:N (N a non-negative
+/// The forms --device takes, as its help and its error show them.
+extern const char* const kDeviceForms;  // "auto | cpu | cuda | cuda:N"
+
+/// --device: throws ConfigError unless `spec` is one of kDeviceForms (N a non-negative
 /// integer). Checks the form only: what exists is checked by train::resolve_device.
 void check_device_spec(const std::string& spec);
 
