@@ -347,6 +347,32 @@ TEST(Report, NoBoldWithoutADetectedBestAndNoCurvesForOneEpoch) {
   }));
 }
 
+TEST(Report, NoTestErrorCurvesWhereEachRunWasEvaluatedOnce) {
+  // eval-every 3 on 3 epochs: the test columns are empty on epochs 1 and 2.
+  const auto dir = make_sweep("report-eval-once", {{"adam", "0.0001", "0", "done", {NAN, NAN, 0.10}, 1.0},
+                                                   {"adam", "0.0001", "1", "done", {NAN, NAN, 0.12}, 1.0},
+                                                   {"adams", "0.0001", "0", "done", {NAN, NAN, 0.08}, 1.0},
+                                                   {"adams", "0.0001", "1", "done", {NAN, NAN, 0.09}, 1.0}});
+  std::vector<std::string> notes;
+  bool train_loss = false;
+  for (const auto& f : rp::plan_figures(rp::load_results(dir), notes)) {
+    EXPECT_NE(f.name.rfind("curves-test-error", 0), 0u) << f.name;
+    train_loss = train_loss || f.name.rfind("curves-train-loss", 0) == 0;
+  }
+  EXPECT_TRUE(train_loss) << "the measures of every epoch keep their curves";
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("test-error curves left out") != std::string::npos;
+  }));
+  // A line of one point draws its 95% interval as an error bar (a band of one point has no area).
+  rp::Figure one;
+  one.name = "one";
+  one.series.push_back({"a", {3}, {10}, {}, {9}, {11}});
+  one.series.push_back({"b", {1, 2, 3}, {10, 9, 8}, {}, {9, 8, 7}, {11, 10, 9}});
+  const std::string script = rp::gnuplot_script(one, "one.dat", "one");
+  EXPECT_TRUE(contains(script, "index 0 using 1:2:3:4 with yerrorbars")) << script;
+  EXPECT_TRUE(contains(script, "index 1 using 1:3:4 with filledcurves")) << script;
+}
+
 // ---- untrusted input: runs.csv, run folders and sweep files ---------------------------------
 
 TEST(ReportHostile, NoGridValueCanRunACommandThroughGnuplot) {

@@ -97,6 +97,8 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
     return;
   }
   for (const auto& c : kCurves) {
+    std::vector<Figure> of_measure;
+    size_t points = 0;  // the most any line of this measure has
     for (size_t p = 0; p < panels.values.size(); ++p) {
       Figure f;
       f.name = std::string("curves-") + c.name + slug(rest, panels.values[p]);
@@ -113,6 +115,7 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
         s.label = (pivot.empty() ? label(results.group_axes, results.groups[g].key)
                                  : value_label(pivot, results.groups[g].key[results.group_axis(pivot)])) +
                   applied_note(results, {&results.groups[g]});
+        points = std::max(points, s.x.size());
         f.series.push_back(s);
       }
       f.caption = std::string(c.title) + " against epoch" +
@@ -120,8 +123,14 @@ void add_curves(const SweepResults& results, std::vector<Figure>& figures,
                   "; one line per " + (pivot.empty() ? "group" : axis_title(pivot)) +
                   ", mean over seeds; the shaded band is the 95% confidence interval of the mean "
                   "(Student t, n - 1 degrees of freedom).";
-      figures.push_back(f);
+      of_measure.push_back(f);
     }
+    if (points < 2) {  // the test error of runs evaluated only after their last epoch (eval-every)
+      notes.push_back(std::string(c.name) + " curves left out: each run measured it once at most (eval-every), "
+                      "so a curve would be a single point; the tables give the numbers");
+      continue;
+    }
+    figures.insert(figures.end(), of_measure.begin(), of_measure.end());
   }
 }
 

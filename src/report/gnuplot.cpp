@@ -312,9 +312,13 @@ std::string gnuplot_script(const Figure& figure, const std::string& data_path,
     const std::string colour = " linecolor rgb " + quoted(kColours[i % 10]);
     if (!series.band_lo.empty()) {  // the band first, under its line
       const int lo = bars ? 4 : 3;
+      // A band of one point has no area: that point's range is drawn as an error bar.
       s += std::string(i ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
-           " using 1:" + std::to_string(lo) + ":" + std::to_string(lo + 1) +
-           " with filledcurves fillstyle transparent solid 0.15 noborder" + colour + " notitle";
+           (series.x.size() == 1
+                ? " using 1:2:" + std::to_string(lo) + ":" + std::to_string(lo + 1) + " with yerrorbars pointtype -1"
+                : " using 1:" + std::to_string(lo) + ":" + std::to_string(lo + 1) +
+                      " with filledcurves fillstyle transparent solid 0.15 noborder") +
+           colour + " notitle";
     }
     // Colours repeat after ten lines; dashes tell the eleventh and later apart.
     s += std::string(i || !series.band_lo.empty() ? ", \\\n     " : "") + quoted(data_path) + " index " + std::to_string(i) +
