@@ -2,11 +2,13 @@
 // sample std, best in bold, the figures chosen, gnuplot output, and a missing gnuplot.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "cli_support.h"
@@ -371,6 +373,42 @@ TEST(Report, NoTestErrorCurvesWhereEachRunWasEvaluatedOnce) {
   const std::string script = rp::gnuplot_script(one, "one.dat", "one");
   EXPECT_TRUE(contains(script, "index 0 using 1:2:3:4 with yerrorbars")) << script;
   EXPECT_TRUE(contains(script, "index 1 using 1:3:4 with filledcurves")) << script;
+}
+
+TEST(Report, TheRegimeMapPlacesALambdaAgainstZeroPairAtTheDecayingRunsBudget) {
+  // AdamS at weight decay 0, 0.01 and 0.1 (budgets 0, 1 and 10 e-folds), 2 seeds; the sweep
+  // file asks for 0.01 - 0 and 0.1 - 0. The control decays nothing: a pair's x is the budget
+  // of its decaying runs (1 and 10), not the mean with the control's 0 (0.5 and 5).
+  const auto dir = fresh_dir("report-regime-map");
+  std::string index = kHeader;
+  int i = 0;
+  for (const std::string wd : {"0", "0.01", "0.1"}) {
+    for (const std::string seed : {"0", "1"}) {
+      const std::string folder = "runs/r" + std::to_string(i++);
+      fs::create_directories(dir + "/" + folder);
+      std::vector<swd::run::EpochMetrics> rows(2);
+      for (size_t e = 0; e < rows.size(); ++e) {
+        rows[e].epoch = static_cast<int64_t>(e + 1);
+        rows[e].test_error = 0.1 + 0.001 * std::stod(seed) - std::stod(wd) * 0.1;
+        rows[e].train_loss = rows[e].grad_norm = rows[e].weight_norm = 1;
+        rows[e].decay_budget = 100 * std::stod(wd) * static_cast<double>(e + 1) / 2;
+      }
+      std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::run::metrics_csv(rows);
+      index += folder + ",done,adams," + wd + "," + seed + ",2,,,,,,,,,\n";
+    }
+  }
+  std::ofstream(dir + "/runs.csv") << index;
+  std::ofstream(dir + "/sweep.json")
+      << R"({"title": "t", "base": {}, "grid": {"weight-decay": [0, 0.01, 0.1], "seed": [0, 1]},)"
+      << R"( "report": {"pairs": [["weight-decay=0.01", "weight-decay=0"], ["weight-decay=0.1", "weight-decay=0"]]}})";
+  std::vector<std::string> notes;
+  const auto figures = rp::plan_figures(rp::load_results(dir), notes);
+  const auto map = std::find_if(figures.begin(), figures.end(), [](const rp::Figure& f) { return f.name == "regime-map"; });
+  ASSERT_NE(map, figures.end());
+  std::map<std::string, std::vector<double>> x_of;
+  for (const auto& series : map->series) x_of[series.label] = series.x;
+  EXPECT_EQ(x_of["0.01 - 0"], std::vector<double>{1.0});
+  EXPECT_EQ(x_of["0.1 - 0"], std::vector<double>{10.0});
 }
 
 // ---- untrusted input: runs.csv, run folders and sweep files ---------------------------------

@@ -161,12 +161,18 @@ void add_regime_map(const SweepResults& results, std::vector<Figure>& figures, s
     const Group* a = group_with(results, key_a);
     const Group* b = group_with(results, key_b);
     if (a == nullptr || b == nullptr) continue;
-    // The cell's budget: the mean over both groups' runs (A and B apply different decay rates
-    // where they differ in the decay mode; the x of a point is where the pair ran).
+    // The cell's budget: the mean over both groups' runs that decay (A and B apply different
+    // decay rates where they differ in the decay mode; the x of a point is where the pair ran).
+    // A run without weight decay, the control of a lambda - 0 pair, has budget 0 and does not
+    // count: lambda 5e-2 - 0 is placed at lambda 5e-2's budget, not at half of it.
     std::vector<double> budgets;
     for (const Group* g : {a, b}) {
-      for (size_t r : g->runs) budgets.push_back(measure_of(results.runs[r], Measure::FinalDecayBudget));
+      for (size_t r : g->runs) {
+        const double budget = measure_of(results.runs[r], Measure::FinalDecayBudget);
+        if (budget != 0) budgets.push_back(budget);
+      }
     }
+    if (budgets.empty()) continue;
     const Stat budget = mean_std(budgets);
     if (!(budget.mean > 0)) continue;
     points.push_back({panel, c.pair.a + " - " + c.pair.b, budget.mean, 100 * c.result.diff.mean,
@@ -181,7 +187,7 @@ void add_regime_map(const SweepResults& results, std::vector<Figure>& figures, s
     f.name = "regime-map" + (panel.empty() ? std::string() : "-model=" + panel);
     f.title = "Paired difference in final test error against the decay budget" +
               (panel.empty() ? std::string() : " -- model " + panel) + " (mean and 95% CI over seeds)";
-    f.xlabel = "decay budget of the cell (e-folds, mean over its runs)";
+    f.xlabel = "decay budget of the cell (e-folds, mean over its runs that decay)";
     f.ylabel = "A - B, final test error (percentage points)";
     f.logx = true;
     f.dodge = true;
@@ -212,8 +218,9 @@ void add_regime_map(const SweepResults& results, std::vector<Figure>& figures, s
     f.caption = "The regime map: for each pair A - B and each cell of the sweep, the mean over seeds "
                 "of the paired difference in final test error (percentage points; below 0: A "
                 "better) with its 95% confidence interval, placed at the cell's decay budget "
-                "(docs/DYNAMICS.md; log axis). A cell's budget is set by its weight decay and its "
-                "length together.";
+                "(docs/DYNAMICS.md; log axis): the mean over the runs of A and B that decay (a run "
+                "without weight decay has budget 0). A cell's budget is set by its weight decay and "
+                "its length together.";
     figures.push_back(f);
   }
 }
