@@ -3,10 +3,11 @@
 
 Each sweep config under docs/reproduction/configs/ with an [analysis] section states its primary
 tests before its runs. A sweep whose results folder holds a primary.csv (written by swd report)
-and whose runs.csv lists every run as done contributes each test's p-value (the paired t test,
-two-sided, as swd report gives it); a planned test without results, or whose sweep is not
-finished yet (an interim look), counts as p = 1, so that running fewer sweeps, or fewer seeds,
-never makes the others look stronger. Holm's step-down over all m
+contributes the p-value of each test whose two arms have every seed of the grid done (the
+paired t test, two-sided, as swd report gives it; a test's n is fixed by the config, so the
+runs of other cells do not change it). A planned test without results, or with fewer seeds
+done than the grid has (an interim look), counts as p = 1, so that running fewer sweeps, or
+fewer seeds, never makes the others look stronger. Holm's step-down over all m
 tests: the i-th smallest p (i = 1..m) is multiplied by m - i + 1, and the adjusted values are
 made non-decreasing; a test is supported when its adjusted p < 0.05 and its difference lies on
 the predicted side.
@@ -48,17 +49,16 @@ def main():
             rows += [(sweep, test, 1.0, False, None, None, None) for test in tests]
             continue
         with open(os.path.join(RESULTS, sweep, "runs.csv"), newline="") as f:
-            statuses = [r["status"] for r in csv.DictReader(f)]
-        done = sum(status == "done" for status in statuses)
-        if done < len(statuses):  # an interim look: the tests wait for the whole sweep
-            rows += [(sweep, test, 1.0, False, f"interim ({done} of {len(statuses)} runs)", None, None)
-                     for test in tests]
-            continue
+            seeds = len({r["seed"] for r in csv.DictReader(f)})  # the grid's seeds
         with open(primary, newline="") as f:
             found = list(csv.DictReader(f))  # swd report writes the config's tests in order
         if len(found) != len(tests):
             sys.exit(f"{primary}: {len(found)} tests, the config states {len(tests)}: rerun swd report")
         for r in found:
+            if int(r["n"] or 0) < seeds:  # an interim look: the test waits for all its seeds
+                rows.append((sweep, r["test"], 1.0, False, f"interim ({r['n'] or 0} of {seeds} seeds)",
+                             None, None))
+                continue
             mean = float(r["diff_mean"])
             side = mean < 0 if r["predicted"].strip() == "< 0" else mean > 0
             rows.append((sweep, r["test"], float(r["p"]), side, mean, float(r["diff_ci95_lo"]),
