@@ -349,6 +349,25 @@ TEST(Report, NoBoldWithoutADetectedBestAndNoCurvesForOneEpoch) {
   }));
 }
 
+TEST(Report, TheForestPlotAddsThePairsAskedForOnAnotherAxis) {
+  // kRuns with a sweep file asking for weight decay 0.001 against 0.0001: the forest plot
+  // keeps its optimizer rows and adds that pair, its axis named, for each optimizer where
+  // two seeds or more ran both (adam: 11.00 - 12.00 over seeds 0-2).
+  const auto dir = make_sweep("report-forest-asked", kRuns);
+  std::ofstream(dir + "/sweep.json")
+      << R"({"title": "t", "base": {}, "grid": {"optimizer": ["adam", "adams"], "weight-decay": [0.0001, 0.001], "seed": [0, 1, 2]},)"
+      << R"( "report": {"pairs": [["weight-decay=0.001", "weight-decay=0.0001"]]}})";
+  std::vector<std::string> notes;
+  const auto figures = rp::plan_figures(rp::load_results(dir), notes);
+  ASSERT_FALSE(figures.empty());
+  const auto& forest = figures.front();
+  ASSERT_TRUE(forest.forest);
+  ASSERT_EQ(forest.row_labels.size(), 4u);
+  EXPECT_EQ(forest.row_labels[0], "adams - adam, wd 0.0001");
+  EXPECT_EQ(forest.row_labels[2], "weight-decay: 0.001 - 0.0001, adam");
+  EXPECT_EQ(forest.row_labels[3], "weight-decay: 0.001 - 0.0001, adams");
+}
+
 TEST(Report, NoTestErrorCurvesWhereEachRunWasEvaluatedOnce) {
   // eval-every 3 on 3 epochs: the test columns are empty on epochs 1 and 2.
   const auto dir = make_sweep("report-eval-once", {{"adam", "0.0001", "0", "done", {NAN, NAN, 0.10}, 1.0},

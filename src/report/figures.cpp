@@ -290,12 +290,23 @@ void add_forest(const SweepResults& results, std::vector<Figure>& figures, std::
         if (c.measure == Measure::FinalTestError) comparisons.push_back(c);
       }
       what = "the paired comparisons";
+    } else {  // the pairs the sweep file or --pair asks for on another axis come too
+      std::vector<PairSpec> asked;
+      for (const auto& p : results.pairs) {
+        if (p.axis != comparisons.front().pair.axis) asked.push_back(p);
+      }
+      const auto more = comparisons_of(results, asked, {Measure::FinalTestError});
+      comparisons.insert(comparisons.end(), more.begin(), more.end());
+      if (!more.empty()) what += ", then the pairs asked for ([report] pairs, --pair)";
     }
+    const std::string pivot = comparisons.empty() ? "" : comparisons.front().pair.axis;
     for (const auto& c : comparisons) {
       if (c.result.diff.n < 2) continue;
       std::string rest;
       for (size_t i = 0; i < c.rest_axes.size(); ++i) rest += ", " + value_label(c.rest_axes[i], c.rest[i]);
-      rows.push_back({c.pair.a + " - " + c.pair.b + rest, c.result});
+      // A pair on another axis than the first rows' names its axis ("warmup-epochs: 0.33 - 0.0").
+      const std::string axis = c.pair.axis == pivot || c.pair.axis == "optimizer" ? "" : c.pair.axis + ": ";
+      rows.push_back({axis + c.pair.a + " - " + c.pair.b + rest, c.result});
     }
   }
   if (rows.empty()) return;

@@ -183,12 +183,12 @@ std::string forest_script(const Figure& figure, const std::string& data_path, co
                           const std::vector<double>& xs) {
   const auto x_range = range(xs, false);
   const size_t rows = figure.row_labels.size();
-  const int height = static_cast<int>(std::max<size_t>(300, 140 + 32 * rows));
+  const int height = static_cast<int>(std::max<size_t>(320, 160 + 32 * rows));
   // Wide enough for the longest row label (about 8 px a character at Sans 12) beside a plot
-  // that still holds the x label and the key: 1100 px up to 62 characters.
+  // that still holds the x label and the key (about 500 px): 1100 px up to 37 characters.
   size_t longest = 0;
   for (const auto& label : figure.row_labels) longest = std::max(longest, label.size());
-  const int width = static_cast<int>(std::max<size_t>(1100, 600 + 8 * longest));
+  const int width = static_cast<int>(std::max<size_t>(1100, 800 + 8 * longest));
   std::string s;
   s += "set terminal pngcairo noenhanced size " + std::to_string(width) + "," + std::to_string(height) +
        " font 'Sans,12'\n";
@@ -196,7 +196,7 @@ std::string forest_script(const Figure& figure, const std::string& data_path, co
   s += "set title " + quoted(figure.title) + "\n";
   s += "set xlabel " + quoted(figure.xlabel) + "\n";
   s += "set grid xtics\n";
-  s += "set key below center horizontal\n";
+  s += "set key below center horizontal height 1.5\n";  // a gap between the x label and the key
   s += "set datafile missing 'NaN'\n";
   s += "set xrange " + range_text(x_range) + "\n";
   s += "set yrange [" + value(static_cast<double>(rows) - 0.5) + ":-0.5]\n";  // the first row on top
