@@ -396,7 +396,7 @@ TEST(Report, NoTestErrorCurvesWhereEachRunWasEvaluatedOnce) {
 
 TEST(Report, TheRegimeMapPlacesALambdaAgainstZeroPairAtTheDecayingRunsBudget) {
   // AdamS at weight decay 0, 0.01 and 0.1 (budgets 0, 1 and 10 e-folds), 2 seeds; the sweep
-  // file asks for 0.01 - 0 and 0.1 - 0. The control decays nothing: a pair's x is the budget
+  // file asks for 0.1 - 0 and 0.01 - 0. The control decays nothing: a pair's x is the budget
   // of its decaying runs (1 and 10), not the mean with the control's 0 (0.5 and 5).
   const auto dir = fresh_dir("report-regime-map");
   std::string index = kHeader;
@@ -419,7 +419,7 @@ TEST(Report, TheRegimeMapPlacesALambdaAgainstZeroPairAtTheDecayingRunsBudget) {
   std::ofstream(dir + "/runs.csv") << index;
   std::ofstream(dir + "/sweep.json")
       << R"({"title": "t", "base": {}, "grid": {"weight-decay": [0, 0.01, 0.1], "seed": [0, 1]},)"
-      << R"( "report": {"pairs": [["weight-decay=0.01", "weight-decay=0"], ["weight-decay=0.1", "weight-decay=0"]]}})";
+      << R"( "report": {"pairs": [["weight-decay=0.1", "weight-decay=0"], ["weight-decay=0.01", "weight-decay=0"]]}})";
   std::vector<std::string> notes;
   const auto figures = rp::plan_figures(rp::load_results(dir), notes);
   const auto map = std::find_if(figures.begin(), figures.end(), [](const rp::Figure& f) { return f.name == "regime-map"; });
@@ -428,6 +428,8 @@ TEST(Report, TheRegimeMapPlacesALambdaAgainstZeroPairAtTheDecayingRunsBudget) {
   for (const auto& series : map->series) x_of[series.label] = series.x;
   EXPECT_EQ(x_of["0.01 - 0"], std::vector<double>{1.0});
   EXPECT_EQ(x_of["0.1 - 0"], std::vector<double>{10.0});
+  // The lines come in the order of the pairs, not of their budgets: a pair keeps its colour.
+  EXPECT_EQ(map->series[0].label, "0.1 - 0");
 }
 
 // ---- untrusted input: runs.csv, run folders and sweep files ---------------------------------

@@ -197,12 +197,17 @@ void add_regime_map(const SweepResults& results, std::vector<Figure>& figures, s
     for (const auto& p : points) {
       if (p.panel == panel) mine.push_back(p);
     }
-    std::sort(mine.begin(), mine.end(), [](const Point& x, const Point& y) { return x.budget < y.budget; });
+    // One line per pair, in the order the comparisons come (the paper's pairs first), so that
+    // a pair keeps its colour from one sweep's map to the next; each line's points by budget.
     for (const auto& p : mine) {
       if (!line_of.count(p.line)) {
         line_of[p.line] = f.series.size();
         f.series.push_back({p.line, {}, {}, {}, {}, {}});
       }
+    }
+    std::stable_sort(mine.begin(), mine.end(),
+                     [](const Point& x, const Point& y) { return x.budget < y.budget; });
+    for (const auto& p : mine) {
       auto& s = f.series[line_of[p.line]];
       s.x.push_back(p.budget);
       s.y.push_back(p.diff);
