@@ -182,6 +182,41 @@ TEST(SweepAnalysis, BadEntriesAreOneLineErrorsNamingTheEntry) {
                        "unknown key 'alpha'"));
 }
 
+TEST(ReportAnalysis, APrimaryTestWithSeedsStillToRunIsAnInterimLook) {
+  // Seeds 0, 1, 2 planned; adams at 5e-3 has run 0 and 1 only (its seed 2 is pending). The
+  // test at 5e-3 is paired over 2 of 3 seeds: interim, whatever its interval, and Holm counts
+  // it as p = 1; the complete test at 1e-3 is decided as usual.
+  std::vector<HandRun> runs;
+  for (const char* optimizer : {"adam", "adams"}) {
+    for (const char* wd : {"0.001", "0.005"}) {
+      for (int seed = 0; seed < 3; ++seed) {
+        const bool adams = std::string(optimizer) == "adams";
+        HandRun r{{optimizer, wd, std::to_string(seed)}, 0.1 + 0.01 * seed + (adams ? -0.02 + 0.0001 * seed : 0)};
+        r.config = {{"dataset", "synthetic"}, {"optimizer", optimizer}, {"seed", seed}, {"weight-decay", std::stod(wd)}};
+        if (adams && std::string(wd) == "0.005" && seed == 2) r.status = "pending";
+        runs.push_back(r);
+      }
+    }
+  }
+  const Json sweep = {{"title", "interim"},
+                      {"base", {{"dataset", "synthetic"}}},
+                      {"analysis", {{"primary", {"adams - adam < 0 at weight-decay=0.005",
+                                                 "adams - adam < 0 at weight-decay=0.001"}}}}};
+  const auto dir = swd_test::make_sweep("report-interim", {"optimizer", "weight-decay", "seed"}, runs,
+                                        nlohmann::json::parse(sweep.dump()));
+  const auto primary = rp::primary_results(rp::load_results(dir));
+  ASSERT_EQ(primary.size(), 2u);
+  EXPECT_EQ(primary[0].result.diff.n, 2);
+  EXPECT_TRUE(primary[0].interim());
+  EXPECT_EQ(primary[0].verdict(), "interim (2 of 3 seeds)");
+  EXPECT_EQ(primary[0].verdict_holm(), "interim (2 of 3 seeds)");
+  EXPECT_DOUBLE_EQ(primary[0].p_holm, 1.0);
+  EXPECT_FALSE(primary[1].interim());
+  EXPECT_EQ(primary[1].verdict(), "supported");
+  // Holm over 2 with the interim look at p = 1: the complete test's p doubles, no more.
+  EXPECT_NEAR(primary[1].p_holm, 2 * primary[1].p, 1e-15);
+}
+
 TEST(ReportAnalysis, PrimaryTestsComeFirstWithHolmAdjustedVerdicts) {
   const auto dir = make_analysis_sweep(
       "report-analysis", {"adams - adam < 0 at weight-decay=5e-3", "adams - adamw < 0 at weight-decay=0.005",

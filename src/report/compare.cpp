@@ -133,11 +133,14 @@ std::string prediction_verdict(int predicted, int observed) {
 
 std::string PrimaryResult::verdict() const {
   if (result.diff.n == 0) return "no data";
+  if (interim()) {
+    return "interim (" + std::to_string(result.diff.n) + " of " + std::to_string(planned_seeds) + " seeds)";
+  }
   return prediction_verdict(test.predicted, result.sign());
 }
 
 std::string PrimaryResult::verdict_holm() const {
-  if (result.diff.n == 0) return "no data";
+  if (result.diff.n == 0 || interim()) return verdict();
   const int observed = p_holm <= 0.05 ? (result.diff.mean < 0 ? -1 : 1) : 0;
   return prediction_verdict(test.predicted, observed);
 }
@@ -153,6 +156,7 @@ std::string PrimaryResult::where() const {
 
 std::vector<PrimaryResult> primary_results(const SweepResults& results) {
   std::vector<PrimaryResult> out;
+  const size_t planned_seeds = results.values_of("seed").size();  // runs.csv lists every run
   for (const auto& test : results.primary) {
     const Measure measure = measure_named(test.metric)->measure;
     std::vector<std::string> open_axes;
@@ -181,6 +185,7 @@ std::vector<PrimaryResult> primary_results(const SweepResults& results) {
         r.test = test;
         r.open_axes = open_axes;
         r.open = open_of(ga);
+        r.planned_seeds = planned_seeds;
         r.result = paired_groups(results, ga, gb, measure, &r.seeds);
         if (r.result.diff.n == 0) continue;
         r.p = p_value(r.result);
@@ -195,7 +200,7 @@ std::vector<PrimaryResult> primary_results(const SweepResults& results) {
     }
   }
   std::vector<double> p;
-  for (const auto& r : out) p.push_back(r.p);
+  for (const auto& r : out) p.push_back(r.interim() ? 1.0 : r.p);  // an interim look counts as p = 1
   const auto adjusted = holm_adjust(p);
   for (size_t i = 0; i < out.size(); ++i) {
     out[i].p_holm = adjusted[i];

@@ -43,8 +43,9 @@ std::string primary_section(const std::vector<PrimaryResult>& primary) {
       "Holm's step-down correction (Holm 1979) adjusts the p-values for the " +
       std::to_string(primary.front().holm_m) +
       " primary tests of this report (a test without data counts, as p = 1); the last column "
-      "is the verdict at the 95% level after it. primary.csv holds the same numbers "
-      "unrounded.\n\n" +
+      "is the verdict at the 95% level after it. A test with fewer seeds paired than the sweep "
+      "plans is an interim look: its verdict waits for the rest, and Holm counts it as p = 1. "
+      "primary.csv holds the same numbers unrounded.\n\n" +
       row({"test (A - B, predicted)", "at", "seeds", "A - B mean [95% CI]", "SE", "detectable", "p",
            "verdict", "p (Holm)", "verdict (Holm)"}) + rule(10);
   for (const auto& r : primary) {

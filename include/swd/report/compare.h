@@ -69,10 +69,15 @@ struct PrimaryResult {
   double p = std::numeric_limits<double>::quiet_NaN();       ///< paired t test, two-sided
   double p_holm = std::numeric_limits<double>::quiet_NaN();  ///< Holm-adjusted over the report's tests
   size_t holm_m = 0;  ///< the number of tests Holm adjusts over
+  size_t planned_seeds = 0;  ///< the seeds the sweep plans (its seed column), 0: no seed axis
 
+  /// Whether fewer seeds than planned are paired yet: an interim look, whose verdict waits and
+  /// which Holm counts as p = 1 (the test's n is fixed by the sweep file).
+  bool interim() const { return result.diff.n > 0 && result.diff.n < planned_seeds; }
   /// At the 95% level, this test alone: "supported" (the CI lies on the predicted side of
-  /// 0), "contradicted" (on the other side), "inconclusive" (it contains 0, or n < 2), or
-  /// "no data" (no finished runs of A and B with a seed in common).
+  /// 0), "contradicted" (on the other side), "inconclusive" (it contains 0, or n < 2), "no
+  /// data" (no finished runs of A and B with a seed in common) or, while interim(), "interim
+  /// (3 of 5 seeds)".
   std::string verdict() const;
   /// The same after Holm's adjustment: supported or contradicted when p_holm <= 0.05.
   std::string verdict_holm() const;
