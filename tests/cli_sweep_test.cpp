@@ -280,6 +280,30 @@ TEST(CliSweep, BadInputIsExitTwoAndWritesNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+TEST(CliSweep, PrimaryFirstStartsTheRunsThatDecideTheTestsFirst) {
+  const auto dir = fresh_dir("sweep-primary-first");
+  const auto config = write_sweep(dir, kTinyBase + "[grid]\noptimizer = [\"sgd\", \"adams\", \"adamw\"]\n"
+                                                   "seed = [0, 1]\n[analysis]\nprimary = [\"adams - adamw < 0\"]\n");
+  const auto out = dir + "/out";
+  auto order = [&](const std::string& flags) {
+    const auto dry = run_swd("sweep " + config + flags + " --dry-run --out " + out);
+    EXPECT_EQ(dry.status, 0) << dry.output;
+    std::vector<std::string> optimizers;  // of each listed run, in the order it would start
+    for (size_t at = dry.output.find("start   runs/optimizer="); at != std::string::npos;
+         at = dry.output.find("start   runs/optimizer=", at + 1)) {
+      const size_t from = at + std::string("start   runs/optimizer=").size();
+      optimizers.push_back(dry.output.substr(from, dry.output.find('_', from) - from));
+    }
+    return optimizers;
+  };
+  using Order = std::vector<std::string>;
+  EXPECT_EQ(order(""), (Order{"sgd", "sgd", "adams", "adams", "adamw", "adamw"}));  // grid order
+  EXPECT_EQ(order(" --primary-first"), (Order{"adams", "adams", "adamw", "adamw", "sgd", "sgd"}));
+  // Within a shard too (runs 2, 4, 6 of the grid: sgd s1, adams s1, adamw s1).
+  EXPECT_EQ(order(" --primary-first --shard 2/2"), (Order{"adams", "adamw", "sgd"}));
+  EXPECT_FALSE(fs::exists(out));
+}
+
 namespace {
 /// A link at `folder/name` to a fresh file of victims/, which it returns.
 std::string plant_link(const std::string& folder, const std::string& name, const std::string& victims) {

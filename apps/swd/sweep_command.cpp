@@ -21,6 +21,7 @@ struct SweepFlags {
   int64_t jobs = 1;
   std::vector<std::string> set;
   bool dry_run = false;
+  bool primary_first = false;
   std::string shard;  ///< "K/N"
 };
 SweepFlags& sweep_flags() {
@@ -46,6 +47,9 @@ void add_sweep_command(CLI::App& app) {
   sweep_app->add_flag("--dry-run", f.dry_run,
                       "list the runs, each with the lr and weight decay swd train will resolve, and "
                       "what a sweep would do; start nothing");
+  sweep_app->add_flag("--primary-first", f.primary_first,
+                      "start the runs of the [analysis] primary tests' arms first (all their seeds), "
+                      "then the rest in grid order: a sweep cut short still decides its tests");
   sweep_app->add_option("--shard", f.shard,
                         "K/N: run only the K-th of N disjoint slices of the grid (runs K, K+N, K+2N, "
                         "...), into the same folder as the other shards (a Slurm job array: "
@@ -72,6 +76,7 @@ int run_sweep() {
   options.out = f.out.empty() ? "runs/" + fs::path(f.config_file).stem().string() : f.out;
   options.jobs = f.jobs;
   options.dry_run = f.dry_run;
+  options.primary_first = f.primary_first;
   if (!f.shard.empty()) {  // K/N, both positive integers
     const auto slash = f.shard.find('/');
     const auto digits = [](const std::string& t) {

@@ -257,20 +257,27 @@ std::vector<PrimaryTest> parse_analysis(const std::string& table_json, const std
   return tests;
 }
 
+bool in_arm(const PrimaryTest& t, const std::string& side, const RunValues& values) {
+  const std::string* v = lookup(values, t.axis);
+  if (!v || !same_value(*v, side)) return false;
+  for (const auto& [key, value] : t.at) {
+    const std::string* w = lookup(values, key);
+    if (!w || !same_value(*w, value)) return false;
+  }
+  return true;
+}
+
+bool decides_a_test(const std::vector<PrimaryTest>& tests, const RunValues& values) {
+  return std::any_of(tests.begin(), tests.end(),
+                     [&](const PrimaryTest& t) { return in_arm(t, t.a, values) || in_arm(t, t.b, values); });
+}
+
 void check_tests_match_runs(const std::vector<PrimaryTest>& tests, const std::vector<RunValues>& runs) {
   for (size_t i = 0; i < tests.size(); ++i) {
     const auto& t = tests[i];
     for (const std::string& side : {t.a, t.b}) {
-      bool found = false;
-      for (const auto& run : runs) {
-        const std::string* v = lookup(run, t.axis);
-        bool match = v && same_value(*v, side);
-        for (const auto& [key, value] : t.at) {
-          const std::string* w = lookup(run, key);
-          match = match && w && same_value(*w, value);
-        }
-        found = found || match;
-      }
+      const bool found =
+          std::any_of(runs.begin(), runs.end(), [&](const RunValues& run) { return in_arm(t, side, run); });
       if (!found) {
         throw ConfigError("[analysis] primary entry " + std::to_string(i + 1) + " (" + t.text() +
                           "): no run of the grid has " + t.axis + "=" + side +

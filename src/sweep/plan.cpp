@@ -444,6 +444,7 @@ std::vector<RunPlan> expand(const SweepSpec& spec) {
       for (const auto& [key, value] : resolved.items()) {
         if (!value.is_object()) values.emplace_back(key, display_value(value.dump()));
       }
+      run.decides_primary = decides_a_test(spec.primary, values);
       run_values.push_back(values);
     }
     run.epochs = config.epochs;

@@ -448,7 +448,10 @@ int run_sweep(const SweepSpec& spec, const RunnerOptions& options) {
   const auto all_runs = expand(spec);
   std::vector<RunPlan> shard;  // --shard K/N: this process runs these, runs.csv lists all
   if (options.shards != 1 || options.shard != 1) shard = shard_runs(all_runs, options.shard, options.shards);
-  const auto& runs = options.shards > 1 ? shard : all_runs;
+  std::vector<RunPlan> runs = options.shards > 1 ? shard : all_runs;
+  if (options.primary_first) {  // the runs that decide the tests first, each part in grid order
+    std::stable_partition(runs.begin(), runs.end(), [](const RunPlan& r) { return r.decides_primary; });
+  }
   if (options.shards > 1) {
     std::printf("sweep: shard %lld/%lld: %zu of the grid's %zu runs (every %lld-th from the %lld-th)\n",
                 static_cast<long long>(options.shard), static_cast<long long>(options.shards),

@@ -55,6 +55,12 @@ bool same_value(const std::string& a, const std::string& b);
 
 /// Settings as (key with dashes, value as people read it).
 using RunValues = std::vector<std::pair<std::string, std::string>>;
+/// Whether the run with `values` is in arm `side` (A's or B's value) of test `t`: its value
+/// of t.axis is `side` and it has every `at` value.
+bool in_arm(const PrimaryTest& t, const std::string& side, const RunValues& values);
+/// Whether the run is in either arm of some test of `tests` (the runs that decide them).
+bool decides_a_test(const std::vector<PrimaryTest>& tests, const RunValues& values);
+
 /// Throws train::ConfigError naming the test when one can match no run: for each of A and
 /// B, some run must have that value and every `at` value. `runs`: each run's resolved
 /// settings, with the weight decay the sweep names (before weight-decay-over-lr).

@@ -114,6 +114,7 @@ struct RunPlan {
   double lr = 0, weight_decay = 0;
   std::string weight_decay_from;
   bool sets_threads = false;        ///< the sweep chose `threads` itself
+  bool decides_primary = false;     ///< in an arm of an [analysis] primary test (in_arm)
 };
 
 /// The most runs a sweep may have: each is a process and a folder, and a grid past this is

@@ -22,6 +22,9 @@ struct RunnerOptions {
   int64_t threads = 0;
   /// List the runs and what would be done; start nothing, write nothing.
   bool dry_run = false;
+  /// `swd sweep --primary-first`: the runs in an arm of an [analysis] primary test
+  /// (RunPlan::decides_primary) first, each part in grid order.
+  bool primary_first = false;
   /// `swd sweep --shard K/N`: run only the K-th (1..N) of N disjoint slices of the grid, the
   /// runs whose index i (grid order, from 0) has i mod N = K - 1; several shards share one
   /// folder (each takes a shard lock; runs.csv and sweep.json are written under a lock and
