@@ -368,6 +368,40 @@ TEST(Report, TheForestPlotAddsThePairsAskedForOnAnotherAxis) {
   EXPECT_EQ(forest.row_labels[3], "weight-decay: 0.001 - 0.0001, adams");
 }
 
+TEST(Report, ALineIsBrokenWhereItHasNoFinishedRun) {
+  // adams has no finished run at weight decay 0.001 (still pending): its line stops at 0.0001
+  // and starts again at 0.01 rather than joining them across the missing cell.
+  std::vector<HandRun> runs;
+  for (const std::string optimizer : {"adam", "adams"}) {
+    for (const std::string wd : {"0.0001", "0.001", "0.01"}) {
+      for (const std::string seed : {"0", "1"}) {
+        const bool pending = optimizer == "adams" && wd == "0.001";
+        runs.push_back({optimizer, wd, seed, pending ? "pending" : "done", {0.2, 0.1 + 0.01 * std::stod(seed)}, 1.0});
+      }
+    }
+  }
+  const auto dir = make_sweep("report-line-gap", runs);
+  std::vector<std::string> notes;
+  const auto figures = rp::plan_figures(rp::load_results(dir), notes);
+  const auto wd = std::find_if(figures.begin(), figures.end(), [](const rp::Figure& f) { return f.name == "error-vs-weight-decay"; });
+  ASSERT_NE(wd, figures.end());
+  ASSERT_EQ(wd->series.size(), 2u);
+  EXPECT_EQ(wd->series[0].y.size(), 3u);  // adam: every cell, no gap
+  ASSERT_EQ(wd->series[1].y.size(), 3u);  // adams: 0.0001, the gap, 0.01
+  EXPECT_TRUE(std::isnan(wd->series[1].y[1]));
+  EXPECT_TRUE(contains(wd->caption, "A line is broken where it has no finished run."));
+  // In gnuplot's data a single blank line inside the block: the line is not drawn across it.
+  const std::string data = rp::gnuplot_data(*wd);
+  const auto adams = data.find("# adams");
+  ASSERT_NE(adams, std::string::npos) << data;
+  const auto block = data.substr(adams, data.find("\n\n\n", adams) - adams);
+  // "# adams\n", the first point, the gap's blank line, then the last point (its newline is
+  // the first of the three that end the block).
+  EXPECT_EQ(std::count(block.begin(), block.end(), '\n'), 3) << block;
+  EXPECT_NE(block.find("\n\n"), std::string::npos) << block;
+  EXPECT_EQ(block.find("nan"), std::string::npos) << block;
+}
+
 TEST(Report, NoTestErrorCurvesWhereEachRunWasEvaluatedOnce) {
   // eval-every 3 on 3 epochs: the test columns are empty on epochs 1 and 2.
   const auto dir = make_sweep("report-eval-once", {{"adam", "0.0001", "0", "done", {NAN, NAN, 0.10}, 1.0},

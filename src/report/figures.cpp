@@ -154,6 +154,7 @@ void add_error_against(const SweepResults& results, const std::string& axis,
   f.log_base = axis == "batch-size" ? 2 : 10;
   f.xtics = grid_values(results, axis);
   const int col = results.group_axis(axis);
+  bool broken = false;  // some line lacks a grid value between two it has
   for (size_t l = 0; l < lines.values.size(); ++l) {
     std::vector<std::pair<double, Stat>> points;
     std::vector<const Group*> members;
@@ -166,7 +167,19 @@ void add_error_against(const SweepResults& results, const std::string& axis,
     std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     Series s;
     s.label = label(others, lines.values[l]) + applied_note(results, members);
-    for (const auto& [x, stat] : points) {
+    for (size_t i = 0; i < points.size(); ++i) {
+      const auto& [x, stat] = points[i];
+      // A grid value this line has no finished run at (a sweep still running) breaks the line
+      // (a NaN point: gnuplot_data writes a gap) instead of joining its neighbours across it.
+      const bool gap = i > 0 && std::any_of(f.xtics.begin(), f.xtics.end(), [&](double v) {
+        return v > points[i - 1].first && v < x;
+      });
+      if (gap) {
+        s.x.push_back(x);
+        s.y.push_back(NAN);
+        s.err.push_back(0.0);
+        broken = true;
+      }
       s.x.push_back(x);
       s.y.push_back(100 * stat.mean);
       s.err.push_back(stat.n > 1 ? 100 * (stat.hi - stat.mean) : 0.0);
@@ -195,7 +208,8 @@ void add_error_against(const SweepResults& results, const std::string& axis,
               (others.empty() ? std::string("sweep") : label(others, others)) +
               "; error bars: 95% confidence interval of the mean over seeds (Student t)" +
               (f.dodge ? "; the lines are shifted slightly sideways so that their error bars do "
-                         "not hide each other." : ".") + f.caption_note;
+                         "not hide each other." : ".") +
+              (broken ? " A line is broken where it has no finished run." : "") + f.caption_note;
   figures.push_back(f);
 }
 

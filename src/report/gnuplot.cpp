@@ -166,6 +166,10 @@ std::string gnuplot_data(const Figure& figure) {
   for (const auto& s : figure.series) {
     text += "# " + one_line(s.label) + "\n";
     for (size_t i = 0; i < s.x.size(); ++i) {
+      if (std::isnan(s.y[i])) {  // a gap: one blank line ends the line here (two: the next index)
+        text += "\n";
+        continue;
+      }
       text += value(s.x[i]) + " " + value(s.y[i]);
       if (!s.err.empty()) text += " " + value(s.err[i]);
       if (!s.band_lo.empty()) text += " " + value(s.band_lo[i]) + " " + value(s.band_hi[i]);
