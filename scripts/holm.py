@@ -71,7 +71,8 @@ def main():
         running = max(running, min(1.0, (m - rank) * rows[i][2]))
         adjusted[i] = running
     print(f"Holm over {m} primary tests (configs with [analysis] under docs/reproduction/configs; "
-          f"a test without results, or of an unfinished sweep, counts as p = 1); alpha {ALPHA}")
+          f"a test without results, or with fewer seeds done than its grid plans, counts as p = 1); "
+          f"alpha {ALPHA}")
     print("sweep | test | A - B mean [95% CI] (pp) | p | Holm-adjusted p | verdict")
     for i, (sweep, test, p, side, mean, lo, hi) in enumerate(rows):
         if mean is None or isinstance(mean, str):
