@@ -73,7 +73,7 @@ struct PrimaryResult {
 
   /// Whether fewer seeds than planned are paired yet: an interim look, whose verdict waits and
   /// which Holm counts as p = 1 (the test's n is fixed by the sweep file).
-  bool interim() const { return result.diff.n > 0 && result.diff.n < planned_seeds; }
+  bool interim() const { return result.diff.n > 0 && static_cast<size_t>(result.diff.n) < planned_seeds; }
   /// At the 95% level, this test alone: "supported" (the CI lies on the predicted side of
   /// 0), "contradicted" (on the other side), "inconclusive" (it contains 0, or n < 2), "no
   /// data" (no finished runs of A and B with a seed in common) or, while interim(), "interim
