@@ -275,6 +275,13 @@ namespace {
 
 constexpr size_t kMaxForestRows = 40;
 
+/// A forest row's pair: "adams - adamw", or "weight-decay: 0.005 - 0.0005" where the axis is
+/// to be named (once: a row label is read beside the plot, and a long one squeezes it; an
+/// optimizer needs no name).
+std::string pair_label(const std::string& axis, const std::string& a, const std::string& b, bool name_axis) {
+  return (name_axis && axis != "optimizer" ? axis + ": " : std::string()) + a + " - " + b;
+}
+
 /// The forest plot of the answer: the primary tests on an error measure, else each
 /// optimizer against each other, else the paper's and the sweep's pairs; final test error,
 /// A - B in percentage points with its 95% CI.
@@ -287,11 +294,7 @@ void add_forest(const SweepResults& results, std::vector<Figure>& figures, std::
   std::string what;
   for (const auto& r : primary_results(results)) {
     if (!measure_named(r.test.metric)->is_error || r.result.diff.n < 2) continue;
-    // "adams - adamw", or "weight-decay: 0.005 - 0.0005" (the axis once: a row label is read
-    // beside the plot, and a long one squeezes it).
-    const std::string pair = r.test.axis == "optimizer" ? r.test.a + " - " + r.test.b
-                                                        : r.test.axis + ": " + r.test.a + " - " + r.test.b;
-    rows.push_back({pair + (r.test.predicted < 0 ? " (< 0 predicted)" : " (> 0 predicted)") +
+    rows.push_back({pair_label(r.test.axis, r.test.a, r.test.b, true) + (r.test.predicted < 0 ? " (< 0 predicted)" : " (> 0 predicted)") +
                         (r.where().empty() ? "" : ", " + r.where()),
                     r.result});
     what = "the primary tests (fixed in advance; the " + std::string(r.test.metric) + ")";
@@ -319,8 +322,7 @@ void add_forest(const SweepResults& results, std::vector<Figure>& figures, std::
       std::string rest;
       for (size_t i = 0; i < c.rest_axes.size(); ++i) rest += ", " + value_label(c.rest_axes[i], c.rest[i]);
       // A pair on another axis than the first rows' names its axis ("warmup-epochs: 0.33 - 0.0").
-      const std::string axis = c.pair.axis == pivot || c.pair.axis == "optimizer" ? "" : c.pair.axis + ": ";
-      rows.push_back({axis + c.pair.a + " - " + c.pair.b + rest, c.result});
+      rows.push_back({pair_label(c.pair.axis, c.pair.a, c.pair.b, c.pair.axis != pivot) + rest, c.result});
     }
   }
   if (rows.empty()) return;

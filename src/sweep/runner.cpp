@@ -446,9 +446,10 @@ int run_sweep(const SweepSpec& spec, const RunnerOptions& options) {
   }
   const std::string& out = options.out;
   const auto all_runs = expand(spec);
-  std::vector<RunPlan> shard;  // --shard K/N: this process runs these, runs.csv lists all
-  if (options.shards != 1 || options.shard != 1) shard = shard_runs(all_runs, options.shard, options.shards);
-  std::vector<RunPlan> runs = options.shards > 1 ? shard : all_runs;
+  // --shard K/N: this process runs these, runs.csv lists all (shard_runs checks K and N).
+  std::vector<RunPlan> runs = options.shards != 1 || options.shard != 1
+                                  ? shard_runs(all_runs, options.shard, options.shards)
+                                  : all_runs;
   if (options.primary_first) {  // the runs that decide the tests first, each part in grid order
     std::stable_partition(runs.begin(), runs.end(), [](const RunPlan& r) { return r.decides_primary; });
   }
