@@ -285,3 +285,87 @@ TEST(ReportAnalysis, PrimaryTestsComeFirstWithHolmAdjustedVerdicts) {
   EXPECT_FALSE(contains(slurp(plain + "/report.md"), "primary comparisons (fixed in advance)"));
   EXPECT_FALSE(std::filesystem::exists(plain + "/primary.csv"));
 }
+
+TEST(ReportAnalysis, ARunRepeatedInAnotherSweepCountsOnce) {
+  // Two sweeps reported together share an arm: adams at 1e-3, seeds 0 to 2, the same settings
+  // in both (one of them reran it with another final error for seed 1). Each seed is paired
+  // once, with the run given first; the repeats are named in report.md.
+  auto runs_of = [](const char* optimizer, std::vector<double> errors) {
+    std::vector<HandRun> runs;
+    for (int seed = 0; seed < 3; ++seed) {
+      HandRun r{{optimizer, "0.001", std::to_string(seed)}, errors[seed]};
+      r.config = {{"dataset", "synthetic"}, {"optimizer", optimizer}, {"seed", seed}, {"weight-decay", 1e-3}};
+      runs.push_back(r);
+    }
+    return runs;
+  };
+  auto first = runs_of("adam", {0.100, 0.120, 0.140});
+  for (auto& r : runs_of("adams", {0.089, 0.110, 0.131})) first.push_back(r);
+  auto second = runs_of("adams", {0.089, 0.150, 0.131});
+  for (auto& r : runs_of("adamw", {0.300, 0.300, 0.300})) second.push_back(r);
+  const Json sweep = {{"title", "shared arm"}, {"base", {{"dataset", "synthetic"}}}};
+  const std::vector<std::string> axes = {"optimizer", "weight-decay", "seed"};
+  const auto a = swd_test::make_sweep("report-repeat-a", axes, first, nlohmann::json::parse(sweep.dump()));
+  const auto b = swd_test::make_sweep("report-repeat-b", axes, second, nlohmann::json::parse(sweep.dump()));
+  const auto r = rp::load_run_folders({a, b});
+  EXPECT_EQ(r.runs.size(), 9u);
+  EXPECT_EQ(r.total_runs, 9u);
+  ASSERT_EQ(r.repeats.size(), 3u);
+  EXPECT_TRUE(contains(r.repeats[0], b + "/runs/r0 repeats " + a + "/runs/r3 (the same settings and seed; "
+                                     "the same final test error)")) << r.repeats[0];
+  EXPECT_TRUE(contains(r.repeats[1], "final test error 11.00% there, 15.00% here")) << r.repeats[1];
+  bool found = false;
+  for (const auto& c : rp::paired_comparisons(r)) {
+    if (c.pair.a != "adams" || c.pair.b != "adam" || c.measure != rp::Measure::FinalTestError) continue;
+    found = true;
+    EXPECT_EQ(c.result.diff.n, 3);
+    EXPECT_EQ(c.seeds, (std::vector<std::string>{"0", "1", "2"}));
+    EXPECT_NEAR(c.result.diff.mean, -0.01, 1e-12);  // the first-given adams runs, not the rerun
+  }
+  EXPECT_TRUE(found);
+  const auto out = swd_test::fresh_dir("report-repeat-out");
+  const auto run = swd_test::run_swd("report " + a + " " + b + " --no-figures --out " + out);
+  ASSERT_EQ(run.status, 0) << run.output;
+  const auto md = slurp(out + "/report.md");
+  EXPECT_TRUE(contains(md, "9 of 9 runs finished")) << md;
+  EXPECT_TRUE(contains(md, "Repeats of an earlier run, counted once (as the run given first):")) << md;
+}
+
+TEST(ReportAnalysis, ASettingAnOverrideSetsStillSeparatesRunsOfTwoSweeps) {
+  // Sweep b sets warm-up 0.5 for adams and 0 for adamw (by override, not a grid column);
+  // sweep a runs adam and adams without warm-up. Reported together, adams with and without
+  // warm-up are two groups (warmup-epochs is an axis), not one run counted twice per seed, and
+  // --pair finds them however their values are spelled (0 for the runs' 0.0).
+  auto runs_of = [](const char* optimizer, double warmup, double error) {
+    std::vector<HandRun> runs;
+    for (int seed = 0; seed < 3; ++seed) {
+      HandRun r{{optimizer, std::to_string(seed)}, error + 0.01 * seed};
+      r.config = {{"dataset", "synthetic"}, {"optimizer", optimizer}, {"seed", seed}, {"warmup-epochs", warmup}};
+      runs.push_back(r);
+    }
+    return runs;
+  };
+  auto first = runs_of("adam", 0, 0.10);
+  for (auto& r : runs_of("adams", 0, 0.09)) first.push_back(r);
+  auto second = runs_of("adams", 0.5, 0.12);
+  for (auto& r : runs_of("adamw", 0, 0.30)) second.push_back(r);
+  const Json sweep = {{"title", "warm-up arm"}, {"base", {{"dataset", "synthetic"}}}};
+  const std::vector<std::string> axes = {"optimizer", "seed"};
+  const auto a = swd_test::make_sweep("report-override-a", axes, first, nlohmann::json::parse(sweep.dump()));
+  const auto b = swd_test::make_sweep("report-override-b", axes, second, nlohmann::json::parse(sweep.dump()));
+  auto r = rp::load_run_folders({a, b});
+  EXPECT_TRUE(r.repeats.empty());
+  EXPECT_EQ(r.group_axes, (std::vector<std::string>{"optimizer", "warmup-epochs"}));
+  EXPECT_EQ(r.groups.size(), 4u);
+  r.pairs.push_back(rp::parse_pair("warmup-epochs=0.5,warmup-epochs=0"));
+  bool found = false;
+  for (const auto& c : rp::paired_comparisons(r)) {
+    if (c.pair.axis != "warmup-epochs" || c.measure != rp::Measure::FinalTestError) continue;
+    found = true;
+    EXPECT_EQ(c.rest, (std::vector<std::string>{"adams"}));
+    EXPECT_EQ(c.pair.b, "0.0");
+    EXPECT_EQ(c.result.diff.n, 3);
+    EXPECT_NEAR(c.result.diff.mean, 0.03, 1e-12);
+  }
+  EXPECT_TRUE(found);
+}

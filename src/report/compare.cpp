@@ -86,14 +86,16 @@ std::vector<Comparison> comparisons_of(const SweepResults& results, const std::v
       key.erase(key.begin() + axis);
       return key;
     };
+    // A value matches however it is spelled (0 and 0.0); the comparison names the runs' own.
     for (const auto& ga : results.groups) {
-      if (ga.key[axis] != pair.a) continue;
+      if (!sweep::same_value(ga.key[axis], pair.a)) continue;
       const auto gb = std::find_if(results.groups.begin(), results.groups.end(), [&](const Group& g) {
-        return g.key[axis] == pair.b && rest_of(g) == rest_of(ga);
+        return sweep::same_value(g.key[axis], pair.b) && rest_of(g) == rest_of(ga);
       });
       if (gb == results.groups.end()) continue;
+      const PairSpec named{pair.axis, ga.key[axis], gb->key[axis]};
       for (Measure m : measures) {
-        Comparison c{pair, rest_axes, rest_of(ga), m, {}, {}};
+        Comparison c{named, rest_axes, rest_of(ga), m, {}, {}};
         c.result = paired_groups(results, ga, *gb, m, &c.seeds);
         out.push_back(c);
       }

@@ -2,6 +2,7 @@
 // metrics.csv), one or several together; the settings the runs are compared by; groups over
 // seeds.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -354,7 +355,8 @@ bool determined_by(const std::vector<Item>& items, const std::string& key, const
 /// differ, then the other settings that differ, except those that vary inside one sweep
 /// without being a grid column there (an override's: AdamW's lr) and those that differ only
 /// together with the optimizer (or model, dataset, scaling rule, batch size: the same for
-/// runs outside a sweep); and seed, the axis runs pair over.
+/// runs outside a sweep), unless they tell apart runs alike in every other axis; and seed, the
+/// axis runs pair over.
 std::vector<std::string> axes_of(const std::vector<Item>& items, const std::vector<std::string>& grid_keys,
                                  const std::vector<std::vector<std::string>>& source_grid) {
   std::vector<std::string> keys = grid_keys;
@@ -374,7 +376,7 @@ std::vector<std::string> axes_of(const std::vector<Item>& items, const std::vect
   };
   static const std::vector<std::string> kDeterminants = {"optimizer", "model", "dataset", "scale-rule",
                                                          "batch-size"};
-  std::vector<std::string> axes;
+  std::set<std::string> kept, dropped;
   for (const auto& key : keys) {
     if (key == "seed" || !differs(key, false, 0)) continue;
     const bool grid = std::count(grid_keys.begin(), grid_keys.end(), key) > 0;
@@ -387,7 +389,39 @@ std::vector<std::string> axes_of(const std::vector<Item>& items, const std::vect
       const auto& by = kDeterminants[d];
       if (differs(by, false, 0) && determined_by(items, key, by)) keep = false;
     }
-    if (keep) axes.push_back(key);
+    (keep ? kept : dropped).insert(key);
+  }
+  // A setting dropped above is an axis after all where it tells apart two finished runs that
+  // agree on every kept axis and the seed (two sweeps reported together, one of which sets a
+  // warm-up by override): without it they would be one run counted twice.
+  auto row_of = [&](const Item& item) {
+    std::vector<std::string> row;
+    for (const auto& key : keys) {
+      if (kept.count(key) || key == "seed") row.push_back(setting_of(item.run.settings, key));
+    }
+    return row;
+  };
+  for (bool more = !dropped.empty(); more;) {
+    more = false;
+    std::map<std::vector<std::string>, const Item*> first;
+    for (const auto& item : items) {
+      if (!item.finished) continue;
+      const auto [it, fresh] = first.emplace(row_of(item), &item);
+      if (fresh) continue;
+      for (const auto& key : dropped) {
+        if (setting_of(item.run.settings, key) != setting_of(it->second->run.settings, key)) {
+          kept.insert(key);
+          dropped.erase(key);
+          more = true;
+          break;
+        }
+      }
+      if (more) break;
+    }
+  }
+  std::vector<std::string> axes;
+  for (const auto& key : keys) {
+    if (kept.count(key)) axes.push_back(key);
   }
   const bool has_seed = std::any_of(items.begin(), items.end(), [](const Item& i) {
     return !setting_of(i.run.settings, "seed").empty();
@@ -434,6 +468,16 @@ void group_runs(SweepResults& results, const std::vector<std::vector<std::string
       results.shared = kept;
     }
   }
+}
+
+/// "B repeats A (...)": how the repeated run's final test error compares with the first's.
+std::string repeat_note(const RunResult& again, const RunResult& first) {
+  const double a = measure_of(again, Measure::FinalTestError), b = measure_of(first, Measure::FinalTestError);
+  const bool same = a == b || (std::isnan(a) && std::isnan(b));
+  char numbers[96];
+  std::snprintf(numbers, sizeof numbers, "final test error %.2f%% there, %.2f%% here", 100 * b, 100 * a);
+  return one_line(again.folder) + " repeats " + one_line(first.folder) + " (the same settings and seed; " +
+         (same ? std::string("the same final test error") : std::string(numbers)) + ")";
 }
 
 }  // namespace
@@ -527,12 +571,24 @@ SweepResults load_folders(const std::vector<std::string>& paths) {
       throw std::runtime_error("swd report: given the run " + twice(item.run.folder, earlier));
     }
   }
+  // A finished run whose settings and seed repeat an earlier finished run's (two sweeps that
+  // share an arm, reported together) is the same measurement again: counted once, as the run
+  // given first, and named in the report, so that no seed is paired twice.
   std::vector<std::vector<std::string>> rows;
+  std::map<std::vector<std::string>, size_t> first_done;  // axis values -> index in results.runs
   results.total_runs = items.size();
   for (auto& item : items) {
     std::vector<std::string> row;
     for (const auto& axis : results.axes) row.push_back(setting_of(item.run.settings, axis));
     item.run.axis_values = row;
+    if (item.finished) {
+      const auto [it, fresh] = first_done.emplace(row, results.runs.size());
+      if (!fresh) {
+        results.repeats.push_back(repeat_note(item.run, results.runs[it->second]));
+        --results.total_runs;
+        continue;
+      }
+    }
     rows.push_back(row);
     if (!item.finished) {
       results.not_finished.push_back(item.not_finished);

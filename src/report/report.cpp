@@ -280,6 +280,11 @@ std::string report_markdown(const SweepResults& r, const std::vector<Figure>& fi
     for (const auto& name : r.not_finished) text += "- " + one_line(name) + "\n";
     text += "\n";
   }
+  if (!r.repeats.empty()) {
+    text += "Repeats of an earlier run, counted once (as the run given first):\n\n";
+    for (const auto& note : r.repeats) text += "- " + note + "\n";
+    text += "\n";
+  }
   text += answer_section(r, primary_results(r));
   if (r.groups.empty()) return text + "No finished run yet.\n";
   text += differing_section(r);

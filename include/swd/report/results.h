@@ -73,6 +73,7 @@ struct SweepResults {
   std::vector<std::string> group_axes;           ///< the axes with several values, but seed
   std::vector<RunResult> runs;                   ///< the finished runs
   std::vector<std::string> not_finished;         ///< "folder (status)" of the others
+  std::vector<std::string> repeats;  ///< finished runs repeating an earlier one's settings and seed: counted once
   std::vector<Group> groups;                     ///< first seen first
   size_t total_runs = 0;
   std::vector<PairSpec> pairs;  ///< sweep.json's [report] pairs (the paper's are added later)
