@@ -433,24 +433,27 @@ TEST(Report, TheRegimeMapPlacesALambdaAgainstZeroPairAtTheDecayingRunsBudget) {
   // file asks for 0.1 - 0 and 0.01 - 0. The control decays nothing: a pair's x is the budget
   // of its decaying runs (1 and 10), not the mean with the control's 0 (0.5 and 5).
   const auto dir = fresh_dir("report-regime-map");
-  std::string index = kHeader;
-  int i = 0;
-  for (const std::string wd : {"0", "0.01", "0.1"}) {
-    for (const std::string seed : {"0", "1"}) {
-      const std::string folder = "runs/r" + std::to_string(i++);
-      fs::create_directories(dir + "/" + folder);
-      std::vector<swd::run::EpochMetrics> rows(2);
-      for (size_t e = 0; e < rows.size(); ++e) {
-        rows[e].epoch = static_cast<int64_t>(e + 1);
-        rows[e].test_error = 0.1 + 0.001 * std::stod(seed) - std::stod(wd) * 0.1;
-        rows[e].train_loss = rows[e].grad_norm = rows[e].weight_norm = 1;
-        rows[e].decay_budget = 100 * std::stod(wd) * static_cast<double>(e + 1) / 2;
+  auto write_runs = [&](const std::map<std::string, double>& budget_of) {
+    std::string index = kHeader;
+    int i = 0;
+    for (const std::string wd : {"0", "0.01", "0.1"}) {
+      for (const std::string seed : {"0", "1"}) {
+        const std::string folder = "runs/r" + std::to_string(i++);
+        fs::create_directories(dir + "/" + folder);
+        std::vector<swd::run::EpochMetrics> rows(2);
+        for (size_t e = 0; e < rows.size(); ++e) {
+          rows[e].epoch = static_cast<int64_t>(e + 1);
+          rows[e].test_error = 0.1 + 0.001 * std::stod(seed) - std::stod(wd) * 0.1;
+          rows[e].train_loss = rows[e].grad_norm = rows[e].weight_norm = 1;
+          rows[e].decay_budget = budget_of.at(wd) * static_cast<double>(e + 1) / 2;
+        }
+        std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::run::metrics_csv(rows);
+        index += folder + ",done,adams," + wd + "," + seed + ",2,,,,,,,,,\n";
       }
-      std::ofstream(dir + "/" + folder + "/metrics.csv") << swd::run::metrics_csv(rows);
-      index += folder + ",done,adams," + wd + "," + seed + ",2,,,,,,,,,\n";
     }
-  }
-  std::ofstream(dir + "/runs.csv") << index;
+    std::ofstream(dir + "/runs.csv") << index;
+  };
+  write_runs({{"0", 0}, {"0.01", 1}, {"0.1", 10}});
   std::ofstream(dir + "/sweep.json")
       << R"({"title": "t", "base": {}, "grid": {"weight-decay": [0, 0.01, 0.1], "seed": [0, 1]},)"
       << R"( "report": {"pairs": [["weight-decay=0.1", "weight-decay=0"], ["weight-decay=0.01", "weight-decay=0"]]}})";
@@ -464,6 +467,15 @@ TEST(Report, TheRegimeMapPlacesALambdaAgainstZeroPairAtTheDecayingRunsBudget) {
   EXPECT_EQ(x_of["0.1 - 0"], std::vector<double>{10.0});
   // The lines come in the order of the pairs, not of their budgets: a pair keeps its colour.
   EXPECT_EQ(map->series[0].label, "0.1 - 0");
+  // Budgets 1 and 2.5 (as when the cells differ in something that keeps the budget): no map,
+  // and a note that says why.
+  write_runs({{"0", 0}, {"0.01", 1}, {"0.1", 2.5}});
+  notes.clear();
+  const auto close = rp::plan_figures(rp::load_results(dir), notes);
+  EXPECT_TRUE(std::none_of(close.begin(), close.end(), [](const rp::Figure& f) { return f.name == "regime-map"; }));
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n == "regime-map left out: the cells' decay budgets span 1 to 2.5 e-folds, less than 3x (the paired comparisons above give each pair)";
+  })) << (notes.empty() ? "" : notes.back());
 }
 
 // ---- untrusted input: runs.csv, run folders and sweep files ---------------------------------

@@ -6,8 +6,11 @@
 //   dynamics-decay-budget    the decay budget (e-folds) per epoch, likewise
 //   regime-map               each paired comparison of final test error (A - B over seeds,
 //                            95% CI) against the decay budget of its cell, log axis: one line
-//                            per pair, one figure per model when the model varies
+//                            per pair, one figure per model when the model varies; left
+//                            out (with a note) where the budgets span less than 3x
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -131,6 +134,9 @@ const Group* group_with(const SweepResults& results, const std::vector<std::stri
   return nullptr;
 }
 
+/// How far apart (a ratio) the lowest and highest budget of a regime map must be.
+constexpr double kRegimeSpan = 3;
+
 /// The regime map: paired differences of final test error against the decay budget.
 void add_regime_map(const SweepResults& results, std::vector<Figure>& figures, std::vector<std::string>& notes) {
   if (!any_measured(results, [](const run::EpochMetrics& m) { return m.decay_budget; })) return;
@@ -179,9 +185,22 @@ void add_regime_map(const SweepResults& results, std::vector<Figure>& figures, s
                       100 * (c.result.diff.hi - c.result.diff.mean)});
     panel_values.insert(panel);
   }
-  std::set<double> budgets;
-  for (const auto& p : points) budgets.insert(p.budget);
-  if (budgets.size() < 2) return;  // one budget: the forest plot says it all
+  // A map needs budgets apart: cells within 3x of each other (a batch-size sweep that scales
+  // lambda to keep the budget, one lambda under three decay modes) differ in something else,
+  // and a line across them would read as a trend in the budget. The paired tables show them.
+  double lowest = INFINITY, highest = 0;
+  for (const auto& p : points) {
+    lowest = std::min(lowest, p.budget);
+    highest = std::max(highest, p.budget);
+  }
+  if (points.empty()) return;
+  if (highest < kRegimeSpan * lowest) {
+    char range[160];
+    std::snprintf(range, sizeof range, "regime-map left out: the cells' decay budgets span %.3g to %.3g e-folds, "
+                  "less than %gx (the paired comparisons above give each pair)", lowest, highest, kRegimeSpan);
+    notes.push_back(range);
+    return;
+  }
   for (const auto& panel : panel_values) {
     Figure f;
     f.name = "regime-map" + (panel.empty() ? std::string() : "-model=" + panel);
