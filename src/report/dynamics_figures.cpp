@@ -83,7 +83,7 @@ void add_curves_of_dynamics(const SweepResults& results, std::vector<Figure>& fi
   if (longest < 2) return;  // a one-epoch curve is a point (the tables give the numbers)
   if (panels.values.size() > kMaxFiguresPerMeasure || (pivot.empty() && results.groups.size() > kMaxLines / 2)) {
     notes.push_back("dynamics curves left out: they would take " + std::to_string(panels.values.size()) +
-                    " figures per measure; the decay budget is in the tables and the regime map");
+                    " figures per measure; the decay budget is in the tables");
     return;
   }
   for (const auto& d : kDynamics) {
