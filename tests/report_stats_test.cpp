@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_support.h"
@@ -461,5 +462,27 @@ TEST(ReportRegenerable, AFolderOfCommittedResultsRewritesTheSameReport) {
     const auto rewritten = committed_copy(entry.path().string(), "report-regen-committed");
     rp::write_report(rewritten, options);
     expect_same_report(entry.path().string(), rewritten);
+  }
+  // A report of several folders (claim2-paired) keeps its command in command.txt: rerun from
+  // the repository root into a fresh folder, it must write the same tables.
+  const fs::path root = fs::canonical(results / ".." / ".." / "..");
+  for (const auto& entry : fs::directory_iterator(results)) {
+    if (!fs::exists(entry.path() / "command.txt")) continue;
+    std::istringstream lines(slurp((entry.path() / "command.txt").string()));
+    std::string line, command;
+    while (std::getline(lines, line)) {
+      if (line.rfind("swd report ", 0) == 0) command = line.substr(4);
+    }
+    const auto out_at = command.find(" --out ");
+    ASSERT_NE(out_at, std::string::npos) << entry.path() << "/command.txt has no swd report line with --out";
+    const auto out_end = command.find(' ', out_at + 7);
+    const auto out = fresh_dir("report-regen-command");
+    command.replace(out_at, (out_end == std::string::npos ? command.size() : out_end) - out_at, " --out " + out);
+    const fs::path here = fs::current_path();
+    fs::current_path(root);
+    const auto rerun = swd_test::run_swd(command);
+    fs::current_path(here);
+    ASSERT_EQ(rerun.status, 0) << command << ": " << rerun.output;
+    expect_same_report(entry.path().string(), out);
   }
 }
