@@ -188,12 +188,12 @@ void add_regime_map(const SweepResults& results, std::vector<Figure>& figures, s
   // A map needs budgets apart: cells within 3x of each other (a batch-size sweep that scales
   // lambda to keep the budget, one lambda under three decay modes) differ in something else,
   // and a line across them would read as a trend in the budget. The paired tables show them.
+  if (points.empty()) return;
   double lowest = INFINITY, highest = 0;
   for (const auto& p : points) {
     lowest = std::min(lowest, p.budget);
     highest = std::max(highest, p.budget);
   }
-  if (points.empty()) return;
   if (highest < kRegimeSpan * lowest) {
     char range[160];
     std::snprintf(range, sizeof range, "regime-map left out: the cells' decay budgets span %.3g to %.3g e-folds, "

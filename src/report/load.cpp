@@ -401,23 +401,22 @@ std::vector<std::string> axes_of(const std::vector<Item>& items, const std::vect
     }
     return row;
   };
-  for (bool more = !dropped.empty(); more;) {
-    more = false;
+  auto separating = [&]() -> std::string {  // a dropped key two such runs differ in, or ""
     std::map<std::vector<std::string>, const Item*> first;
     for (const auto& item : items) {
+      if (dropped.empty()) break;
       if (!item.finished) continue;
       const auto [it, fresh] = first.emplace(row_of(item), &item);
       if (fresh) continue;
       for (const auto& key : dropped) {
-        if (setting_of(item.run.settings, key) != setting_of(it->second->run.settings, key)) {
-          kept.insert(key);
-          dropped.erase(key);
-          more = true;
-          break;
-        }
+        if (setting_of(item.run.settings, key) != setting_of(it->second->run.settings, key)) return key;
       }
-      if (more) break;
     }
+    return "";
+  };
+  for (std::string key = separating(); !key.empty(); key = separating()) {
+    kept.insert(key);
+    dropped.erase(key);
   }
   std::vector<std::string> axes;
   for (const auto& key : keys) {
